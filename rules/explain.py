@@ -1,0 +1,322 @@
+"""Explanations computed from the rule data: why this question, how, why not, confidence arithmetic,
+decisive answers and what-if comparison.
+
+Nothing here is written per rule: every sentence is assembled from the rule rows (their conditions,
+rationale and sources), the question texts and the findings vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from knowledge.schema import INTERVENTION_IDS, Condition
+
+from .consult import Consultation, consult, normalise_answers, walk
+from .evaluate import fire
+from .model import Rule, RuleBase, load_rulebase
+from .settle import settle
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _name(rb: RuleBase, iv: str) -> str:
+    return rb.knowledge.interventions[iv].name
+
+
+def _sources(rb: RuleBase, keys: list[str]) -> list[dict[str, str]]:
+    kb = rb.knowledge
+    return [{"key": k, "short": kb.sources[k].short, "full": kb.sources[k].full} for k in keys]
+
+
+def conclusion_text(rb: RuleBase, rule: Rule) -> str:
+    """The conclusion of a rule in plain words."""
+    t = rule.then
+    if t.finding:
+        return f"finding: {rb.findings[t.finding].label}"
+    if t.gate:
+        return f"cannot recommend yet: {rb.gates[t.gate].label}"
+    if t.support:
+        verb = "supports" if t.support.cf >= 0 else "counts against"
+        return f"{verb} {_name(rb, t.support.intervention)} (certainty {t.support.cf:+.2f})"
+    if t.rule_out:
+        return f"rules out {_name(rb, t.rule_out)}"
+    return "may support but not lead: " + ", ".join(_name(rb, i) for i in t.not_primary or [])
+
+
+def condition_parts(rb: RuleBase, cond: Condition) -> list[str]:
+    """Each part of a condition in plain words."""
+    kb = rb.knowledge
+    parts = []
+    for qid, allowed in cond.answers.items():
+        q = kb.question(qid)
+        labels = " or ".join(f'"{q.label_of(v)}"' for v in allowed)
+        parts.append(f'"{q.text}" is answered {labels}')
+    parts += [f"it is found that {rb.findings[f].label}" for f in cond.findings]
+    parts += [f"it is not found that {rb.findings[f].label}" for f in cond.absent]
+    if cond.any_finding_kinds:
+        parts.append("a cause of kind " + " or ".join(cond.any_finding_kinds) + " was found")
+    if cond.no_finding_kinds:
+        parts.append("no cause of kind " + " or ".join(cond.no_finding_kinds) + " was found")
+    return parts
+
+
+def failed_parts(
+    rb: RuleBase, cond: Condition, answers: Mapping[str, str], findings: set[str]
+) -> list[str]:
+    """The parts of ``cond`` that do not hold, in plain words."""
+    kb = rb.knowledge
+    kinds = {rb.finding_kind[f] for f in findings}
+    out = []
+    for qid, allowed in cond.answers.items():
+        if answers.get(qid) not in allowed:
+            q = kb.question(qid)
+            want = " or ".join(f'"{q.label_of(v)}"' for v in allowed)
+            got = f'"{q.label_of(answers[qid])}"' if qid in answers else "not asked"
+            out.append(f'"{q.text}" needed {want}; it was {got}')
+    out += [f"not found that {rb.findings[f].label}" for f in cond.findings if f not in findings]
+    out += [f"found that {rb.findings[f].label}" for f in cond.absent if f in findings]
+    if cond.any_finding_kinds and not any(k in kinds for k in cond.any_finding_kinds):
+        out.append("no cause of kind " + " or ".join(cond.any_finding_kinds) + " was found")
+    if cond.no_finding_kinds and any(k in kinds for k in cond.no_finding_kinds):
+        out.append("a cause of kind " + " or ".join(cond.no_finding_kinds) + " was found")
+    return out
+
+
+# --------------------------------------------------------------------------- why this question
+
+
+def _downstream(rb: RuleBase, qid: str) -> tuple[list[str], set[str]]:
+    """Rules that test ``qid`` (directly, or through the findings it can lead to) and the
+    interventions they can move."""
+    rules = [r for r in rb.rules if qid in r.when.answers]
+    seen = {r.id for r in rules}
+    frontier = [r.then.finding for r in rules if r.then.finding]
+    while frontier:
+        f = frontier.pop()
+        for r in rb.rules:
+            if r.id not in seen and (f in r.when.findings or f in r.when.absent or r.when.any_finding_kinds
+                                     and rb.finding_kind[f] in r.when.any_finding_kinds):
+                seen.add(r.id)
+                rules.append(r)
+                if r.then.finding:
+                    frontier.append(r.then.finding)
+    ivs = {iv for r in rules for iv in r.interventions()}
+    return [r.id for r in rules], ivs
+
+
+def why_question(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
+    q = c.next_question
+    if q is None:
+        return None
+    rule_ids, ivs = _downstream(rb, q.id)
+    waiting = [rid for rid in rule_ids if rid not in c.fired]
+    ruled = {e.intervention for e in c.settled.exclusions if e.scope == "excluded"}
+    movable = [iv for iv in INTERVENTION_IDS if iv in ivs and iv not in ruled]
+    direct = [r.id for r in rb.rules if q.id in r.when.answers]
+    return {
+        "question": q.id,
+        "why": q.why.strip(),
+        "rules_waiting": waiting,
+        "rules_using_answer": direct,
+        "can_still_move": movable,
+        "sources": _sources(rb, q.sources),
+    }
+
+
+# --------------------------------------------------------------------------- how
+
+
+def how(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
+    kb = rb.knowledge
+    out = []
+    for firing in c.trace:
+        rule = rb.by_id[firing.rule]
+        out.append(
+            {
+                "rule": rule.id,
+                "layer": rb.layer[rule.id],
+                "conclusion": conclusion_text(rb, rule),
+                "rationale": rule.rationale.strip(),
+                "answers": {
+                    q: {"value": v, "label": kb.question(q).label_of(v), "question": kb.question(q).text}
+                    for q, v in firing.answers.items()
+                },
+                "findings": [rb.findings[f].label for f in firing.findings],
+                "sources": _sources(rb, rule.sources),
+            }
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- why not
+
+
+def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, list[str]]:
+    """For each intervention that is not primary: the reasons, in plain words."""
+    findings = set(c.findings)
+    s = c.settled
+    out: dict[str, list[str]] = {}
+    for iv in INTERVENTION_IDS:
+        if iv == c.primary:
+            continue
+        reasons: list[str] = []
+        for e in s.excluded(iv):
+            rule = rb.by_id[e.rule]
+            head = "ruled out" if e.scope == "excluded" else "cannot lead"
+            reasons.append(f"{_name(rb, iv)} {head}: {rule.rationale.strip()} [{rule.id}]")
+        for step in s.evidence[iv]:
+            if step.cf < 0:
+                rule = rb.by_id[step.rule]
+                reasons.append(f"evidence against ({step.cf:+.2f}): {rule.rationale.strip()} [{rule.id}]")
+        if c.status == "cannot_recommend" and c.gate:
+            reasons.append(f"no recommendation yet: {rb.gates[c.gate].label}")
+        elif c.primary and iv in c.secondary:
+            reasons.append(
+                f"supported (certainty {s.scores[iv]:.2f}) but less than {_name(rb, c.primary)} "
+                f"({s.scores[c.primary]:.2f}); kept as a secondary intervention"
+            )
+        elif c.primary and not any(e.scope == "excluded" for e in s.excluded(iv)):
+            reasons.append(
+                f"less support: certainty {s.scores[iv]:.2f} against {s.scores[c.primary]:.2f} "
+                f"for {_name(rb, c.primary)}"
+            )
+        # what would have supported it, and which of its conditions failed
+        missing = []
+        for rule in rb.rules:
+            sup = rule.then.support
+            if sup and sup.intervention == iv and sup.cf > 0 and rule.id not in c.fired:
+                failed = failed_parts(rb, rule.when, c.answers, findings)
+                if failed:
+                    missing.append((len(failed), -sup.cf, rule, failed))
+        for _, _, rule, failed in sorted(missing, key=lambda m: (m[0], m[1]))[:max_missing]:
+            reasons.append(f"would be supported by {rule.id} if " + "; ".join(failed))
+        out[iv] = reasons
+    return out
+
+
+# --------------------------------------------------------------------------- confidence
+
+
+def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
+    s = c.settled
+    if c.primary is None:
+        return None
+    steps = []
+    for st in s.evidence[c.primary]:
+        steps.append({"rule": st.rule, "cf": st.cf, "combined": round(st.total, 3)})
+    lines = [f"certainty of {_name(rb, c.primary)}: " + " then ".join(
+        f"{st['rule']} {st['cf']:+.2f} -> {st['combined']:.3f}" for st in steps)]
+    value = s.scores[c.primary]
+    factors = [f"{value:.3f}"]
+    rival = None
+    if s.rival:
+        w = rb.settlement.rival_weight
+        factor = 1 - w * s.rival_cf
+        rival = {"intervention": s.rival, "certainty": round(s.rival_cf, 3), "factor": round(factor, 3)}
+        factors.append(f"(1 - {w} x {s.rival_cf:.3f} for {_name(rb, s.rival)})")
+    costs = []
+    for cs in s.costs:
+        q = rb.knowledge.question(cs.question)
+        costs.append({"question": cs.question, "answer": cs.answer, "cost": cs.cost, "factor": round(1 - cs.cost, 3)})
+        factors.append(f'(1 - {cs.cost} for "{q.label_of(cs.answer)}" to {cs.question})')
+    lines.append("confidence = " + " x ".join(factors) + f" = {c.confidence:.3f}")
+    return {"evidence": steps, "rival": rival, "answer_costs": costs, "value": c.confidence, "arithmetic": lines}
+
+
+# --------------------------------------------------------------------------- decisive answers
+
+
+def quick_result(rb: RuleBase, answers: Mapping[str, str]) -> tuple[str, str | None, str | None]:
+    """(status, primary, gate) by the plain evaluator; equal to :func:`consult` (tested)."""
+    w = walk(rb, answers)
+    fired, _ = fire(rb, w.accepted)
+    st = settle(rb, fired, w.accepted)
+    if w.next_question is not None:
+        return "needs_answer", None, None
+    return st.status, st.primary, st.gate
+
+
+def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
+    """Each answered question whose change alone (no new question opened) changes the primary."""
+    if c.status == "needs_answer":
+        return []
+    kb = rb.knowledge
+    out = []
+    for qid, value in c.answers.items():
+        q = kb.question(qid)
+        for alt in q.option_values():
+            if alt == value:
+                continue
+            changed = {**c.answers, qid: alt}
+            status, primary, gate = quick_result(rb, changed)
+            if status == "needs_answer" or primary == c.primary:
+                continue
+            out.append(
+                {
+                    "question": qid,
+                    "question_text": q.text,
+                    "answer": value,
+                    "alternative": alt,
+                    "alternative_label": q.label_of(alt),
+                    "new_primary": primary,
+                    "new_status": status,
+                    "gate": gate,
+                }
+            )
+    out.sort(key=lambda d: (d["new_primary"] is None, kb.questions.index(kb.question(d["question"]))))
+    return out
+
+
+# --------------------------------------------------------------------------- all together
+
+
+def explain(c: Consultation, rb: RuleBase | None = None) -> dict[str, Any]:
+    """The full explanation of a consultation, as plain data."""
+    rb = rb or load_rulebase()
+    return {
+        "why_question": why_question(rb, c),
+        "how": how(rb, c),
+        "why_not": why_not(rb, c),
+        "confidence": confidence(rb, c),
+        "decisive": decisive(rb, c),
+    }
+
+
+def consult_explained(answers: Mapping[str, Any], rb: RuleBase | None = None) -> Consultation:
+    """:func:`consult` with ``explanation`` filled in."""
+    rb = rb or load_rulebase()
+    c = consult(answers, rb)
+    c.explanation = explain(c, rb)
+    return c
+
+
+def compare(answers_a: Mapping[str, Any], answers_b: Mapping[str, Any], rb: RuleBase | None = None) -> dict[str, Any]:
+    """What-if: what changed between two sets of answers, and which rules made the difference."""
+    rb = rb or load_rulebase()
+    a = consult(normalise_answers(answers_a, rb), rb)
+    b = consult(normalise_answers(answers_b, rb), rb)
+    ra = {d["intervention"]: d["reason"] for d in a.ruled_out(rb)}
+    rb_ = {d["intervention"]: d["reason"] for d in b.ruled_out(rb)}
+    changed_answers = {
+        q: {"before": a.answers.get(q), "after": b.answers.get(q)}
+        for q in dict.fromkeys([*a.answers, *b.answers])
+        if a.answers.get(q) != b.answers.get(q)
+    }
+    newly = [r for r in b.fired if r not in a.fired]
+    gone = [r for r in a.fired if r not in b.fired]
+    return {
+        "status": {"before": a.status, "after": b.status, "changed": a.status != b.status},
+        "primary": {"before": a.primary, "after": b.primary, "changed": a.primary != b.primary},
+        "confidence": {"before": a.confidence, "after": b.confidence},
+        "secondary": {"before": a.secondary, "after": b.secondary,
+                      "added": [i for i in b.secondary if i not in a.secondary],
+                      "removed": [i for i in a.secondary if i not in b.secondary]},
+        "ruled_out": {"added": {i: r for i, r in rb_.items() if i not in ra},
+                      "removed": {i: r for i, r in ra.items() if i not in rb_}},
+        "answers_changed": changed_answers,
+        "rules_now_firing": [{"rule": r, "rationale": rb.by_id[r].rationale.strip()} for r in newly],
+        "rules_no_longer_firing": [{"rule": r, "rationale": rb.by_id[r].rationale.strip()} for r in gone],
+        "next_question": {"before": a.next_question.id if a.next_question else None,
+                          "after": b.next_question.id if b.next_question else None},
+    }

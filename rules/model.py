@@ -1,0 +1,273 @@
+"""The rule base as data: rule rows, the findings vocabulary, and how they are loaded and checked.
+
+Rules live in YAML tables beside this module (``cause_analysis.yaml``, ``decisions.yaml``) and
+speak the vocabulary of ``vocabulary.yaml``. Loading validates every row against the knowledge
+base (question ids, option values, findings, interventions, source keys) and fails with a message
+naming the file, the rule and the field. It also orders the rules into layers, so that a rule only
+ever depends on findings concluded in an earlier layer; that makes negated conditions safe.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from knowledge.loader import Knowledge, KnowledgeError, load_knowledge, read_yaml, validate
+from knowledge.schema import INTERVENTION_IDS, Condition
+
+HERE = Path(__file__).resolve().parent
+RULE_FILES = ("cause_analysis.yaml", "decisions.yaml")
+
+
+class RuleBaseError(KnowledgeError):
+    """The rule base is malformed; the message names the file, the rule and the field."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Support(Strict):
+    intervention: str
+    cf: float = Field(ge=-1.0, le=1.0)
+
+
+class Then(Strict):
+    finding: str | None = None
+    gate: str | None = None
+    support: Support | None = None
+    rule_out: str | None = None
+    not_primary: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Then:
+        set_fields = [k for k in ("finding", "gate", "support", "rule_out", "not_primary") if getattr(self, k)]
+        if len(set_fields) != 1:
+            raise ValueError(f"'then' needs exactly one conclusion, got {set_fields or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        for k in ("finding", "gate", "support", "rule_out", "not_primary"):
+            if getattr(self, k):
+                return k
+        raise AssertionError("unreachable")
+
+
+class Rule(Strict):
+    id: str = Field(pattern=r"^[A-Z]+(-[a-z0-9]+)+$")
+    when: Condition
+    then: Then
+    rationale: str = ""
+    sources: list[str] = []
+
+    def interventions(self) -> list[str]:
+        t = self.then
+        if t.support:
+            return [t.support.intervention]
+        if t.rule_out:
+            return [t.rule_out]
+        return list(t.not_primary or [])
+
+
+class FindingDef(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: str
+    label: str
+    stop: bool = False  # once concluded, no further question is asked (e.g. a risk of harm)
+
+
+class GateDef(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str
+    advice: str
+
+
+class Settlement(Strict):
+    precedence: list[str]
+    primary_threshold: float = Field(ge=0, le=1)
+    secondary_threshold: float = Field(ge=0, le=1)
+    max_secondary: int = Field(ge=0, le=5)
+    rival_weight: float = Field(ge=0, le=1)
+
+
+class VocabularyFile(Strict):
+    findings: list[FindingDef]
+    gates: list[GateDef]
+    settlement: Settlement
+
+
+class RuleFile(Strict):
+    rules: list[Rule]
+
+
+@dataclass(frozen=True)
+class RuleBase:
+    """The loaded rule base: rules in firing order with their layer, plus the vocabulary."""
+
+    rules: tuple[Rule, ...]
+    layer: dict[str, int]  # rule id -> layer (1 = answers only; decisions come last)
+    source_file: dict[str, str]  # rule id -> file name
+    findings: dict[str, FindingDef]
+    gates: dict[str, GateDef]
+    settlement: Settlement
+    knowledge: Knowledge
+    version: str
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    @functools.cached_property
+    def by_id(self) -> dict[str, Rule]:
+        return {r.id: r for r in self.rules}
+
+    @functools.cached_property
+    def finding_kind(self) -> dict[str, str]:
+        return {f.id: f.kind for f in self.findings.values()}
+
+
+def check_condition(cond: Condition, where: str, kb: Knowledge, findings: dict, kinds: set[str]) -> None:
+    """Raise RuleBaseError if ``cond`` names an unknown question, option, finding or kind."""
+    for qid, values in cond.answers.items():
+        if qid not in kb.question_index:
+            raise RuleBaseError(f"{where}: when.answers: unknown question id '{qid}'")
+        allowed = kb.question_index[qid].option_values()
+        for v in values:
+            if v not in allowed:
+                raise RuleBaseError(f"{where}: when.answers.{qid}: '{v}' is not one of {allowed}")
+        if not values:
+            raise RuleBaseError(f"{where}: when.answers.{qid}: empty list of allowed answers")
+    for field in ("findings", "absent"):
+        for f in getattr(cond, field):
+            if f not in findings:
+                raise RuleBaseError(f"{where}: when.{field}: unknown finding '{f}'")
+    for field in ("any_finding_kinds", "no_finding_kinds"):
+        for k in getattr(cond, field):
+            if k not in kinds:
+                raise RuleBaseError(f"{where}: when.{field}: unknown finding kind '{k}'")
+
+
+def _check_rule(rule: Rule, where: str, kb: Knowledge, findings: dict, gates: dict, kinds: set[str]) -> None:
+    check_condition(rule.when, where, kb, findings, kinds)
+    if rule.when.is_empty():
+        raise RuleBaseError(f"{where}: when: a rule needs at least one condition")
+    t = rule.then
+    if t.finding and t.finding not in findings:
+        raise RuleBaseError(f"{where}: then.finding: unknown finding '{t.finding}'")
+    if t.gate and t.gate not in gates:
+        raise RuleBaseError(f"{where}: then.gate: unknown gate '{t.gate}'")
+    for iv in rule.interventions():
+        if iv not in INTERVENTION_IDS:
+            raise RuleBaseError(f"{where}: then: unknown intervention '{iv}'")
+    for key in rule.sources:
+        if key not in kb.sources:
+            raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")
+
+
+def compute_layers(rules: list[Rule]) -> dict[str, int]:
+    """Layer of each rule: 1 + the highest layer of any finding it tests (findings from answers are 1).
+
+    Decision rules (support, rule_out, not_primary) all go in one last layer. Raises
+    RuleBaseError on a cycle (a finding that depends on itself).
+    """
+    producers: dict[str, list[Rule]] = {}
+    for r in rules:
+        if r.then.finding:
+            producers.setdefault(r.then.finding, []).append(r)
+    finding_layer: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def layer_of_finding(f: str) -> int:
+        if f in finding_layer:
+            return finding_layer[f]
+        if f in visiting:
+            raise RuleBaseError(f"rules: finding '{f}' depends on itself (a cycle)")
+        visiting.add(f)
+        lay = max((rule_layer(r) for r in producers.get(f, [])), default=0)
+        visiting.discard(f)
+        finding_layer[f] = lay
+        return lay
+
+    def rule_layer(r: Rule) -> int:
+        deps = [*r.when.findings, *r.when.absent]
+        return 1 + max((layer_of_finding(f) for f in deps), default=0)
+
+    layers: dict[str, int] = {}
+    for r in rules:
+        if r.then.kind in ("finding", "gate"):
+            if r.when.any_finding_kinds or r.when.no_finding_kinds or r.when.absent:
+                # cause analysis stays monotonic: more answers can only add findings
+                raise RuleBaseError(
+                    f"rules: {r.id}: 'absent' and kind tests are only allowed in decision rules"
+                )
+            layers[r.id] = rule_layer(r)
+    last = max(layers.values(), default=0) + 1
+    for r in rules:
+        if r.id not in layers:
+            layers[r.id] = last
+    return layers
+
+
+def load_rulebase_from(folder: Path, kb: Knowledge, files: tuple[str, ...] = RULE_FILES) -> RuleBase:
+    vocab = validate(VocabularyFile, read_yaml(folder / "vocabulary.yaml"), "vocabulary.yaml")
+    findings = {f.id: f for f in vocab.findings}
+    gates = {g.id: g for g in vocab.gates}
+    kinds = {f.kind for f in vocab.findings}
+    prec = vocab.settlement.precedence
+    if sorted(prec) != sorted(INTERVENTION_IDS):
+        raise RuleBaseError(f"vocabulary.yaml: settlement.precedence must list the six interventions once, got {prec}")
+
+    rules: list[Rule] = []
+    source_file: dict[str, str] = {}
+    for name in files:
+        rf = validate(RuleFile, read_yaml(folder / name), name)
+        for i, rule in enumerate(rf.rules):
+            where = f"{name}: rules[{i}] (id={rule.id})"
+            if rule.id in source_file:
+                raise RuleBaseError(f"{where}: id already used in {source_file[rule.id]}")
+            _check_rule(rule, where, kb, findings, gates, kinds)
+            source_file[rule.id] = name
+            rules.append(rule)
+    for i, q in enumerate(kb.questions):
+        check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
+
+    layers = compute_layers(rules)
+    ordered = tuple(sorted(rules, key=lambda r: (layers[r.id], 0)))  # stable: file order inside a layer
+    version = _fingerprint(folder, files, kb)
+    return RuleBase(
+        rules=ordered,
+        layer=layers,
+        source_file=source_file,
+        findings=findings,
+        gates=gates,
+        settlement=vocab.settlement,
+        knowledge=kb,
+        version=version,
+    )
+
+
+def _fingerprint(folder: Path, files: tuple[str, ...], kb: Knowledge) -> str:
+    """A short version string of the rule base: a hash of the rule and question files."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("vocabulary.yaml", *files):
+        h.update((folder / name).read_bytes())
+    h.update(repr([(q.id, q.option_values(), q.ask_when.model_dump()) for q in kb.questions]).encode())
+    return h.hexdigest()[:12]
+
+
+@functools.lru_cache(maxsize=1)
+def load_rulebase() -> RuleBase:
+    """The shipped rule base, loaded and checked once per process."""
+    return load_rulebase_from(HERE, load_knowledge())
+
+
+RuleKind = Literal["finding", "gate", "support", "rule_out", "not_primary"]
