@@ -64,13 +64,23 @@ StrictSafeLoader.add_implicit_resolver(
 )
 
 
+_FastBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class FastSafeLoader(_FastBase):  # type: ignore[misc, valid-type]
+    """The C safe loader (about 5x faster) with the same booleans rule, for the project's own files."""
+
+
+FastSafeLoader.yaml_implicit_resolvers = StrictSafeLoader.yaml_implicit_resolvers
+
+
 def parse_yaml(text: str) -> Any:
     """Parse YAML text with :class:`StrictSafeLoader`; raises ``yaml.YAMLError``."""
     return yaml.load(text, Loader=StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
 
 
 def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Any:
-    """Read a YAML file with the strict safe loader, refusing files over ``max_bytes``."""
+    """Read one of the project's own YAML files (fast safe loader), refusing files over ``max_bytes``."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -78,7 +88,7 @@ def read_yaml(path: Path, max_bytes: int = MAX_FILE_BYTES) -> Any:
     if size > max_bytes:
         raise KnowledgeError(f"{path.name}: file is {size} bytes, over the limit of {max_bytes}")
     try:
-        return parse_yaml(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=FastSafeLoader)  # noqa: S506
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path.name}: not valid YAML ({exc})") from None
 

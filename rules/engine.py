@@ -97,6 +97,26 @@ def build_engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
 
 
 _local = threading.local()
+_classes: dict[int, tuple[RuleBase, list[type[KnowledgeEngine]]]] = {}
+_classes_lock = threading.Lock()
+
+
+def bind_engine_store(store: dict) -> None:
+    """Keep the calling thread's engines in ``store`` from now on.
+
+    For hosts that run one logical session on changing threads (Streamlit starts a thread per
+    script run): give each session its own dict, so its engines are built once and never shared
+    with another session. The store must not be used by two threads at the same time.
+    """
+    _local.engines = store
+
+
+def _engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
+    with _classes_lock:
+        hit = _classes.get(id(rb))
+        if hit is None or hit[0] is not rb:
+            hit = _classes[id(rb)] = (rb, build_engine_classes(rb))
+        return hit[1]
 
 
 def _engines(rb: RuleBase) -> list[KnowledgeEngine]:
@@ -106,7 +126,7 @@ def _engines(rb: RuleBase) -> list[KnowledgeEngine]:
     key = (rb.version, id(rb))
     engines = cache.get(key)
     if engines is None:
-        engines = cache[key] = [cls() for cls in build_engine_classes(rb)]
+        engines = cache[key] = [cls() for cls in _engine_classes(rb)]
         for eng in engines:
             eng.reset()  # once: afterwards each run declares its Case fact and retracts it again
             eng.fired = []

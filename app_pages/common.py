@@ -1,0 +1,302 @@
+"""Shared UI pieces: cached knowledge, the page guard, flash messages, references, the result block
+and the what-if panel (used on Diagnose and on Worked cases).
+
+Session state the app owns (widget state is lost when a widget is not shown, ours is not):
+``answers`` (question id -> value), ``case`` (title, who, notes), ``cursor`` (the question being
+revisited with Previous, or None), ``flash`` (messages for the next render).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import streamlit as st
+
+from knowledge.loader import Knowledge, load_knowledge
+from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
+from rules.consult import Consultation, consult
+from rules.explain import compare, explain
+from rules.model import RuleBase, load_rulebase
+
+from .logic import cite
+
+log = logging.getLogger("triage.app")
+
+FRIENDLY_ERROR = (
+    "Sorry, something went wrong while showing this page. Your answers are kept; "
+    "try again, or start over. The details have been written to the server log."
+)
+
+
+# --------------------------------------------------------------------------- logging and data
+
+
+_LOGGING_DONE = False
+
+
+def configure_logging(level: int = logging.INFO) -> None:
+    """Configure logging once per process. Importing experta calls ``logging.basicConfig()``;
+    this replaces that with our own format and level (force=True), and quietens experta's
+    chatty loggers."""
+    global _LOGGING_DONE
+    if _LOGGING_DONE:
+        return
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
+    )
+    for name in ("experta", "experta.watchers"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    _LOGGING_DONE = True
+
+
+@st.cache_resource(show_spinner=False)
+def get_knowledge() -> Knowledge:
+    """The validated knowledge base (read-only data, shared between sessions)."""
+    return load_knowledge()
+
+
+@st.cache_resource(show_spinner=False)
+def get_rulebase() -> RuleBase:
+    """The rule base as data (read-only). No engine is shared: consult() keeps one per thread."""
+    return load_rulebase()
+
+
+def use_session_engines() -> None:
+    """Give this script run the experta engines of its own session.
+
+    :func:`rules.engine.run_engine` keeps its engines in a ``threading.local``, but Streamlit starts
+    a new thread for every script run, so the engines (about 0.1 s to build) would be rebuilt on
+    every click. Pointing this thread's slot at a dict kept in the session's state keeps one set of
+    engines per session: never shared between sessions, and a session runs one script at a time.
+    """
+    from rules.engine import bind_engine_store
+
+    bind_engine_store(st.session_state.setdefault("_experta_engines", {}))
+
+
+def iv_name(iv: str | None) -> str:
+    if iv is None:
+        return "no recommendation yet"
+    return get_knowledge().interventions[iv].name
+
+
+# --------------------------------------------------------------------------- page guard, flash
+
+
+def guard(render: Callable[[], None]) -> None:
+    """Run a page body; on an unexpected error show a friendly message and log the details.
+    Streamlit's own control flow (rerun, stop, switch page) is a BaseException and passes through."""
+    try:
+        render()
+    except Exception:  # noqa: BLE001 - last resort: a message for the user, the traceback in the log
+        log.exception("page failed")
+        st.error(FRIENDLY_ERROR)
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message (``success``, ``info``, ``warning``, ``error``) for the next render."""
+    st.session_state.setdefault("flash", []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop("flash", []):
+        getattr(st, kind)(message)
+
+
+# --------------------------------------------------------------------------- state
+
+
+def answers_state() -> dict[str, str]:
+    return st.session_state.setdefault("answers", {})
+
+
+def case_state() -> dict[str, str]:
+    return st.session_state.setdefault("case", {"title": "", "who": "", "notes": ""})
+
+
+def forget_question_widgets() -> None:
+    """Drop the widget state of the question radios, so they show our answers afresh."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("q_")]:
+        del st.session_state[key]
+
+
+MEMO_SIZE = 64
+
+
+def _memo(name: str, key: Any, make: Callable[[], Any]) -> Any:
+    """A small per-session memo (results are deterministic for the loaded rule base)."""
+    memo: dict = st.session_state.setdefault(name, {})
+    if key in memo:
+        return memo[key]
+    value = memo[key] = make()
+    while len(memo) > MEMO_SIZE:
+        memo.pop(next(iter(memo)))
+    return value
+
+
+def answers_key(answers: Mapping[str, str]) -> tuple:
+    return tuple(sorted(answers.items()))
+
+
+def consult_memo(answers: Mapping[str, str]) -> Consultation:
+    """:func:`rules.consult.consult`, remembered for this session (answers are validated on entry)."""
+    return _memo("_memo_consult", answers_key(answers), lambda: consult(dict(answers), get_rulebase()))
+
+
+def explain_memo(c: Consultation) -> dict[str, Any]:
+    """:func:`rules.explain.explain` of a consultation, remembered for this session."""
+    return _memo("_memo_explain", answers_key(c.answers) + (c.status,), lambda: explain(c, get_rulebase()))
+
+
+def compare_memo(a: Mapping[str, str], b: Mapping[str, str]) -> dict[str, Any]:
+    return _memo("_memo_compare", (answers_key(a), answers_key(b)), lambda: compare(a, b, get_rulebase()))
+
+
+def current_consultation() -> Consultation | None:
+    """The consultation of the case in this session, or None when nothing is answered yet."""
+    answers = st.session_state.get("answers") or {}
+    if not answers:
+        return None
+    return consult_memo(answers)
+
+
+# --------------------------------------------------------------------------- references
+
+
+def sources_line(keys: list[str], label: str = "References") -> None:
+    if keys:
+        st.caption(f"{label}: {cite(get_knowledge(), keys)}")
+
+
+def references_list(keys: list[str]) -> None:
+    """Full references for source keys, as a bullet list."""
+    kb = get_knowledge()
+    for k in dict.fromkeys(keys):
+        src = kb.sources.get(k)
+        st.markdown(f"- {src.full if src else k}")
+
+
+# --------------------------------------------------------------------------- result
+
+
+def answer_label(qid: str, value: str) -> str:
+    return get_knowledge().question(qid).label_of(value)
+
+
+def render_result(c: Consultation, *, heading: str | None = None, show_summary: bool = True) -> None:
+    """The outcome of a consultation: primary with confidence, secondary, ruled out with reasons,
+    or why no recommendation can be made yet."""
+    rb = get_rulebase()
+    kb = rb.knowledge
+    if heading:
+        st.markdown(f"#### {heading}")
+    if c.status == "needs_answer":
+        q = c.next_question
+        st.info(f"One more answer needed: **{q.text}**")
+        if c.provisional:
+            st.caption(f"So far the answers point to {iv_name(c.provisional)}.")
+        return
+    if c.status == "cannot_recommend":
+        gate = rb.gates[c.gate]
+        st.warning(f"**Cannot recommend yet: {gate.label}.** {gate.advice.strip()}")
+        unknown = [q for q, v in c.answers.items() if v == DONT_KNOW]
+        if unknown and c.gate == "insufficient_evidence":
+            st.markdown("Answered \"Don't know\":")
+            for q in unknown:
+                st.markdown(f"- {kb.question(q).text}")
+    else:
+        iv = kb.interventions[c.primary]
+        st.success(f"**Recommended: {iv.name}** — confidence {c.confidence:.0%}")
+        if show_summary:
+            st.markdown(iv.summary.strip())
+        if c.secondary:
+            st.markdown(
+                "**Also:** "
+                + ", ".join(f"{iv_name(s)} (certainty {c.settled.scores[s]:.0%})" for s in c.secondary)
+            )
+    out = c.ruled_out(rb)
+    if out:
+        st.markdown("**Ruled out**")
+        for r in out:
+            head = "ruled out" if r["scope"] == "excluded" else "cannot lead"
+            st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']} `{r['rule']}`")
+
+
+def result_line(status: str, primary: str | None, confidence: float | None, gate: str | None = None) -> str:
+    if status == "complete" and primary:
+        return f"{iv_name(primary)} ({confidence:.0%})" if confidence is not None else iv_name(primary)
+    if status == "cannot_recommend":
+        g = get_rulebase().gates.get(gate or "")
+        return "cannot recommend yet" + (f": {g.label}" if g else "")
+    return "needs another answer"
+
+
+# --------------------------------------------------------------------------- what-if
+
+
+def whatif_panel(answers: Mapping[str, str], prefix: str, on_apply: Callable[[str, str], None] | None = None) -> None:
+    """Change one answered question and see the new result beside the current one."""
+    rb = get_rulebase()
+    kb = rb.knowledge
+    answered = list(answers)
+    if not answered:
+        st.caption("Answer some questions first.")
+        return
+    qid = st.selectbox(
+        "Question to change",
+        answered,
+        format_func=lambda q: kb.question(q).text,
+        key=f"{prefix}_whatif_q",
+    )
+    q = kb.question(qid)
+    alternatives = [v for v in q.option_values() if v != answers[qid]]
+    alt = st.selectbox(
+        f"Instead of \"{q.label_of(answers[qid])}\", answer",
+        alternatives,
+        format_func=q.label_of,
+        key=f"{prefix}_whatif_v_{qid}",
+    )
+    changed = {**answers, qid: alt}
+    diff = compare_memo(answers, changed)
+    before = consult_memo(answers)
+    after = consult_memo(changed)
+    left, right = st.columns(2)
+    with left:
+        with st.container(border=True):
+            render_result(before, heading="Now", show_summary=False)
+    with right:
+        with st.container(border=True):
+            render_result(after, heading="What if", show_summary=False)
+    if diff["primary"]["changed"] or diff["status"]["changed"]:
+        st.markdown(
+            f"**The result changes:** {result_line(before.status, before.primary, before.confidence, before.gate)}"
+            f" → {result_line(after.status, after.primary, after.confidence, after.gate)}"
+        )
+    else:
+        st.markdown("**The primary recommendation stays the same.**")
+    if diff["rules_now_firing"]:
+        st.markdown("Rules that would now fire:")
+        for r in diff["rules_now_firing"]:
+            st.markdown(f"- `{r['rule']}` {r['rationale']}")
+    if diff["rules_no_longer_firing"]:
+        st.markdown("Rules that would no longer fire:")
+        for r in diff["rules_no_longer_firing"]:
+            st.markdown(f"- `{r['rule']}` {r['rationale']}")
+    if on_apply is not None:
+        st.button(
+            "Use this answer",
+            key=f"{prefix}_whatif_apply",
+            on_click=on_apply,
+            args=(qid, alt),
+            help="Replace the answer in the case with the one above.",
+        )
+
+
+def intervention_options() -> list[str]:
+    return list(INTERVENTION_IDS)
+
+
+def name_of_option(value: Any) -> str:
+    return iv_name(value) if value in INTERVENTION_IDS else str(value)

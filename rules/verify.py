@@ -1,0 +1,518 @@
+"""Verification of the rule base, computed from the data (``triage verify``).
+
+Reports, as errors or warnings:
+- dangling ids: a rule or question condition naming an unknown question, option, finding, kind,
+  gate, intervention or source;
+- rules without a rationale (error) or without a source (warning);
+- rules that can never fire: contradictory conditions, a finding no rule concludes, or (found by
+  enumerating the question tree) a rule that fires on no complete answer path;
+- questions never asked (on no path) and questions no rule uses;
+- gaps: complete answer paths without any "don't know" that reach neither a recommendation nor a
+  "cannot recommend" gate;
+- conflicts: paths where the rules bar every intervention that has support (no precedence can
+  settle it), and rules with the same conditions that support and oppose the same intervention;
+- coverage: which rules no worked case exercises, and worked cases whose result differs from the
+  expected one.
+
+The adaptive question tree is finite. It is enumerated with options merged into classes that no
+condition tells apart, and with memoisation on the state that decides the rest of the path (findings,
+questions answered, and the answers some question condition still tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from knowledge.loader import Knowledge, KnowledgeError, load_knowledge, read_yaml, validate
+from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
+
+from .evaluate import Compiled, _holds
+from .model import (
+    HERE,
+    RULE_FILES,
+    RuleBase,
+    RuleBaseError,
+    RuleFile,
+    VocabularyFile,
+    _check_rule,
+    _fingerprint,
+    check_condition,
+    compute_layers,
+)
+from .settle import combine, settle
+
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class Report:
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    tree: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, check: str, message: str, **detail: Any) -> None:
+        self.errors.append({"check": check, "message": message, **detail})
+
+    def warn(self, check: str, message: str, **detail: Any) -> None:
+        self.warnings.append({"check": check, "message": message, **detail})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"errors": self.errors, "warnings": self.warnings, "coverage": self.coverage, "tree": self.tree}
+
+
+# --------------------------------------------------------------------------- loading, leniently
+
+
+def _load(folder: Path, kb: Knowledge, files: tuple[str, ...], report: Report) -> RuleBase | None:
+    """Load the rule base, reporting each bad row instead of stopping at the first."""
+    try:
+        vocab = validate(VocabularyFile, read_yaml(folder / "vocabulary.yaml"), "vocabulary.yaml")
+    except KnowledgeError as exc:
+        report.error("schema", str(exc))
+        return None
+    findings = {f.id: f for f in vocab.findings}
+    gates = {g.id: g for g in vocab.gates}
+    kinds = {f.kind for f in vocab.findings}
+    if sorted(vocab.settlement.precedence) != sorted(INTERVENTION_IDS):
+        report.error("dangling", "vocabulary.yaml: settlement.precedence must list the six interventions once")
+    rules, source_file = [], {}
+    for name in files:
+        try:
+            rf = validate(RuleFile, read_yaml(folder / name), name)
+        except KnowledgeError as exc:
+            report.error("schema", str(exc))
+            continue
+        for i, rule in enumerate(rf.rules):
+            where = f"{name}: rules[{i}] (id={rule.id})"
+            if rule.id in source_file:
+                report.error("dangling", f"{where}: id already used in {source_file[rule.id]}", rule=rule.id)
+                continue
+            try:
+                _check_rule(rule, where, kb, findings, gates, kinds)
+            except RuleBaseError as exc:
+                report.error("dangling", str(exc), rule=rule.id)
+                continue
+            source_file[rule.id] = name
+            rules.append(rule)
+    for i, q in enumerate(kb.questions):
+        try:
+            check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
+        except RuleBaseError as exc:
+            report.error("dangling", str(exc), question=q.id)
+    if report.errors:
+        return None
+    try:
+        layers = compute_layers(rules)
+    except RuleBaseError as exc:
+        report.error("cycle", str(exc))
+        return None
+    return RuleBase(
+        rules=tuple(sorted(rules, key=lambda r: layers[r.id])),
+        layer=layers,
+        source_file=source_file,
+        findings=findings,
+        gates=gates,
+        settlement=vocab.settlement,
+        knowledge=kb,
+        version=_fingerprint(folder, files, kb),
+    )
+
+
+# --------------------------------------------------------------------------- static checks
+
+
+def _static(rb: RuleBase, report: Report) -> None:
+    produced = {r.then.finding for r in rb.rules if r.then.finding}
+    for r in rb.rules:
+        if not r.rationale.strip():
+            report.error("rationale", f"{r.id}: no rationale (explanations would be empty)", rule=r.id)
+        if not r.sources:
+            report.warn("sources", f"{r.id}: no source cited", rule=r.id)
+        both = set(r.when.findings) & set(r.when.absent)
+        if both:
+            report.error("never_fires", f"{r.id}: tests {sorted(both)} both present and absent", rule=r.id)
+        missing = [f for f in r.when.findings if f not in produced]
+        if missing:
+            report.error("never_fires", f"{r.id}: needs finding(s) {missing} that no rule concludes", rule=r.id)
+        kinds_both = set(r.when.any_finding_kinds) & set(r.when.no_finding_kinds)
+        if kinds_both:
+            report.error("never_fires", f"{r.id}: requires and forbids kind(s) {sorted(kinds_both)}", rule=r.id)
+    for q in rb.knowledge.questions:
+        missing = [f for f in q.ask_when.findings if f not in produced]
+        if missing:
+            report.error("never_asked", f"question {q.id}: asked only when {missing} is found, which no rule concludes", question=q.id)
+        if not any(q.id in r.when.answers for r in rb.rules):
+            report.warn("unused_question", f"question {q.id}: no rule uses its answer", question=q.id)
+    # same conditions, opposite conclusions about the same intervention
+    by_cond: dict[str, list] = {}
+    for r in rb.rules:
+        by_cond.setdefault(r.when.model_dump_json(), []).append(r)
+    for group in by_cond.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                sa, sb = a.then.support, b.then.support
+                if sa and sb and sa.intervention == sb.intervention and (sa.cf > 0) != (sb.cf > 0):
+                    report.error(
+                        "conflict",
+                        f"{a.id} and {b.id} have the same conditions but one supports and one opposes "
+                        f"{sa.intervention}; no precedence settles that",
+                        rules=[a.id, b.id],
+                    )
+                elif a.then == b.then:
+                    report.warn("duplicate", f"{a.id} and {b.id} have the same conditions and conclusion", rules=[a.id, b.id])
+
+
+# --------------------------------------------------------------------------- the question tree
+
+
+def option_classes(rb: RuleBase) -> dict[str, list[tuple[str, bool]]]:
+    """Per question: one representative option per class of options that no condition tells apart,
+    with a flag saying whether that class holds only "don't know"."""
+    conds = [r.when for r in rb.rules] + [q.ask_when for q in rb.knowledge.questions]
+    out: dict[str, list[tuple[str, bool]]] = {}
+    for q in rb.knowledge.questions:
+        tests = [c.answers[q.id] for c in conds if q.id in c.answers]
+        groups: dict[tuple, list[str]] = {}
+        for v in q.option_values():
+            groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
+        reps = []
+        for values in groups.values():
+            known = [v for v in values if v != DONT_KNOW]
+            reps.append((known[0], False) if known else (DONT_KNOW, True))
+        out[q.id] = reps
+    return out
+
+
+class _Reach:
+    """What can still happen below a node of the question tree (a conservative over-estimate).
+
+    An unanswered question may still get any answer; a finding may still appear if a rule that
+    concludes it may still fire. Pruning on these over-estimates never hides a gap, a conflict or a
+    firing: it only skips subtrees where the thing searched for cannot happen.
+    """
+
+    def __init__(self, rb: RuleBase, comp: Compiled):
+        self.rb = rb
+        self.comp = comp
+        self.producers: dict[str, list] = {}
+        for r in rb.rules:
+            if r.then.finding:
+                self.producers.setdefault(r.then.finding, []).append(r)
+        self.kind_members: dict[str, list[str]] = {}
+        for f, d in rb.findings.items():
+            self.kind_members.setdefault(d.kind, []).append(f)
+
+    def cond_possible(self, cond, accepted: dict, findings: set, memo: dict) -> bool:
+        for q, allowed in cond.answers.items():
+            if q in accepted and accepted[q] not in allowed:
+                return False
+        if any(f in findings for f in cond.absent):
+            return False
+        kinds_now = {self.rb.finding_kind[f] for f in findings}
+        if cond.no_finding_kinds and any(k in kinds_now for k in cond.no_finding_kinds):
+            return False
+        if not all(self.finding_possible(f, accepted, findings, memo) for f in cond.findings):
+            return False
+        if cond.any_finding_kinds and not any(
+            self.finding_possible(f, accepted, findings, memo)
+            for k in cond.any_finding_kinds
+            for f in self.kind_members.get(k, [])
+        ):
+            return False
+        return True
+
+    def finding_possible(self, f: str, accepted: dict, findings: set, memo: dict) -> bool:
+        if f in findings:
+            return True
+        if f not in memo:
+            memo[f] = False  # layered rules: no cycles, this only guards re-entry
+            memo[f] = any(self.cond_possible(r.when, accepted, findings, memo) for r in self.producers.get(f, []))
+        return memo[f]
+
+
+@dataclass
+class _Node:
+    accepted: dict
+    fired: list
+    findings: set
+    next_question: str | None
+
+
+class _Tree:
+    """Depth-first search over the adaptive question tree with options merged into classes."""
+
+    def __init__(self, rb: RuleBase):
+        self.rb = rb
+        self.comp = Compiled(rb)
+        self.classes = option_classes(rb)
+        self.reach = _Reach(rb, self.comp)
+        self.nodes = 0
+
+    def node(self, accepted: dict) -> _Node:
+        self.nodes += 1
+        comp = self.comp
+        fired, findings = comp.fire(accepted)
+        kinds = {comp.kind_of[f] for f in findings}
+        gate = any(self.rb.by_id[r].then.gate for r in fired)
+        nxt = None
+        if not gate and not (findings & comp.stop_findings):
+            for qid, cond in comp.questions:
+                if qid not in accepted and _holds(cond, accepted, findings, kinds):
+                    nxt = qid
+                    break
+        return _Node(accepted, fired, findings, nxt)
+
+    def children(self, n: _Node, prefer: frozenset = frozenset()):
+        opts = sorted(self.classes[n.next_question], key=lambda o: o[0] not in prefer)
+        for value, dk_only in opts:
+            yield value, dk_only, {**n.accepted, n.next_question: value}
+
+    # ---- gaps and conflicts -------------------------------------------------------------------
+
+    def check_leaf(self, n: _Node, path: list, dk: bool, gaps: list, conflicts: list) -> None:
+        rb, s = self.rb, self.rb.settlement
+        st = settle(rb, n.fired, n.accepted)
+        if st.gate != "insufficient_evidence":
+            return
+        supported = [iv for iv in INTERVENTION_IDS if st.scores[iv] >= s.primary_threshold]
+        if supported and len(conflicts) < MAX_EXAMPLES:
+            by = sorted({e.rule for e in st.exclusions if e.intervention in supported})
+            conflicts.append({"path": list(path), "barred": supported, "by": by})
+        elif not supported and not dk and len(gaps) < MAX_EXAMPLES:
+            gaps.append(list(path))
+
+    def gaps_and_conflicts(self, budget: int = 20_000) -> tuple[list, list, int, bool]:
+        """Depth-first over the tree until ``budget`` nodes: (gaps, conflicts, leaves, complete)."""
+        rb = self.rb
+        gaps: list = []
+        conflicts: list = []
+        memo: set = set()
+        joint = {qid for q in rb.knowledge.questions for qid in q.ask_when.answers} | {
+            qid for r in rb.rules if len(r.when.answers) + len(r.when.findings) > 1 for qid in r.when.answers
+        }
+        leaves = 0
+        start = self.nodes
+        complete = True
+
+        def dfs(accepted: dict, path: list, dk: bool) -> None:
+            nonlocal leaves, complete
+            if len(gaps) >= MAX_EXAMPLES and len(conflicts) >= MAX_EXAMPLES:
+                return
+            if self.nodes - start >= budget:
+                complete = False
+                return
+            n = self.node(accepted)
+            key = (frozenset(n.findings), frozenset(accepted),
+                   tuple(sorted((q, v) for q, v in accepted.items() if q in joint)), dk)
+            if key in memo:
+                return
+            memo.add(key)
+            if n.next_question is None:
+                leaves += 1
+                self.check_leaf(n, path, dk, gaps, conflicts)
+                return
+            for value, dk_only, child in self.children(n):
+                dfs(child, [*path, (n.next_question, value)], dk or dk_only)
+
+        dfs({}, [], False)
+        return gaps, conflicts, leaves, complete
+
+    def sample(self, n_paths: int, gaps: list, conflicts: list, seed: int = 7) -> tuple[set, set]:
+        """Random complete paths (half of them without "don't know"): rules fired, questions asked,
+        and any gap or conflict met on the way."""
+        import random
+
+        rnd = random.Random(seed)
+        fired_all: set[str] = set()
+        asked: set[str] = set()
+        for i in range(n_paths):
+            avoid_dk = i % 2 == 0
+            accepted: dict[str, str] = {}
+            path: list = []
+            dk = False
+            while True:
+                n = self.node(accepted)
+                if n.next_question is None:
+                    fired_all.update(n.fired)
+                    self.check_leaf(n, path, dk, gaps, conflicts)
+                    break
+                opts = [o for o in self.classes[n.next_question] if not (avoid_dk and o[1])] or self.classes[n.next_question]
+                value, dk_only = rnd.choice(opts)
+                asked.add(n.next_question)
+                dk = dk or dk_only
+                path.append((n.next_question, value))
+                accepted = {**accepted, n.next_question: value}
+        return fired_all, asked
+
+    # ---- witnesses ----------------------------------------------------------------------------
+
+    def witness_rule(self, rule) -> dict | None:
+        """A complete path on which ``rule`` fires, or None."""
+        monotone = not (rule.when.absent or rule.when.no_finding_kinds)
+        prefer = frozenset(v for vals in rule.when.answers.values() for v in vals)
+        seen: set = set()
+
+        def dfs(accepted: dict) -> dict | None:
+            n = self.node(accepted)
+            if rule.id in n.fired and (monotone or n.next_question is None):
+                return accepted
+            if n.next_question is None:
+                return None
+            key = (frozenset(n.findings), frozenset(accepted))
+            if key in seen or not self.reach.cond_possible(rule.when, accepted, n.findings, {}):
+                return None
+            seen.add(key)
+            for _, _, child in self.children(n, prefer):
+                found = dfs(child)
+                if found is not None:
+                    return found
+            return None
+
+        return dfs({})
+
+    def witness_question(self, qid: str) -> dict | None:
+        q = self.rb.knowledge.question(qid)
+        prefer = frozenset(v for vals in q.ask_when.answers.values() for v in vals)
+        seen: set = set()
+
+        def dfs(accepted: dict) -> dict | None:
+            n = self.node(accepted)
+            if n.next_question == qid:
+                return accepted
+            if n.next_question is None or qid in accepted:
+                return None
+            key = (frozenset(n.findings), frozenset(accepted))
+            if key in seen or not self.reach.cond_possible(q.ask_when, accepted, n.findings, {}):
+                return None
+            seen.add(key)
+            for _, _, child in self.children(n, prefer):
+                found = dfs(child)
+                if found is not None:
+                    return found
+            return None
+
+        return dfs({})
+
+
+# --------------------------------------------------------------------------- coverage by worked cases
+
+
+def _coverage(rb: RuleBase, report: Report) -> None:
+    from .consult import consult
+
+    kb = rb.knowledge
+    exercised: dict[str, list[str]] = {r.id: [] for r in rb.rules}
+    mismatches = []
+    for case in kb.cases:
+        try:
+            c = consult(case.answers, rb)
+        except ValueError as exc:
+            report.error("worked_case", f"case {case.id}: {exc}", case=case.id)
+            continue
+        for rid in c.fired:
+            exercised[rid].append(case.id)
+        e = case.expected
+        if c.status != e.status or c.primary != e.primary:
+            mismatches.append(case.id)
+            report.error(
+                "worked_case",
+                f"case {case.id}: expected {e.status}/{e.primary}, the rule base gives {c.status}/{c.primary}",
+                case=case.id,
+            )
+    not_exercised = [rid for rid, cases in exercised.items() if not cases]
+    for rid in not_exercised:
+        report.warn("coverage", f"{rid}: no worked case exercises this rule", rule=rid)
+    report.coverage = {
+        "rules": len(rb.rules),
+        "rules_exercised": len(rb.rules) - len(not_exercised),
+        "not_exercised": not_exercised,
+        "cases": len(kb.cases),
+        "cases_matching_expected": len(kb.cases) - len(mismatches),
+        "by_rule": exercised,
+    }
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def verify(
+    folder: Path | None = None,
+    kb: Knowledge | None = None,
+    files: tuple[str, ...] | None = None,
+    budget: int = 20_000,
+    samples: int = 3_000,
+) -> dict[str, Any]:
+    """Verify a rule base (the shipped one by default); returns {errors, warnings, coverage, tree}."""
+    report = Report()
+    try:
+        kb = kb or load_knowledge()
+    except KnowledgeError as exc:
+        report.error("knowledge", str(exc))
+        return report.as_dict()
+    folder = folder or HERE
+    if files is None:
+        files = RULE_FILES if folder == HERE else tuple(
+            sorted(p.name for p in folder.glob("*.yaml") if p.name != "vocabulary.yaml")
+        )
+    rb = _load(folder, kb, files, report)
+    if rb is None:
+        return report.as_dict()
+    _static(rb, report)
+    tree = _Tree(rb)
+    gaps, conflicts, leaves, complete = tree.gaps_and_conflicts(budget)
+    fired, asked = tree.sample(0 if complete else samples, gaps, conflicts)
+    if complete:
+        fired, asked = set(), set()  # the witness searches below settle every rule and question exactly
+    witnesses: dict[str, dict] = {}
+    for r in rb.rules:
+        if r.id in fired or any(e.get("rule") == r.id and e["check"] == "never_fires" for e in report.errors):
+            continue
+        w = tree.witness_rule(r)
+        if w is None:
+            report.error("never_fires", f"{r.id}: fires on no complete answer path", rule=r.id)
+        else:
+            witnesses[r.id] = w
+    for q in rb.knowledge.questions:
+        if q.id in asked or any(e.get("question") == q.id for e in report.errors):
+            continue
+        if tree.witness_question(q.id) is None:
+            report.error("never_asked", f"question {q.id}: asked on no path", question=q.id)
+    for g in gaps:
+        report.error("gap", "a complete path without \"don't know\" reaches no recommendation and no gate",
+                     path=dict(g))
+    for c in conflicts:
+        report.error("conflict", f"rules {c['by']} bar every supported intervention {c['barred']}",
+                     path=dict(c["path"]), rules=c["by"])
+    if not complete:
+        report.warn(
+            "tree",
+            f"the question tree is too large to enumerate whole: gaps and conflicts were checked on the "
+            f"first {budget} nodes depth-first and on {samples} random complete paths",
+        )
+    report.tree = {"exhaustive": complete, "nodes_visited": tree.nodes, "leaves_checked_depth_first": leaves,
+                   "random_paths": 0 if complete else samples,
+                   "rules_found_by_targeted_search": sorted(witnesses)}
+    _coverage(rb, report)
+    return report.as_dict()
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = []
+    cov = report.get("coverage") or {}
+    tree = report.get("tree") or {}
+    if tree:
+        how = "enumerated whole" if tree["exhaustive"] else (
+            f"{tree['leaves_checked_depth_first']} paths depth-first plus {tree['random_paths']} random paths")
+        lines.append(f"Question tree: {tree['nodes_visited']} nodes visited ({how})")
+    if cov:
+        lines.append(f"Coverage: {cov['rules_exercised']}/{cov['rules']} rules exercised by "
+                     f"{cov['cases']} worked cases ({cov['cases_matching_expected']} give their expected result)")
+    lines.append(f"{len(report['errors'])} error(s), {len(report['warnings'])} warning(s)")
+    for e in report["errors"]:
+        lines.append(f"ERROR   [{e['check']}] {e['message']}" + (f" path={e['path']}" if e.get("path") else ""))
+    for w in report["warnings"]:
+        lines.append(f"warning [{w['check']}] {w['message']}")
+    return "\n".join(lines)

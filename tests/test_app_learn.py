@@ -1,0 +1,217 @@
+"""The Learn pages, driven through AppTest: each renders without an exception and shows the data;
+the decision table filters; the rule map highlights the current case; worked cases and practice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_pages.rule_graph import build_dot, downstream_rules, relevant_rules
+from knowledge.loader import load_knowledge
+from knowledge.schema import INTERVENTION_IDS
+from rules.consult import consult
+from rules.model import load_rulebase
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+KB = load_knowledge()
+RB = load_rulebase()
+LEARN_PAGES = [
+    "learn_interventions.py",
+    "learn_topics.py",
+    "learn_processes.py",
+    "rule_table.py",
+    "rule_map.py",
+    "worked_cases.py",
+    "practice.py",
+]
+
+
+@pytest.fixture(scope="module")
+def at() -> AppTest:
+    """One app session for the module: the pages are read-only views, switching between them is
+    what a student does."""
+    app = AppTest.from_file(APP, default_timeout=30)
+    app.run()
+    return app
+
+
+def open_page(at: AppTest, page: str) -> AppTest:
+    at.switch_page(f"app_pages/{page}")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def text_of(at: AppTest) -> str:
+    parts = [str(e.value) for e in [*at.markdown, *at.header, *at.title, *at.caption, *at.subheader]]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", LEARN_PAGES)
+def test_every_learn_page_renders(at, page):
+    open_page(at, page)
+    assert at.title, f"{page} has no title"
+
+
+def test_interventions_side_by_side(at):
+    open_page(at, "learn_interventions.py")
+    tables = at.table
+    assert len(tables) == 3
+    df = tables[0].value
+    assert list(df.columns) == [KB.interventions[i].name for i in INTERVENTION_IDS]
+    assert KB.interventions["coaching"].summary.strip() in df.loc["What it is"].iloc[0]
+    cvm = tables[1].value
+    assert list(cvm["Dimension"]) == [r.dimension for r in KB.coaching_vs_mentoring]
+    services = tables[2].value
+    assert list(services["Service"]) == [s.service for s in KB.related_services]
+    # fewer columns on request
+    at.multiselect(key="learn_iv_chosen").set_value(["coaching", "mentoring"]).run()
+    assert list(at.table[0].value.columns) == ["Coaching", "Mentoring"]
+
+
+def test_processes_and_topics_show_all_the_material_with_references(at):
+    open_page(at, "learn_processes.py")
+    text = text_of(at)
+    for p in KB.processes.values():
+        assert p.title in text
+        for step in p.steps:
+            assert step.text.strip() in text
+    assert len(KB.processes["events_of_instruction"].steps) == 8
+    open_page(at, "learn_topics.py")
+    text = text_of(at)
+    for s in KB.sections.values():
+        assert s.title in text
+        for para in s.paragraphs:
+            assert para.strip() in text
+        if s.sources:
+            assert "References: " + "; ".join(KB.cite(k) for k in dict.fromkeys(s.sources)) in text
+
+
+def test_decision_table_filters(at):
+    from rules.table import decision_table_rows
+
+    open_page(at, "rule_table.py")
+    rows = decision_table_rows(RB)
+    df = at.dataframe[0].value
+    assert len(df) == len(rows) == len(RB.rules)
+    at.multiselect(key="dt_iv").set_value(["coaching"]).run()
+    df = at.dataframe[0].value
+    assert set(df["rule"]) == {r.id for r in RB.rules if "coaching" in r.interventions()}
+    at.selectbox(key="dt_q").set_value("targets_conflict").run()
+    df = at.dataframe[0].value
+    # ENV-goal-conflict concludes goal_conflict, which rules coaching out
+    assert "COA-ruled-out-goal-conflict" in set(df["rule"])
+    assert set(df["rule"]) == {
+        r.id for r in downstream_rules(RB, "targets_conflict") if "coaching" in r.interventions()
+    }
+    at.multiselect(key="dt_iv").set_value([]).run()
+    at.selectbox(key="dt_q").set_value(None).run()
+    at.text_input(key="dt_text").input("kerr").run()
+    df = at.dataframe[0].value
+    assert set(df["rule"]) == {r.id for r in RB.rules if "kerr-1975" in r.sources}
+    at.text_input(key="dt_text").input("no rule says this xyzzy").run()
+    assert "No rule matches these filters." in [i.value for i in at.info]
+    at.text_input(key="dt_text").input("").run()
+
+
+def test_rule_map_draws_the_graph(at):
+    open_page(at, "rule_map.py")
+    charts = at.get("graphviz_chart")
+    assert len(charts) == 1
+    dot = charts[0].proto.spec
+    assert dot.startswith("digraph rules {") and '"i:work_system"' in dot
+    at.selectbox(key="map_focus").set_value("mentoring").run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"i:mentoring"' in dot and '"i:training"' not in dot
+
+
+def test_worked_cases_show_answers_result_and_what_if(at):
+    open_page(at, "worked_cases.py")
+    case = next(c for c in KB.cases if c.id == "call-centre")
+    at.selectbox(key="wc_case").set_value("call-centre").run()
+    assert case.narrative.strip() in text_of(at)
+    answers_table = at.table[0].value
+    c = consult(case.answers)
+    assert len(answers_table) == len(c.answers)
+    assert any("Recommended: Work-system fix" in s.value for s in at.success)
+    at.selectbox(key="wc_call-centre_whatif_q").set_value("targets_conflict").run()
+    at.selectbox(key="wc_call-centre_whatif_v_targets_conflict").set_value("compatible").run()
+    assert not at.exception
+    text = text_of(at)
+    assert "#### What if" in text
+    assert "`COA-ruled-out-goal-conflict`" in text  # in the current result, beside the changed one
+
+
+def test_practice_says_whether_the_pick_matches_and_why(at):
+    open_page(at, "practice.py")
+    case = next(c for c in KB.cases if c.id == "call-centre")
+    at.selectbox(key="practice_case").set_value("call-centre").run()
+    assert case.narrative.strip() in text_of(at)
+    assert case.title not in text_of(at)  # the title would give the answer away
+    at.radio(key="practice_pick").set_value("coaching").run()
+    at.button(key="practice_check").click().run()
+    assert not at.exception
+    assert "Not this time" in at.error[0].value and "Work-system fix" in at.error[0].value
+    text = text_of(at)
+    assert "Why not Coaching" in text
+    assert RB.by_id["COA-ruled-out-goal-conflict"].rationale.strip() in text
+    at.radio(key="practice_pick").set_value("work_system").run()
+    at.button(key="practice_check").click().run()
+    assert "Yes: the rule base also says **Work-system fix**" in at.success[0].value
+
+
+def test_the_rule_map_highlights_the_current_case():
+    at = AppTest.from_file(APP, default_timeout=30)
+    case = next(c for c in KB.cases if c.id == "call-centre")
+    at.query_params.update(case.answers)
+    at.run()
+    open_page(at, "rule_map.py")
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"q:targets_conflict" [' in dot
+    line = next(x for x in dot.splitlines() if x.strip().startswith('"q:targets_conflict" ['))
+    assert "penwidth" in line  # highlighted
+    at.toggle(key="map_path_only").set_value(True).run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"q:task_new"' not in dot  # not asked in this case
+
+
+# --------------------------------------------------------------------------- the DOT builder
+
+
+def test_build_dot_covers_every_rule_and_node():
+    dot = build_dot(RB)
+    for iv in INTERVENTION_IDS:
+        assert f'"i:{iv}" [' in dot
+    for g in RB.gates:
+        if any(r.then.gate == g for r in RB.rules):
+            assert f'"g:{g}" [' in dot
+    edge_rules = set()
+    for line in dot.splitlines():
+        if "->" in line and "tooltip=" in line:
+            edge_rules.update(line.split('tooltip="')[1].split('"')[0].split())
+    assert edge_rules == {r.id for r in RB.rules}
+
+
+def test_build_dot_escapes_quotes_and_highlights_the_fired_rules():
+    c = consult(next(x for x in KB.cases if x.id == "call-centre").answers)
+    dot = build_dot(RB, fired=c.fired, answers=c.answers, findings=c.findings, primary=c.primary)
+    assert dot.count('"') % 2 == 0
+    highlighted = [x for x in dot.splitlines() if "->" in x and 'penwidth="3"' in x]
+    assert any("ENV-goal-conflict" in x for x in highlighted)
+    assert not any("TRN-new-skill" in x.split("tooltip=")[1] for x in highlighted if "tooltip=" in x)
+
+
+def test_relevant_rules_reach_back_to_the_questions():
+    rules = relevant_rules(RB, "consultancy")
+    ids = {r.id for r in rules}
+    assert all(("consultancy" in r.interventions()) or r.then.finding for r in rules)
+    # every finding a chosen rule tests is produced by a chosen rule
+    produced = {r.then.finding for r in rules if r.then.finding}
+    for r in rules:
+        for f in r.when.findings:
+            assert f in produced or not any(x.then.finding == f for x in RB.rules), (r.id, f)
+    assert ids

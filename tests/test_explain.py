@@ -1,0 +1,70 @@
+"""Explanations are complete and correct for every worked case."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.loader import load_knowledge
+from knowledge.schema import INTERVENTION_IDS
+from rules.consult import consult
+from rules.explain import compare, consult_explained
+
+CASES = load_knowledge().cases
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_explanation_of_worked_case(case, rb):
+    c = consult_explained(case.answers, rb)
+    e = c.explanation
+    assert [h["rule"] for h in e["how"]] == c.fired
+    for h in e["how"]:
+        rule = rb.by_id[h["rule"]]
+        assert h["rationale"] == rule.rationale.strip()
+        assert set(h["answers"]) == {q for q in rule.when.answers if q in c.answers}
+        assert [s["key"] for s in h["sources"]] == rule.sources
+    assert set(e["why_not"]) == set(INTERVENTION_IDS) - {c.primary}
+    assert all(e["why_not"][iv] for iv in e["why_not"])
+    for d in e["decisive"]:
+        changed = consult({**c.answers, d["question"]: d["alternative"]}, rb)
+        assert changed.status != "needs_answer"
+        assert changed.primary == d["new_primary"] != c.primary
+    if c.primary:
+        conf = e["confidence"]
+        assert conf["value"] == c.confidence
+        assert conf["evidence"][-1]["combined"] == pytest.approx(c.settled.scores[c.primary], abs=1e-3)
+
+
+def test_why_not_names_the_exclusion_reason(rb):
+    case = next(c for c in CASES if c.id == "call-centre")
+    why = consult_explained(case.answers, rb).explanation["why_not"]
+    assert why["coaching"][0].startswith("Coaching ruled out: The targets conflict")
+    assert any("could already do it" in r for r in why["training"])
+
+
+def test_why_question_lists_rules_waiting_and_interventions(rb):
+    c = consult_explained({"gap_defined": "yes", "worth_closing": "yes", "aim": "current_gap", "risk_of_harm": "no",
+                           "distress_signs": "no", "personal_circumstances": "no", "coaching_stalled": "no",
+                           "sudden_decline": "no", "peers_perform": "most", "expectations_clear": "yes",
+                           "feedback_given": "yes", "resources_adequate": "yes"}, rb)
+    w = c.explanation["why_question"]
+    assert w["question"] == "targets_conflict"
+    assert "ENV-goal-conflict" in w["rules_waiting"] and "COA-ruled-out-goal-conflict" in w["rules_waiting"]
+    assert {"work_system", "coaching", "training"} <= set(w["can_still_move"])
+
+
+def test_confidence_arithmetic_counts_dont_know(rb):
+    case = next(c for c in CASES if c.id == "presentation-skills")
+    c = consult_explained({**case.answers, "feedback_given": "dont_know"}, rb)
+    costs = c.explanation["confidence"]["answer_costs"]
+    assert {"question": "feedback_given", "answer": "dont_know", "cost": 0.05, "factor": 0.95} in costs
+    assert "feedback_given" in c.explanation["confidence"]["arithmetic"][-1]
+
+
+def test_compare_reports_what_changed_and_why(rb):
+    case = next(c for c in CASES if c.id == "call-centre")
+    diff = compare(case.answers, {**case.answers, "targets_conflict": "compatible", "right_way_punished": "no"}, rb)
+    assert diff["answers_changed"]["targets_conflict"] == {"before": "conflicting", "after": "compatible"}
+    assert "coaching" in diff["ruled_out"]["removed"]
+    assert any(r["rule"] == "SYS-goal-conflict" for r in diff["rules_no_longer_firing"])
+    same = compare(case.answers, case.answers, rb)
+    assert not same["primary"]["changed"] and not same["answers_changed"]

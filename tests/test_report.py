@@ -1,0 +1,253 @@
+"""The justification report (casework.report) in Markdown, HTML, PDF and DOCX."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+import re
+
+import pytest
+from docx import Document as Docx
+from pypdf import PdfReader
+
+from casework.plan import build_plan
+from casework.report import FORMATS, ReportError, build_document, md_escape, pdf_text, render_report
+from knowledge.loader import load_knowledge
+from knowledge.schema import INTERVENTION_IDS
+from rules.explain import consult_explained
+from rules.model import load_rulebase
+
+TODAY = dt.date(2025, 3, 14)
+
+
+def worked(primary: str):
+    for c in load_knowledge().cases:
+        if c.expected.status == "complete" and c.expected.primary == primary:
+            return c
+    raise AssertionError(f"no worked case for {primary}")
+
+
+def as_case(wc, **extra) -> dict:
+    return {
+        "title": wc.title,
+        "who": "Sam Jones",
+        "notes": wc.narrative,
+        "answers": dict(wc.answers),
+        **extra,
+    }
+
+
+def pdf_words(data: bytes) -> str:
+    """The PDF's text, whitespace collapsed (extraction splits and joins lines freely)."""
+    text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(data)).pages)
+    return " ".join(text.split())
+
+
+def docx_text(data: bytes) -> str:
+    d = Docx(io.BytesIO(data))
+    parts = [p.text for p in d.paragraphs]
+    for t in d.tables:
+        for row in t.rows:
+            parts += [c.text for c in row.cells]
+    return "\n".join(parts)
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("primary", INTERVENTION_IDS)
+def test_report_for_each_worked_case_in_every_format(primary):
+    wc = worked(primary)
+    rb = load_rulebase()
+    kb = rb.knowledge
+    c = consult_explained(wc.answers, rb)
+    plan = build_plan(c)
+    out = {fmt: render_report(as_case(wc), fmt, today=TODAY) for fmt in FORMATS}
+    pdf = pdf_words(out["pdf"])
+    texts = {
+        "md": html.unescape(out["md"].decode("utf-8").replace("\\", "")),
+        "html": html.unescape(re.sub(r"<[^>]+>", " ", out["html"].decode("utf-8"))),
+        "pdf": pdf,
+        "docx": docx_text(out["docx"]),
+    }
+    assert out["pdf"].startswith(b"%PDF")
+    name = kb.interventions[primary].name
+    must = [
+        "Justification report",
+        name,
+        f"confidence {c.confidence:.0%}",
+        "How the result was reached",
+        "Why not the other interventions",
+        "Decisive answers",
+        "Action plan",
+        plan["title"],
+        "References",
+        rb.version,
+        TODAY.isoformat(),
+        "Sam Jones",
+    ]
+    # every other intervention has its why-not heading
+    must += [kb.interventions[iv].name for iv in INTERVENTION_IDS if iv != primary]
+    # the answers, as question text and answer label (first words: PDF cells wrap)
+    for q, v in list(c.answers.items())[:3]:
+        must += [" ".join(kb.question(q).text.split()[:4]), kb.question(q).label_of(v)]
+    # the rules that fired, and the full references of what they cite
+    must += [h["rule"] for h in c.explanation["how"]]
+    keys = {s["key"] for h in c.explanation["how"] for s in h["sources"]}
+    must += [" ".join(kb.sources[k].full.split()[:5]) for k in keys]
+    for fmt, text in texts.items():
+        flat = squash(text)
+        missing = [m for m in must if squash(m) not in flat]
+        assert not missing, (fmt, missing)
+
+
+def test_report_for_a_case_that_cannot_be_recommended_yet():
+    wc = next(c for c in load_knowledge().cases if c.expected.status == "cannot_recommend")
+    text = render_report(as_case(wc), "md", today=TODAY).decode()
+    assert "No recommendation yet" in text
+    assert "Action plan" in text and build_plan(wc.answers)["title"] in text
+
+
+def test_unfinished_diagnosis_still_reports_without_a_plan():
+    text = render_report({"title": "Early", "answers": {"gap_defined": "yes"}}, "md").decode()
+    assert "The diagnosis is not finished" in text
+    assert "No action plan until the diagnosis is finished" in text
+
+
+def test_edited_plan_and_monitoring_appear():
+    wc = worked("coaching")
+    plan = build_plan(wc.answers)
+    plan["sections"][0]["fields"][0]["value"] = "Slow to quote in the new method"
+    plan["measures"] = [{"measure": "Quotes a day", "target": "8", "date": "2025-03-01"}]
+    monitoring = [
+        {"date": "2025-02-01", "measure": "Quotes a day", "value": 5},
+        {"date": "2025-02-02", "kind": "session", "events": [1, 2, 3]},
+    ]
+    pdf = pdf_words(render_report(as_case(wc, plan=plan, monitoring=monitoring), "pdf", today=TODAY))
+    assert "Slow to quote in the new method" in pdf
+    assert "Quotes a day" in pdf and "Progress" in pdf
+    assert (
+        squash(load_knowledge().processes["events_of_instruction"].steps[3].title) in pdf
+    )  # a missing event
+    assert "review date has passed" in pdf  # further coaching is due
+
+
+def test_html_escapes_user_text():
+    wc = worked("training")
+    evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    page = render_report(
+        as_case(wc, title=f'"><b>{evil}', who=evil, notes=f"{evil}\n<a href='javascript:alert(1)'>click</a>"),
+        "html",
+    ).decode()
+    assert "<script>" not in page and "<img" not in page and "<a " not in page and "<b>" not in page
+    assert "&lt;script&gt;" in page
+    assert "Content-Security-Policy" in page  # scripts could not run even if one slipped through
+
+
+def test_markdown_neutralises_user_text():
+    wc = worked("mentoring")
+    notes = "# Not a heading\n<img src=x onerror=alert(1)>\n[click](javascript:alert(1)) **bold** `code`\n    indented\n1. list\n- item\n| a | b |"
+    md = render_report(as_case(wc, title="*Title* _x_", notes=notes), "md").decode()
+    lines = md.splitlines()
+    assert "# Not a heading" not in lines and not any(line.startswith("# Not") for line in lines)
+    assert "<img" not in md and "&lt;img" in md
+    assert "[click](javascript" not in md and "\\[click\\]" in md
+    assert "**bold**" not in md and "\\*\\*bold\\*\\*" in md
+    assert "`code`" not in md
+    assert not any(line.startswith("    ") for line in lines)  # no code blocks
+    assert not any(line.startswith("1. list") or line.startswith("- item") for line in lines)
+    assert "# Justification report: \\*Title\\* \\_x\\_" in md
+
+
+def test_md_escape_round_trips_the_visible_text():
+    text = "Price: $5 *now* [50% off] a_b <b>"
+    escaped = md_escape(text)
+    unescaped = (
+        re.sub(r"\\(.)", r"\1", escaped).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    )
+    assert unescaped == text
+
+
+AWKWARD = (
+    "Zoë Ünal — “quotes” ½ € 😀🚀 𝔘𝔫𝔦 中文 עברית ﷺ \x00\x07 tab\there \ud800 lone \ufffe end " + "W" * 400
+)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_any_unicode_renders_or_is_replaced_never_crashes(fmt):
+    wc = worked("consultancy")
+    data = render_report(as_case(wc, title=AWKWARD[:200], who=AWKWARD, notes=AWKWARD * 3), fmt)
+    assert data
+    if fmt == "pdf":
+        text = pdf_words(data)
+        assert "Zoë Ünal" in text and "€" in text
+        assert "�" in text  # characters the font lacks are visibly replaced
+    elif fmt == "docx":
+        text = docx_text(data)
+        assert "😀🚀" in text and "中文" in text and "\x00" not in text
+    else:
+        text = data.decode("utf-8")
+        assert "😀🚀" in text and "\x00" not in text and "\x07" not in text
+
+
+def test_pdf_text_replaces_what_the_font_cannot_draw():
+    assert pdf_text("abc") == "abc"
+    assert pdf_text("中") == "\ufffd"
+    assert pdf_text("a\x00b") == "ab"
+
+
+def test_long_text_spans_pages_in_pdf():
+    wc = worked("work_system")
+    long_notes = "\n".join(f"Observation {i}: " + "the shift pattern changed again " * 8 for i in range(120))
+    data = render_report(as_case(wc, notes=long_notes[:5000]), "pdf")
+    assert len(PdfReader(io.BytesIO(data)).pages) >= 5
+
+
+def test_bad_input_gives_a_clear_error():
+    with pytest.raises(ReportError, match="unknown report format 'rtf'"):
+        render_report({"answers": {}}, "rtf")
+    with pytest.raises(ReportError, match="no 'answers'"):
+        render_report({"title": "x"}, "md")
+    with pytest.raises(ReportError, match="bad answers: .*gap_defined"):
+        render_report({"answers": {"gap_defined": "sideways"}}, "md")
+    with pytest.raises(ReportError, match="must be a mapping"):
+        render_report(["answers"], "md")
+    with pytest.raises(ReportError, match="'plan' must be a mapping"):
+        render_report({"answers": {}, "plan": "later"}, "md")
+
+
+def test_references_list_every_source_cited_once():
+    wc = worked("work_system")
+    doc = build_document(as_case(wc), today=TODAY)
+    heads = [i for i, b in enumerate(doc.blocks) if b.kind == "h2" and b.text == "References"]
+    refs = doc.blocks[heads[0] + 1].items
+    assert len(refs) == len(set(refs)) and len(refs) >= 3
+    kb = load_knowledge()
+    c = consult_explained(wc.answers)
+    cited = {s["key"] for h in c.explanation["how"] for s in h["sources"]}
+    for key in cited:
+        assert " ".join(kb.sources[key].full.split()) in refs
+
+
+def test_malformed_plan_or_monitoring_does_not_break_the_report():
+    wc = worked("coaching")
+    plan = {
+        "title": 7,
+        "sections": [
+            1,
+            {
+                "title": None,
+                "fields": [1, {"label": None, "value": ["x"]}],
+                "checklist": ["x"],
+                "items": [None, {"title": "Fix", "owner": 3}],
+                "measures": True,
+            },
+        ],
+        "measures": [None, {"measure": 5, "target": None}],
+        "secondary": "none",
+    }
+    monitoring = [1, {"date": "not a date"}, {"date": "2025-01-01", "measure": "5", "value": 2}]
+    for fmt in FORMATS:
+        assert render_report(as_case(wc, plan=plan, monitoring=monitoring), fmt, today=TODAY)
