@@ -74,9 +74,8 @@ def _load_answers(path: str) -> tuple[dict, dict]:
 
 
 def _consult(answers: dict, explain: bool):
-    from rules.consult import AnswerError
+    from rules.consult import AnswerError, consult
     from rules.explain import consult_explained
-    from rules.consult import consult
 
     try:
         return consult_explained(answers) if explain else consult(answers)
@@ -297,4 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Run the imported module's main(), not this __main__ copy: the plug-ins raise
+    # casework.cli.UsageError, which must be the class main() catches.
+    from casework.cli import main as _main
+
+    sys.exit(_main())

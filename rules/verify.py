@@ -41,7 +41,7 @@ from .model import (
     check_condition,
     compute_layers,
 )
-from .settle import combine, settle
+from .settle import settle
 
 MAX_EXAMPLES = 5
 

@@ -80,6 +80,8 @@ def postgres_server():
         return
     bindir = _bin_dir()
     if bindir is None:
+        if os.environ.get("TRIAGE_REQUIRE_POSTGRES"):
+            pytest.fail("TRIAGE_REQUIRE_POSTGRES is set but no PostgreSQL binaries (initdb, pg_ctl) were found")
         pytest.skip(
             "PostgreSQL binaries (initdb, pg_ctl) not found; set TRIAGE_TEST_POSTGRES_URL to use a server"
         )

@@ -1,0 +1,575 @@
+"""Cases: the saved cases. List with filters, open one, re-diagnose, write the plan, monitor progress
+(with a chart), export (JSON and the justification report) and delete with confirmation.
+
+The page only renders and calls ``casework.store`` / ``casework.plan`` / ``casework.report``. A case
+is handed to the Diagnose page through session state (``answers`` and ``case_header``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from app_pages.common import flash, get_knowledge, guard, iv_name, show_flash
+from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
+from casework.store import CaseDataError, CaseNotFound, Store, StoreError, resolve_url
+from knowledge.schema import INTERVENTION_IDS
+
+REPORT_FORMATS = {
+    "pdf": ("PDF", "application/pdf"),
+    "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "html": ("HTML", "text/html"),
+    "md": ("Markdown", "text/markdown"),
+}
+
+
+@st.cache_resource(show_spinner=False)
+def _store_for(url: str) -> Store:
+    """One store (one connection pool) per database URL, shared by the sessions of this server."""
+    return Store(url)
+
+
+def get_store() -> Store:
+    return _store_for(resolve_url())
+
+
+def _result_text(status: str | None, primary: str | None, confidence: float | None) -> str:
+    if status == "complete" and primary:
+        return f"{iv_name(primary)} ({confidence:.0%})" if confidence is not None else iv_name(primary)
+    if status == "cannot_recommend":
+        return "cannot recommend yet"
+    if status == "needs_answer":
+        return "needs another answer"
+    return "—"
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
+
+
+# --------------------------------------------------------------------------- hand-off to Diagnose
+
+
+def open_in_diagnose(case: dict[str, Any]) -> None:
+    """Put the case's answers and header where the Diagnose page reads them, then go there."""
+    header = {"title": case["title"], "who": case["who"], "notes": case["notes"]}
+    st.session_state["answers"] = dict(case["answers"])
+    st.session_state["case_header"] = dict(header)
+    st.session_state["case"] = dict(header)
+    st.session_state["case_id"] = case["id"]
+    for key in [
+        k for k in st.session_state if isinstance(k, str) and (k.startswith("q_") or k.startswith("case_"))
+    ]:
+        if key not in ("case_header", "case_id"):
+            del st.session_state[key]
+    for key in ("cursor", "report", "undo"):
+        st.session_state.pop(key, None)
+    try:
+        st.switch_page("app_pages/diagnose.py")
+    except StreamlitAPIException:  # the page runs on its own (tests, single-page use)
+        st.info("The case is loaded: open the Diagnose page to change its answers.")
+
+
+def _session_header() -> dict[str, str]:
+    header = st.session_state.get("case") or st.session_state.get("case_header") or {}
+    return {k: str(header.get(k) or "") for k in ("title", "who", "notes")}
+
+
+def render_from_diagnose(store: Store) -> None:
+    """Save the case being diagnosed in this session: as a new case, or back into the case it came from."""
+    answers = st.session_state.get("answers") or {}
+    if not answers:
+        return
+    header = _session_header()
+    with st.expander("Save the case from the Diagnose page", expanded=False):
+        st.markdown(f"**{header['title'] or '(untitled)'}** — {len(answers)} answers in this session.")
+        c1, c2 = st.columns(2)
+        if c1.button("Save as a new case", key="cases_save_new"):
+            try:
+                new_id = store.create_case(header, answers)
+            except CaseDataError as exc:
+                st.error("Not saved: " + "; ".join(exc.problems))
+                return
+            st.session_state["case_id"] = new_id
+            st.session_state["cases_open"] = new_id
+            flash("success", f"Saved as case {new_id}.")
+            st.rerun()
+        from_id = st.session_state.get("case_id")
+        if from_id is not None and c2.button(
+            f"Save into case {from_id} (re-diagnose)", key="cases_save_back"
+        ):
+            try:
+                store.update_case(from_id, header)
+                out = store.rediagnose(from_id, answers)
+            except CaseNotFound:
+                st.session_state.pop("case_id", None)
+                st.error(f"Case {from_id} no longer exists; save as a new case instead.")
+                return
+            except CaseDataError as exc:
+                st.error("Not saved: " + "; ".join(exc.problems))
+                return
+            st.session_state["cases_open"] = from_id
+            flash(
+                "success",
+                f"Case {from_id} re-diagnosed: "
+                f"{_result_text(out['status'], out['primary'], out['confidence'])}.",
+            )
+            st.rerun()
+
+
+# --------------------------------------------------------------------------- the list
+
+
+def render_import(store: Store) -> None:
+    with st.expander("Import a case"):
+        st.caption("A JSON file written by Export (here or with `triage cases export`) becomes a new case.")
+        up = st.file_uploader("Exported case (JSON)", type=["json"], key="cases_import_file")
+        if up is not None and st.button("Import", key="cases_import_go"):
+            try:
+                data = json.loads(up.getvalue().decode("utf-8-sig"))
+            except (UnicodeDecodeError, ValueError) as exc:
+                st.error(f"{up.name}: not a JSON file ({exc}).")
+                return
+            try:
+                new_id = store.import_case(data)
+            except CaseDataError as exc:
+                st.error(f"{up.name} cannot be imported:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+                return
+            flash("success", f"Imported as case {new_id}.")
+            st.session_state["cases_open"] = new_id
+            st.rerun()
+
+
+def render_list(store: Store) -> int | None:
+    """The filters and the list; returns the id of the case chosen to open."""
+    cols = st.columns([3, 2, 1])
+    text = cols[0].text_input("Search title, person or notes", key="cases_search")
+    iv = cols[1].selectbox(
+        "Recommendation",
+        ["", *INTERVENTION_IDS],
+        format_func=lambda v: v and iv_name(v) or "any",
+        key="cases_iv",
+    )
+    status = cols[2].selectbox(
+        "Status", ["", "open", "closed"], format_func=lambda v: v or "any", key="cases_status"
+    )
+    rows = store.list_cases(text=text or None, intervention=iv or None, status=status or None)
+    if not rows:
+        st.info(
+            "No saved cases match."
+            if (text or iv or status)
+            else "No saved cases yet. Save one from the Diagnose page or with `triage cases save FILE`."
+        )
+        return None
+    st.dataframe(
+        [
+            {
+                "id": r["id"],
+                "title": r["title"] or "(untitled)",
+                "about": r["who"],
+                "result": _result_text(r["result_status"], r["primary"], r["confidence"]),
+                "status": r["status"],
+                "updated": _when(r["updated_at"]),
+            }
+            for r in rows
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    ids = [r["id"] for r in rows]
+    labels = {r["id"]: f"#{r['id']} {r['title'] or '(untitled)'}" for r in rows}
+    wanted = st.session_state.get("cases_open")
+    if wanted in ids and st.session_state.get("cases_pick") != wanted:
+        st.session_state["cases_pick"] = wanted
+    if st.session_state.get("cases_pick") not in ids:
+        st.session_state.pop("cases_pick", None)
+    pick = st.selectbox(
+        "Open case",
+        ids,
+        format_func=lambda i: labels[i],
+        index=None,
+        placeholder="Choose a case",
+        key="cases_pick",
+    )
+    st.session_state["cases_open"] = pick
+    return pick
+
+
+# --------------------------------------------------------------------------- one case
+
+
+def render_overview(store: Store, case: dict[str, Any]) -> None:
+    cid = case["id"]
+    res = case.get("result") or {}
+    if res.get("safety_alert"):
+        st.error(
+            "Safety first: the answers say someone may be at risk of harm. See the plan's emergency steps."
+        )
+    st.markdown(f"**Result:** {_result_text(case['result_status'], case['primary'], case['confidence'])}")
+    if res.get("secondary"):
+        st.markdown("**Also:** " + ", ".join(iv_name(s["intervention"]) for s in res["secondary"]))
+    for r in res.get("ruled_out") or []:
+        st.markdown(f"- Not **{iv_name(r['intervention'])}**: {r['reason']}")
+    with st.form(f"case_header_form_{cid}"):
+        title = st.text_input("Title", case["title"])
+        who = st.text_input("Who or what it is about", case["who"])
+        notes = st.text_area("Notes", case["notes"])
+        status = st.selectbox("Status", ["open", "closed"], index=0 if case["status"] == "open" else 1)
+        if st.form_submit_button("Save details"):
+            try:
+                store.update_case(cid, {"title": title, "who": who, "notes": notes, "status": status})
+            except CaseDataError as exc:
+                st.error("Not saved: " + "; ".join(exc.problems))
+            else:
+                flash("success", "Details saved.")
+                st.rerun()
+    st.caption(f"Created {_when(case['created_at'])} · updated {_when(case['updated_at'])}")
+
+
+def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
+    kb = get_knowledge()
+    cid = case["id"]
+    st.markdown(
+        "Run the diagnosis again on the stored answers (for example after the rule base was updated), or open "
+        "the case on the Diagnose page to change answers. Every consultation is kept."
+    )
+    c1, c2 = st.columns(2)
+    if c1.button("Re-diagnose with the current rule base", key=f"case_rediag_{cid}"):
+        out = store.rediagnose(cid)
+        now = _result_text(out["status"], out["primary"], out["confidence"])
+        flash(
+            "info" if not out["changed"] else "warning",
+            f"Re-diagnosed: {now}." + (" The recommendation changed." if out["changed"] else " No change."),
+        )
+        if out["dropped_answers"]:
+            flash(
+                "warning",
+                "Answers the current questions no longer have were set aside: "
+                + ", ".join(f"{q} = {v}" for q, v in out["dropped_answers"].items()),
+            )
+        st.rerun()
+    if c2.button("Open in Diagnose", key=f"case_open_diag_{cid}"):
+        open_in_diagnose(case)
+    st.markdown("**Consultations**")
+    st.dataframe(
+        [
+            {
+                "when": _when(x["created_at"]),
+                "result": _result_text(x["status"], x["primary"], x["confidence"]),
+                "rule base": x["rulebase_version"],
+                "answers": len(x["answers"]),
+            }
+            for x in reversed(case["consultations"])
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    with st.expander("Stored answers"):
+        for q, v in case["answers"].items():
+            if q in kb.question_index:
+                st.markdown(f"- {kb.question(q).text} — **{kb.question(q).label_of(v)}**")
+
+
+def _fresh_plan(case: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        return build_plan(case["answers"])
+    except PlanError as exc:
+        st.info(f"No plan yet: {exc}")
+        return None
+
+
+def render_plan(store: Store, case: dict[str, Any]) -> None:
+    cid = case["id"]
+    plan = case.get("plan")
+    if plan is None:
+        fresh = _fresh_plan(case)
+        if fresh is None:
+            return
+        st.markdown(f"**{fresh['title']}** — {fresh['summary']}")
+        if st.button("Start the plan", key=f"case_plan_start_{cid}", type="primary"):
+            store.save_plan(cid, fresh)
+            flash("success", "Plan started. Fill it in and save it.")
+            st.rerun()
+        return
+    if plan.get("intervention") != case.get("primary") and case.get("result_status") == "complete":
+        st.warning(
+            f"This plan is for {iv_name(plan.get('intervention'))}, but the latest recommendation is "
+            f"{iv_name(case['primary'])}."
+        )
+        if st.button(
+            f"Replace it with a new plan for {iv_name(case['primary'])}", key=f"case_plan_replace_{cid}"
+        ):
+            fresh = _fresh_plan(case)
+            if fresh:
+                store.save_plan(cid, fresh)
+                flash("success", "New plan started.")
+                st.rerun()
+    if plan.get("safety_notice"):
+        st.error(plan["safety_notice"])
+    st.markdown(f"### {plan.get('title', 'Plan')}")
+    if plan.get("summary"):
+        st.markdown(plan["summary"])
+    edited = json.loads(json.dumps(plan))
+    k = f"plan_{cid}"
+    with st.form(f"case_plan_form_{cid}"):
+        for si, s in enumerate(edited.get("sections") or []):
+            st.markdown(f"#### {s.get('title', '')}")
+            if s.get("guidance"):
+                st.caption(s["guidance"])
+            for fi, f in enumerate(s.get("fields") or []):
+                f["value"] = st.text_area(
+                    f.get("label", ""),
+                    f.get("value", ""),
+                    help=f.get("prompt") or None,
+                    key=f"{k}_f_{si}_{fi}",
+                    height=80,
+                )
+            for ii, it in enumerate(s.get("items") or []):
+                head = it.get("title", "") + (" — indicated by the answers" if it.get("indicated") else "")
+                st.markdown(f"**{head}**" + (f"  \n{it['prompt']}" if it.get("prompt") else ""))
+                c1, c2, c3 = st.columns([3, 2, 1])
+                it["action"] = c1.text_input("Action", it.get("action", ""), key=f"{k}_i_{si}_{ii}_a")
+                it["owner"] = c2.text_input("Owner", it.get("owner", ""), key=f"{k}_i_{si}_{ii}_o")
+                it["due"] = c3.text_input("Due", it.get("due", ""), key=f"{k}_i_{si}_{ii}_d")
+            for ci, ch in enumerate(s.get("checklist") or []):
+                ch["done"] = st.checkbox(
+                    ch.get("text", ""),
+                    bool(ch.get("done")),
+                    help=ch.get("detail") or None,
+                    key=f"{k}_c_{si}_{ci}",
+                )
+            if s.get("measures"):
+                if edited.get("measures_help"):
+                    st.caption(edited["measures_help"])
+                rows = [
+                    {
+                        "measure": m.get("measure", ""),
+                        "target": m.get("target", ""),
+                        "date": m.get("date", ""),
+                    }
+                    for m in edited.get("measures") or []
+                ]
+                table = st.data_editor(
+                    rows or [{"measure": "", "target": "", "date": ""}],
+                    num_rows="dynamic",
+                    key=f"{k}_measures",
+                    column_config={
+                        "measure": st.column_config.TextColumn("Measure (what the person will do)"),
+                        "target": st.column_config.TextColumn("Target (how well or how often)"),
+                        "date": st.column_config.TextColumn("Date (YYYY-MM-DD)"),
+                    },
+                    width="stretch",
+                )
+                edited["measures"] = [
+                    {
+                        key: ("" if r.get(key) is None else str(r.get(key)))
+                        for key in ("measure", "target", "date")
+                    }
+                    for r in (table if isinstance(table, list) else table.to_dict("records"))
+                    if any(r.get(key) for key in ("measure", "target", "date"))
+                ]
+        saved = st.form_submit_button("Save plan", type="primary")
+    if saved:
+        problems = check_measures(edited["measures"]) if "measures" in edited else []
+        try:
+            store.save_plan(cid, edited)
+        except CaseDataError as exc:
+            st.error("The plan was not saved: " + "; ".join(exc.problems))
+            return
+        flash("success", "Plan saved.")
+        if problems:
+            flash(
+                "warning",
+                "Saved, but the measures of success need attention:\n\n"
+                + "\n".join(f"- {p}" for p in problems),
+            )
+        st.rerun()
+    if "measures" in plan:
+        for p in check_measures(plan.get("measures")):
+            st.caption(f"⚠ {p}")
+    if plan.get("secondary"):
+        for x in plan["secondary"]:
+            with st.expander(f"Alongside: {x.get('name', '')}"):
+                st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(x.get("first_steps") or [], 1)))
+
+
+def _chart(m: dict[str, Any]):
+    import altair as alt
+    import pandas as pd
+
+    df = pd.DataFrame([{"date": v["date"], "value": v["value"]} for v in m["values"]])
+    base = alt.Chart(df).encode(x=alt.X("date:T", title="date"), y=alt.Y("value:Q", title=m["measure"][:60]))
+    chart = base.mark_line(point=True)
+    if m["target_value"] is not None:
+        rule = alt.Chart(pd.DataFrame([{"target": m["target_value"]}])).mark_rule(
+            strokeDash=[6, 4], color="#2e7d32"
+        )
+        chart = chart + rule.encode(y="target:Q")
+    return chart.properties(height=220)
+
+
+def render_monitor(store: Store, case: dict[str, Any]) -> None:
+    cid = case["id"]
+    plan = case.get("plan")
+    prog = progress(plan, case["monitoring"])
+    measures = [m["measure"] for m in prog["measures"]]
+    if not plan:
+        st.info("Start the plan first: monitoring tracks its measures of success.")
+    elif not measures and "measures" in plan:
+        st.info("The plan has no measures of success yet: add them on the Plan tab.")
+    for m in prog["measures"]:
+        st.markdown(f"**{m['measure']}** — target {m['target'] or '—'} by {m['date'] or '—'}")
+        if m["values"]:
+            st.altair_chart(_chart(m), width="stretch")
+        show = {"met": st.success, "review_passed": st.warning}.get(m["state"], st.info)
+        show(m["message"])
+    if prog["unmatched"]:
+        st.markdown("**Other values recorded**")
+        st.dataframe(prog["unmatched"], hide_index=True, width="stretch")
+    if measures:
+        with st.form(f"case_mon_value_{cid}", clear_on_submit=True):
+            st.markdown("**Record a value**")
+            c1, c2, c3 = st.columns([2, 3, 1])
+            day = c1.date_input("Date", dt.date.today())
+            which = c2.selectbox("Measure", measures)
+            value = c3.number_input("Value", value=0.0, step=1.0)
+            note = st.text_input("Note")
+            if st.form_submit_button("Add value"):
+                try:
+                    store.add_monitoring(
+                        cid, {"date": day.isoformat(), "measure": which, "value": value, "note": note}
+                    )
+                except CaseDataError as exc:
+                    st.error("Not saved: " + "; ".join(exc.problems))
+                else:
+                    flash("success", "Value recorded.")
+                    st.rerun()
+    if plan and (plan.get("intervention") == "coaching" or "measures" in plan):
+        titles = event_titles()
+        with st.form(f"case_mon_session_{cid}", clear_on_submit=True):
+            st.markdown("**Record a coaching session** (tick the events of instruction it covered)")
+            day = st.date_input("Session date", dt.date.today())
+            ticks = [st.checkbox(t, key=f"case_mon_ev_{cid}_{i}") for i, t in enumerate(titles, 1)]
+            note = st.text_input("Session note")
+            if st.form_submit_button("Add session"):
+                try:
+                    store.add_monitoring(
+                        cid, {"date": day.isoformat(), "kind": "session", "events": ticks, "note": note}
+                    )
+                except CaseDataError as exc:
+                    st.error("Not saved: " + "; ".join(exc.problems))
+                else:
+                    flash("success", "Session recorded.")
+                    st.rerun()
+    for s in prog["sessions"]:
+        line = f"Session {s['date']}: {len(s['done'])} of {len(s['done']) + len(s['missing'])} events of instruction"
+        (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {s['message']}"))
+
+
+def render_export(store: Store, case: dict[str, Any]) -> None:
+    cid = case["id"]
+    name = ("case-" + str(cid) + "-" + "-".join((case["title"] or "").split())[:40]).strip("-")
+    st.download_button(
+        "Download the case (JSON)",
+        json.dumps(store.export_case(cid), indent=2, ensure_ascii=False),
+        file_name=f"{name}.json",
+        mime="application/json",
+        key=f"case_export_{cid}",
+        on_click="ignore",
+    )
+    st.markdown("**Justification report** (with the saved plan and progress)")
+    fmt = st.selectbox(
+        "Report format",
+        list(REPORT_FORMATS),
+        format_func=lambda f: REPORT_FORMATS[f][0],
+        key=f"case_report_fmt_{cid}",
+    )
+    if st.button("Prepare the report", key=f"case_report_make_{cid}"):
+        from casework.report import ReportError, render_report
+
+        data = {k: case[k] for k in ("title", "who", "notes", "answers")}
+        if case.get("plan"):
+            data["plan"] = case["plan"]
+        if case.get("monitoring"):
+            data["monitoring"] = case["monitoring"]
+        try:
+            st.session_state[f"case_report_{cid}"] = (fmt, render_report(data, fmt), case["updated_at"])
+        except ReportError as exc:
+            st.error(f"The report could not be made: {exc}")
+    made = st.session_state.get(f"case_report_{cid}")
+    if made and made[2] == case["updated_at"]:
+        f, data, _ = made
+        st.download_button(
+            f"Download the report ({REPORT_FORMATS[f][0]})",
+            data,
+            file_name=f"{name}.{f}",
+            mime=REPORT_FORMATS[f][1],
+            key=f"case_report_dl_{cid}",
+            on_click="ignore",
+        )
+
+
+def render_delete(store: Store, case: dict[str, Any]) -> None:
+    cid = case["id"]
+    st.markdown(
+        f"Deleting removes case {cid} with its answers, {len(case['consultations'])} consultation(s), "
+        f"{'its plan' if case.get('plan') else 'no plan'} and {len(case['monitoring'])} monitoring entries "
+        "from the database for good. Export it first if you may need it again."
+    )
+    sure = st.checkbox(f"Yes, delete case {cid} and everything under it", key=f"case_del_sure_{cid}")
+    if st.button("Delete case", key=f"case_del_{cid}", type="primary", disabled=not sure):
+        store.delete_case(cid)
+        st.session_state.pop("cases_open", None)
+        st.session_state.pop("cases_pick", None)
+        flash("success", f"Case {cid} deleted.")
+        st.rerun()
+
+
+def render_case(store: Store, cid: int) -> None:
+    try:
+        case = store.get_case(cid)
+    except CaseNotFound:
+        st.session_state.pop("cases_open", None)
+        st.warning(f"Case {cid} no longer exists.")
+        return
+    st.subheader(f"#{cid} {case['title'] or '(untitled)'}")
+    tabs = st.tabs(["Overview", "Re-diagnose", "Plan", "Monitor", "Export", "Delete"])
+    with tabs[0]:
+        render_overview(store, case)
+    with tabs[1]:
+        render_rediagnose(store, case)
+    with tabs[2]:
+        render_plan(store, case)
+    with tabs[3]:
+        render_monitor(store, case)
+    with tabs[4]:
+        render_export(store, case)
+    with tabs[5]:
+        render_delete(store, case)
+
+
+def render() -> None:
+    st.title("Cases")
+    show_flash()
+    try:
+        store = get_store()
+        store.ensure_ready()
+    except StoreError as exc:
+        st.error(f"The case store cannot be used: {exc}")
+        return
+    st.caption(f"Saved in {store.where}. Case data is personal data: it stays in this database.")
+    try:
+        render_from_diagnose(store)
+        render_import(store)
+        cid = render_list(store)
+        if cid is not None:
+            render_case(store, cid)
+    except StoreError as exc:
+        st.error(str(exc))
+
+
+guard(render)

@@ -1,0 +1,428 @@
+"""Diagnose: one question at a time, then the result with its reasons, what-if and next steps."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import streamlit as st
+
+from app_pages.common import (
+    answer_label,
+    answers_state,
+    case_state,
+    consult_memo,
+    explain_memo,
+    flash,
+    forget_question_widgets,
+    get_rulebase,
+    iv_name,
+    references_list,
+    render_result,
+    show_flash,
+    sources_line,
+    whatif_panel,
+)
+from app_pages.logic import (
+    answers_from_query,
+    answers_to_query,
+    load_answers_upload,
+    path_of,
+    remaining_estimate,
+    safety_guidance,
+)
+from casework.answers_io import AnswersFileError, dump_answers
+from rules.consult import Consultation
+from rules.explain import why_question
+
+log = logging.getLogger("triage.app")
+CASE_FIELDS = (("title", "Case title"), ("who", "Who or what it is about"), ("notes", "Notes (optional)"))
+
+
+def file_stem(title: str, default: str) -> str:
+    """A safe file name from a case title: letters, digits, dashes; at most 60 characters."""
+    stem = re.sub(r"[^\w-]+", "-", title.strip()).strip("-")[:60]
+    return stem or default
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def _set_cursor(qid: str | None) -> None:
+    st.session_state["cursor"] = qid
+
+
+def on_next(qid: str) -> None:
+    value = st.session_state.get(f"q_{qid}")
+    if value is None:
+        flash("warning", "Choose an answer first (\"Don't know\" is fine).")
+        return
+    answers = answers_state()
+    answers[qid] = value
+    cursor = st.session_state.get("cursor")
+    if cursor == qid:
+        # revisiting with Previous: step forward along the (possibly changed) path
+        path = path_of(get_rulebase(), answers)
+        after = path[path.index(qid) + 1:] if qid in path else []
+        _set_cursor(after[0] if after else None)
+
+
+def on_previous(current: str | None) -> None:
+    path = path_of(get_rulebase(), answers_state())
+    if not path:
+        return
+    if current in path:
+        i = path.index(current)
+        _set_cursor(path[i - 1] if i > 0 else path[0])
+    else:
+        _set_cursor(path[-1])
+
+
+def on_skip_ahead() -> None:
+    _set_cursor(None)
+
+
+def on_start_over() -> None:
+    answers = answers_state()
+    st.session_state["undo_state"] = {"answers": dict(answers), "case": dict(case_state())}
+    answers.clear()
+    st.session_state["case"] = {"title": "", "who": "", "notes": ""}
+    for key, _ in CASE_FIELDS:
+        st.session_state[f"case_{key}"] = ""
+    _set_cursor(None)
+    forget_question_widgets()
+    st.session_state.pop("report", None)
+
+
+def on_undo() -> None:
+    undo = st.session_state.pop("undo_state", None)
+    if not undo:
+        return
+    st.session_state["answers"] = dict(undo["answers"])
+    st.session_state["case"] = dict(undo["case"])
+    for key, _ in CASE_FIELDS:
+        st.session_state[f"case_{key}"] = undo["case"].get(key, "")
+    forget_question_widgets()
+
+
+def on_case_field(key: str) -> None:
+    case_state()[key] = st.session_state.get(f"case_{key}", "")
+
+
+def on_upload() -> None:
+    f = st.session_state.get("upload")
+    if f is None:
+        return
+    try:
+        loaded = load_answers_upload(f.getvalue(), f.name, get_rulebase())
+    except AnswersFileError as exc:
+        flash("error", f"Could not open the answers file. {exc}. Your current answers are unchanged.")
+        return
+    if not loaded.answers and loaded.problems:
+        flash(
+            "error",
+            f"{f.name}: none of the answers could be used ("
+            + "; ".join(loaded.problems[:10])
+            + "). Your current answers are unchanged.",
+        )
+        return
+    st.session_state["undo_state"] = {"answers": dict(answers_state()), "case": dict(case_state())}
+    st.session_state["answers"] = dict(loaded.answers)
+    st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes}
+    for key, _ in CASE_FIELDS:
+        st.session_state[f"case_{key}"] = st.session_state["case"][key]
+    _set_cursor(None)
+    forget_question_widgets()
+    st.session_state.pop("report", None)
+    flash("success", f"Opened {f.name}: {len(loaded.answers)} answers.")
+    if loaded.problems:
+        flash("warning", "Left out of the file: " + "; ".join(loaded.problems[:10]))
+
+
+def on_apply_whatif(qid: str, value: str) -> None:
+    answers_state()[qid] = value
+    _set_cursor(None)
+    forget_question_widgets()
+
+
+# --------------------------------------------------------------------------- query params
+
+
+def load_from_query() -> None:
+    """Once per session: answers in the page address reopen a case."""
+    if st.session_state.get("query_checked"):
+        return
+    st.session_state["query_checked"] = True
+    params = st.query_params.to_dict()
+    if not params or answers_state():
+        return
+    clean, problems = answers_from_query(params, get_rulebase())
+    if clean:
+        st.session_state["answers"] = clean
+        flash("info", f"Reopened a case from the link: {len(clean)} answers.")
+    if problems:
+        flash("warning", "Some values in the link were left out: " + "; ".join(problems[:10]))
+
+
+def sync_query(c: Consultation) -> None:
+    wanted = answers_to_query(c.answers)
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def safety_banner() -> None:
+    g = safety_guidance(get_rulebase().knowledge)
+    st.error(f"### Safety first: {g.emergency_title}\n\n{g.emergency}", icon=":material/emergency:")
+    with st.container(border=True):
+        st.markdown(f"**{g.title}**\n\n{g.summary}")
+        st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(g.steps, 1)))
+        sources_line(g.sources)
+
+
+def case_header() -> None:
+    case = case_state()
+    for key, _ in CASE_FIELDS:
+        if f"case_{key}" not in st.session_state:
+            st.session_state[f"case_{key}"] = case.get(key, "")
+    with st.expander("Case details: " + (case.get("title") or "untitled"), expanded=False):
+        left, right = st.columns(2)
+        left.text_input(
+            CASE_FIELDS[0][1], key="case_title", on_change=on_case_field, args=("title",),
+            placeholder="e.g. Service quality in the call centre",
+        )
+        right.text_input(
+            CASE_FIELDS[1][1], key="case_who", on_change=on_case_field, args=("who",),
+            placeholder="a person, a team or a role",
+        )
+        st.text_area(CASE_FIELDS[2][1], key="case_notes", on_change=on_case_field, args=("notes",), height=80)
+        st.caption("Case details stay in this browser session and in files you download; they are not put in the link.")
+
+
+def progress(c: Consultation, shown: str | None) -> None:
+    rb = get_rulebase()
+    answered = len(c.answers)
+    remaining = remaining_estimate(rb, c.answers)
+    total = answered + remaining
+    if shown is not None and shown in c.answers:
+        pos = list(c.answers).index(shown) + 1
+        text = f"Reviewing question {pos} of {answered} answered"
+    elif remaining:
+        text = f"{answered} answered · about {remaining} more"
+    else:
+        text = f"{answered} answered · done"
+    st.progress(answered / total if total else 1.0, text=text)
+
+
+def question_block(c: Consultation, qid: str) -> None:
+    rb = get_rulebase()
+    kb = rb.knowledge
+    q = kb.question(qid)
+    answers = answers_state()
+    key = f"q_{qid}"
+    if key not in st.session_state and qid in answers:
+        st.session_state[key] = answers[qid]
+    st.subheader(q.text)
+    st.caption(q.help.strip())
+    with st.form(key=f"form_{qid}", border=False):
+        st.radio(
+            q.text,
+            q.option_values(),
+            index=None,
+            format_func=q.label_of,
+            key=key,
+            label_visibility="collapsed",
+        )
+        cols = st.columns([1, 1, 3])
+        cols[0].form_submit_button("Next", type="primary", key="next", on_click=on_next, args=(qid,),
+                                   width="stretch")
+        cols[1].form_submit_button("Previous", key="previous", on_click=on_previous, args=(qid,),
+                                   disabled=not c.answers or list(c.answers)[:1] == [qid],
+                                   width="stretch")
+    with st.expander("Why are we asking?"):
+        # explain why this question matters, for the consultation where it is the next question
+        if c.next_question is not None and c.next_question.id == qid:
+            shown = c
+        else:  # revisiting: the consultation as it stood when this question was asked
+            order = list(c.answers)
+            shown = consult_memo({k: c.answers[k] for k in order[: order.index(qid)]})
+        why = why_question(rb, shown) if shown.next_question else None
+        st.markdown(q.why.strip())
+        if why:
+            if why["can_still_move"]:
+                st.markdown("The answer can still move: " + ", ".join(iv_name(i) for i in why["can_still_move"]) + ".")
+            if why["rules_waiting"]:
+                st.markdown("Rules waiting on it: " + ", ".join(f"`{r}`" for r in why["rules_waiting"][:12])
+                            + (" …" if len(why["rules_waiting"]) > 12 else ""))
+        sources_line(q.sources)
+
+
+def result_block(c: Consultation) -> None:
+    rb = get_rulebase()
+    kb = rb.knowledge
+    st.subheader("Result")
+    render_result(c)
+    e = explain_memo(c)
+    tabs = st.tabs(["How we got here", "Why not the others", "Decisive answers", "Confidence", "What if",
+                    "Next steps", "Report"])
+    with tabs[0]:
+        for h in e["how"]:
+            with st.container(border=True):
+                st.markdown(f"**{h['conclusion']}** `{h['rule']}`")
+                st.markdown(h["rationale"])
+                if h["answers"]:
+                    st.markdown("\n".join(f"- {a['question']} — *{a['label']}*" for a in h["answers"].values()))
+                if h["findings"]:
+                    st.caption("Because: " + "; ".join(h["findings"]))
+                if h["sources"]:
+                    st.caption("References: " + "; ".join(s["short"] for s in h["sources"]))
+    with tabs[1]:
+        for iv, reasons in e["why_not"].items():
+            with st.expander(f"Why not {iv_name(iv)}?"):
+                st.markdown("\n".join(f"- {r}" for r in reasons) or "No reasons recorded.")
+    with tabs[2]:
+        if e["decisive"]:
+            st.markdown("Changing one of these answers alone would change the recommendation:")
+            for d in e["decisive"]:
+                new = iv_name(d["new_primary"]) if d["new_primary"] else "no recommendation"
+                st.markdown(
+                    f"- {d['question_text']} *{answer_label(d['question'], d['answer'])}* → "
+                    f"*{d['alternative_label']}* gives **{new}**"
+                )
+        else:
+            st.markdown("No single answer change would change the recommendation.")
+    with tabs[3]:
+        if e["confidence"]:
+            st.code("\n".join(e["confidence"]["arithmetic"]), language=None, wrap_lines=True)
+            st.caption(
+                "Evidence is combined as certainty factors (MYCIN); the confidence is then reduced for a "
+                "strong rival and for each vague or \"don't know\" answer."
+            )
+        else:
+            st.markdown("No confidence: there is no recommendation yet.")
+    with tabs[4]:
+        whatif_panel(c.answers, "diag", on_apply=on_apply_whatif)
+    with tabs[5]:
+        if c.primary:
+            iv = kb.interventions[c.primary]
+            st.markdown(f"**Next steps for {iv.name}**")
+            st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(iv.first_steps, 1)))
+            st.markdown(f"**Who leads:** {iv.who_leads}  \n**Time horizon:** {iv.time_horizon}")
+            for s in c.secondary:
+                with st.expander(f"Next steps for {iv_name(s)} (secondary)"):
+                    st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(kb.interventions[s].first_steps, 1)))
+            sources_line(iv.sources)
+        elif c.gate:
+            st.markdown(rb.gates[c.gate].advice.strip())
+    with tabs[6]:
+        report_block(c)
+
+
+def report_block(c: Consultation) -> None:
+    try:
+        from casework.report import render_report
+    except ImportError:
+        st.caption("The justification report is not available in this installation.")
+        return
+    case = case_state()
+    formats = {"md": ("Markdown", "text/markdown"), "html": ("HTML", "text/html"),
+               "pdf": ("PDF", "application/pdf"),
+               "docx": ("Word", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
+    st.markdown("A report for a manager or budget holder: the case, the answers, the result, the reasoning, "
+                "why not the others and the references.")
+    fmt = st.selectbox("Report format", list(formats), format_func=lambda f: formats[f][0], key="report_fmt")
+    if st.button("Prepare the report", key="report_make"):
+        data = {"title": case.get("title", ""), "who": case.get("who", ""), "notes": case.get("notes", ""),
+                "answers": dict(c.answers)}
+        try:
+            st.session_state["report"] = (fmt, render_report(data, fmt), tuple(c.answers.items()))
+        except Exception:  # noqa: BLE001 - a message for the user, the details in the log
+            st.session_state.pop("report", None)
+            st.error("The report could not be made; the details are in the server log.")
+            log.exception("report failed")
+    made = st.session_state.get("report")
+    if made and made[2] == tuple(c.answers.items()):
+        f, data, _ = made
+        name = file_stem(case.get("title", ""), "triage-report")
+        st.download_button(f"Download the report ({formats[f][0]})", data, file_name=f"{name}.{f}",
+                           mime=formats[f][1], key="report_download", on_click="ignore")
+
+
+def share_block(c: Consultation) -> None:
+    case = case_state()
+    with st.expander("Save, share or open a case"):
+        st.markdown(
+            "Download the answers to keep them or to send them to someone; open a saved file to carry on. "
+            "The page address also holds the answers (not the case details), so a bookmark reopens the case."
+        )
+        name = file_stem(case.get("title", ""), "triage-answers")
+        cols = st.columns(2)
+        cols[0].download_button(
+            "Download answers (YAML)",
+            dump_answers(c.answers, case.get("title", ""), case.get("who", ""), case.get("notes", ""), fmt="yaml"),
+            file_name=f"{name}.yaml", mime="text/yaml", key="download_yaml", on_click="ignore",
+        )
+        cols[1].download_button(
+            "Download answers (JSON)",
+            dump_answers(c.answers, case.get("title", ""), case.get("who", ""), case.get("notes", ""), fmt="json"),
+            file_name=f"{name}.json", mime="application/json", key="download_json", on_click="ignore",
+        )
+        st.file_uploader(
+            "Open an answers file (YAML or JSON)", type=["yaml", "yml", "json"], key="upload", on_change=on_upload,
+        )
+
+
+# --------------------------------------------------------------------------- page
+
+
+def render() -> None:
+    load_from_query()
+    answers = answers_state()
+    c = consult_memo(answers)
+    sync_query(c)
+
+    if "risk_of_harm" in c.findings:
+        safety_banner()
+    st.title("Diagnose a performance gap")
+    show_flash()
+    case_header()
+
+    cursor = st.session_state.get("cursor")
+    if cursor is not None and cursor not in c.answers:
+        cursor = st.session_state["cursor"] = None
+    shown = cursor or (c.next_question.id if c.next_question else None)
+
+    progress(c, cursor)
+    if shown is not None:
+        question_block(c, shown)
+        if cursor is not None:
+            st.button("Back to where I was", key="skip_ahead", on_click=on_skip_ahead,
+                      help="Keep the answers and go on from the first unanswered question.")
+    else:
+        cols = st.columns([1, 1, 3])
+        cols[0].button("Previous", key="previous_result", on_click=on_previous, args=(None,),
+                       width="stretch")
+        result_block(c)
+
+    if not answers and st.session_state.get("undo_state", {}).get("answers"):
+        st.button("Undo start over", key="undo", on_click=on_undo)
+    elif answers:
+        st.button("Start over", key="start_over", on_click=on_start_over,
+                  help="Clear the answers and the case details (you can undo this).")
+    share_block(c)
+    with st.expander("References"):
+        keys = [k for h in explain_sources(c) for k in h]
+        if keys:
+            references_list(keys)
+        else:
+            st.caption("No references yet.")
+
+
+def explain_sources(c: Consultation) -> list[list[str]]:
+    rb = get_rulebase()
+    out = [rb.by_id[r].sources for r in c.fired]
+    if c.next_question:
+        out.append(c.next_question.sources)
+    return out

@@ -1,0 +1,77 @@
+"""Learn: the six interventions side by side, coaching vs mentoring, and the related services."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from app_pages.common import get_knowledge, references_list, sources_line
+from app_pages.logic import bullet_join, cite
+from knowledge.schema import INTERVENTION_IDS
+
+ASPECTS = (
+    ("summary", "What it is"),
+    ("when_to_use", "Use it when"),
+    ("when_not", "Not when"),
+    ("who_leads", "Who leads"),
+    ("time_horizon", "Time horizon"),
+    ("first_steps", "First steps"),
+    ("sources", "References"),
+)
+
+
+def interventions_table(chosen: list[str]) -> pd.DataFrame:
+    kb = get_knowledge()
+    data = {}
+    for iid in chosen:
+        iv = kb.interventions[iid]
+        col = {}
+        for field, label in ASPECTS:
+            value = getattr(iv, field)
+            if field == "sources":
+                col[label] = cite(kb, value)
+            elif isinstance(value, list):
+                col[label] = bullet_join(value)
+            else:
+                col[label] = value.strip()
+        data[iv.name] = col
+    return pd.DataFrame(data)
+
+
+def render() -> None:
+    kb = get_knowledge()
+    st.title("The six interventions compared")
+    st.markdown(
+        "Which intervention fits depends on the cause of the gap. Read across a row to compare them; "
+        "choose fewer columns on a small screen."
+    )
+    chosen = st.multiselect(
+        "Interventions to compare",
+        list(INTERVENTION_IDS),
+        default=list(INTERVENTION_IDS),
+        format_func=lambda i: kb.interventions[i].name,
+        key="learn_iv_chosen",
+    )
+    if chosen:
+        st.table(interventions_table(chosen))
+    else:
+        st.info("Choose at least one intervention.")
+
+    st.header("Coaching and mentoring compared")
+    cvm = pd.DataFrame(
+        [{"Dimension": r.dimension, "Mentoring": r.mentoring, "Coaching": r.coaching} for r in kb.coaching_vs_mentoring]
+    )
+    st.table(cvm, hide_index=True)
+    sources_line(["study-unit"] if "study-unit" in kb.sources else [])
+
+    st.header("Coaching and mentoring beside related services")
+    rs = pd.DataFrame(
+        [{"Service": s.service, "How it works": bullet_join(s.points), "References": cite(kb, s.sources)}
+         for s in kb.related_services]
+    )
+    st.table(rs, hide_index=True)
+
+    with st.expander("Full references"):
+        keys = [k for iv in kb.interventions.values() for k in iv.sources]
+        keys += [k for s in kb.related_services for k in s.sources]
+        references_list(keys)

@@ -1,0 +1,298 @@
+"""``triage cases``: the saved cases from the command line.
+
+    triage cases save FILE          an answers or worked-case file becomes a new case (consulted and
+                                    stored); the new id is printed alone on the last line
+    triage cases list               the cases, newest first (--search, --intervention, --status)
+    triage cases show ID            one case: header, answers, result, history, plan, progress
+    triage cases export ID [-o F]   the case as JSON (standard output, or the file F)
+    triage cases import FILE        an exported case becomes a new case; prints the new id last
+    triage cases delete ID [--yes]  delete the case and everything under it (asks first)
+
+``--format json`` gives JSON for scripts (``list`` gives a list of objects with at least id and
+title). The database is the one the store chooses (``TRIAGE_DATABASE_URL``, or the SQLite file in
+``TRIAGE_DATA_DIR``, default ``./data``), or ``--database URL``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from casework.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, emit
+
+MAX_IMPORT_BYTES = 5_000_000
+
+
+def _store(args: argparse.Namespace):
+    from casework.store import Store
+
+    return Store(args.database)
+
+
+def _case_id(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a case id (case ids are whole numbers)") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a case id (case ids start at 1)")
+    return n
+
+
+def _name(iv: str | None) -> str:
+    if not iv:
+        return "—"
+    from knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    return kb.interventions[iv].name if iv in kb.interventions else iv
+
+
+def _result_line(status: str | None, primary: str | None, confidence: float | None) -> str:
+    if status == "complete" and primary:
+        return f"{_name(primary)} ({confidence:.0%})" if confidence is not None else _name(primary)
+    return {"cannot_recommend": "cannot recommend yet", "needs_answer": "needs another answer"}.get(
+        status or "", "—"
+    )
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def cmd_save(args: argparse.Namespace) -> int:
+    from casework.answers_io import AnswersFileError, read_answers_file
+
+    try:
+        f = read_answers_file(args.file)
+    except AnswersFileError as exc:
+        raise UsageError(str(exc)) from None
+    notes = f.notes or str(f.extra.get("narrative") or "")
+    store = _store(args)
+    cid = store.create_case({"title": f.title, "who": f.who, "notes": notes}, f.answers)
+    case = store.get_case(cid)
+    if args.format == "json":
+        emit(
+            {
+                "id": cid,
+                "title": case["title"],
+                "status": case["result_status"],
+                "primary": case["primary"],
+                "confidence": case["confidence"],
+            },
+            "json",
+        )
+        return EXIT_OK
+    sys.stdout.write(
+        f"Saved case {cid}: {case['title'] or '(untitled)'} — "
+        f"{_result_line(case['result_status'], case['primary'], case['confidence'])}\n{cid}\n"
+    )
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = store.list_cases(text=args.search, intervention=args.intervention, status=args.status)
+    if args.format == "json":
+        emit(rows, "json")
+        return EXIT_OK
+    if not rows:
+        sys.stdout.write(
+            "No saved cases" + (" match" if (args.search or args.intervention or args.status) else "") + ".\n"
+        )
+        return EXIT_OK
+    lines = [f"{'id':>5}  {'updated':<16}  {'status':<6}  {'result':<28}  title"]
+    for r in rows:
+        when = (r["updated_at"] or "")[:16].replace("T", " ")
+        result = _result_line(r["result_status"], r["primary"], r["confidence"])
+        title = " ".join((r["title"] or "(untitled)").split())
+        lines.append(f"{r['id']:>5}  {when:<16}  {r['status']:<6}  {result[:28]:<28}  {title[:70]}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def format_case(case: dict[str, Any], prog: dict[str, Any]) -> str:
+    from knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    out = [f"Case {case['id']}: {case['title'] or '(untitled)'}"]
+    out.append(
+        f"  about: {case['who'] or '—'}   status: {case['status']}   created: {case['created_at'][:16]}   "
+        f"updated: {case['updated_at'][:16]}"
+    )
+    if case["notes"]:
+        out += ["", "Notes:"] + ["  " + line for line in case["notes"].splitlines()]
+    out += ["", f"Result: {_result_line(case['result_status'], case['primary'], case['confidence'])}"]
+    res = case.get("result") or {}
+    if res.get("secondary"):
+        out.append("  also: " + ", ".join(_name(s["intervention"]) for s in res["secondary"]))
+    for r in res.get("ruled_out") or []:
+        out.append(f"  not {_name(r['intervention'])}: {r['reason']}")
+    out += ["", "Answers:"]
+    for q, v in case["answers"].items():
+        if q in kb.question_index:
+            out.append(f"  {kb.question(q).text}\n      {kb.question(q).label_of(v)}")
+        else:
+            out.append(f"  {q}: {v}")
+    out += ["", f"Consultations ({len(case['consultations'])}):"]
+    for x in case["consultations"]:
+        out.append(
+            f"  {x['created_at'][:19].replace('T', ' ')}  rule base {x['rulebase_version']}  "
+            f"{_result_line(x['status'], x['primary'], x['confidence'])}"
+        )
+    plan = case.get("plan")
+    out += ["", f"Plan: {plan.get('title', '(untitled)') if plan else 'none saved'}"]
+    for m in prog["measures"]:
+        values = ", ".join(f"{v['date']} {v['value']:g}" for v in m["values"]) or "no values"
+        out.append(f"  {m['measure']} — target {m['target']} by {m['date']}: {values}")
+        out.append(f"      {m['message']}")
+    for s in prog["sessions"]:
+        out.append(
+            f"  session {s['date']}: {len(s['done'])} of 8 events"
+            + (f" (missing: {'; '.join(s['missing'])})" if s["missing"] else "")
+        )
+    return "\n".join(out)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from casework.plan import progress
+
+    store = _store(args)
+    case = store.get_case(args.id)
+    prog = progress(case["plan"], case["monitoring"])
+    if args.format == "json":
+        emit({**case, "progress": prog}, "json")
+    else:
+        emit(format_case(case, prog), "text")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = _store(args)
+    data = store.export_case(args.id)
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    if args.output:
+        from casework.cli_report import write_output
+
+        write_output(args.output, text.encode("utf-8"))
+        sys.stderr.write(f"case {args.id} exported to {args.output}\n")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    p = Path(args.file)
+    try:
+        size = p.stat().st_size
+        if p.is_dir():
+            raise UsageError(f"{p}: is a folder, not a file")
+        if size > MAX_IMPORT_BYTES:
+            raise UsageError(f"{p}: {size} bytes is over the limit of {MAX_IMPORT_BYTES}")
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{p}: not UTF-8 text") from None
+    except ValueError as exc:
+        raise UsageError(
+            f"{p}: not valid JSON ({exc}); import takes a file written by 'triage cases export' "
+            "(to store an answers file, use 'triage cases save')"
+        ) from None
+    except RecursionError:
+        raise UsageError(f"{p}: nested too deeply") from None
+    store = _store(args)
+    cid = store.import_case(data)
+    if args.format == "json":
+        emit({"id": cid}, "json")
+    else:
+        sys.stdout.write(f"Imported as case {cid}\n{cid}\n")
+    return EXIT_OK
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    store = _store(args)
+    case = store.get_case(args.id)
+    if not args.yes:
+        sys.stderr.write(
+            f"Delete case {case['id']} '{case['title'] or '(untitled)'}' with its answers, "
+            f"{len(case['consultations'])} consultation(s), {'its plan' if case['plan'] else 'no plan'} and "
+            f"{len(case['monitoring'])} monitoring entries? This cannot be undone. [y/N] "
+        )
+        sys.stderr.flush()
+        reply = sys.stdin.readline().strip().lower()
+        if reply not in ("y", "yes"):
+            sys.stderr.write("Not deleted.\n")
+            return EXIT_FAIL
+    store.delete_case(args.id)
+    if args.format == "json":
+        emit({"deleted": args.id}, "json")
+    else:
+        sys.stdout.write(f"Deleted case {args.id}.\n")
+    return EXIT_OK
+
+
+def cmd_cases(args: argparse.Namespace) -> int:
+    """Run the chosen action; store problems become a message, not a traceback."""
+    from casework.store import CaseDataError, CaseNotFound, StoreError
+
+    action = getattr(args, "action", None)
+    if action is None:
+        args.cases_parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return action(args)
+    except (CaseNotFound, CaseDataError) as exc:
+        raise UsageError(str(exc)) from None
+    except StoreError as exc:
+        sys.stderr.write(f"triage: error: {exc}\n")
+        return EXIT_FAIL
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "cases",
+        help="saved cases: save, list, show, export, import, delete",
+        description="Saved cases (see docs/casework.md).\n\n" + (__doc__ or "").split("\n\n")[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="SQLAlchemy URL of the case database (default: "
+        "TRIAGE_DATABASE_URL, else the SQLite file in TRIAGE_DATA_DIR or ./data)",
+    )
+    p.set_defaults(func=cmd_cases, cases_parser=p, action=None)
+    acts = p.add_subparsers(metavar="ACTION")
+
+    def action(name: str, handler, help: str) -> argparse.ArgumentParser:  # noqa: A002
+        a = acts.add_parser(name, help=help)
+        a.add_argument("--format", choices=["json", "text"], default="text")
+        a.set_defaults(action=handler)
+        return a
+
+    a = action("save", cmd_save, "save an answers or worked-case file as a new case")
+    a.add_argument("file", help="YAML or JSON file with an 'answers' mapping")
+    a = action("list", cmd_list, "list the saved cases")
+    a.add_argument("--search", help="text to find in the title, who or notes")
+    a.add_argument(
+        "--intervention",
+        choices=["coaching", "mentoring", "training", "counselling_referral", "consultancy", "work_system"],
+        help="latest recommendation",
+    )
+    a.add_argument("--status", choices=["open", "closed"])
+    a = action("show", cmd_show, "show one case")
+    a.add_argument("id", type=_case_id)
+    a = action("export", cmd_export, "export a case as JSON")
+    a.add_argument("id", type=_case_id)
+    a.add_argument("-o", "--output", help="write to this file instead of standard output")
+    a = action("import", cmd_import, "import an exported case as a new case")
+    a.add_argument("file", help="a JSON file written by 'triage cases export'")
+    a = action("delete", cmd_delete, "delete a case and everything under it")
+    a.add_argument("id", type=_case_id)
+    a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

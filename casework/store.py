@@ -1,0 +1,926 @@
+"""The case store: saved cases with their answers, every consultation, the plan and the monitoring log.
+
+SQLAlchemy 2. By default a SQLite file in a data folder (``./data/triage.sqlite3``; the folder can be
+set with ``TRIAGE_DATA_DIR``), or any SQLAlchemy URL in ``TRIAGE_DATABASE_URL`` (for example
+``postgresql+psycopg://user@127.0.0.1:5432/triage`` or ``sqlite:///path/to/file``). SQLite runs in WAL
+mode with foreign keys on, write transactions take the write lock up front (``BEGIN IMMEDIATE``) so
+concurrent writers queue instead of failing, and deleted content is overwritten (``secure_delete``).
+
+The schema is managed by the Alembic migrations in ``casework/migrations``; they run by themselves the
+first time a store touches an empty or older database, under a lock, inside one transaction (so an
+upgrade either completes or leaves the database as it was).
+
+Every problem reaches the caller as a :class:`StoreError` with a plain message (database busy,
+unreachable, not a case database, case not found, bad data); a failed save rolls back completely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from casework.answers_io import MAX_HEADER_CHARS
+from casework.plan import PlanError, normalise_entry, validate_plan
+from casework.plan import progress as plan_progress
+from rules.consult import AnswerError, Consultation, consult, normalise_answers
+from rules.model import load_rulebase
+
+log = logging.getLogger("triage.store")
+
+ENV_URL = "TRIAGE_DATABASE_URL"
+ENV_DIR = "TRIAGE_DATA_DIR"
+DEFAULT_DIR = "data"
+DEFAULT_FILE = "triage.sqlite3"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SCHEMA_HEAD = "0002"  # the newest migration; a test checks it against the migrations folder
+EXPORT_FORMAT = "intervention-triage-case"
+EXPORT_VERSION = 1
+CASE_STATUSES = ("open", "closed")
+_PG_MIGRATION_LOCK = 4_711_008  # advisory lock key held while migrating a PostgreSQL database
+
+
+class StoreError(Exception):
+    """The case store cannot do what was asked; the message says why in plain words."""
+
+
+class CaseNotFound(StoreError):
+    """No case with that id."""
+
+
+class CaseDataError(StoreError):
+    """The data given for a case is not usable; ``problems`` lists each problem."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+# --------------------------------------------------------------------------- tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(sa.Text, server_default="")
+    who: Mapped[str] = mapped_column(sa.Text, server_default="")
+    notes: Mapped[str] = mapped_column(sa.Text, server_default="")
+    status: Mapped[str] = mapped_column(sa.String(20), server_default="open")
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    result_status: Mapped[str | None] = mapped_column(sa.String(20))
+    primary_intervention: Mapped[str | None] = mapped_column(sa.String(40))
+    confidence: Mapped[float | None] = mapped_column(sa.Float)
+    __table_args__ = (
+        sa.Index("ix_cases_primary_intervention", "primary_intervention"),
+        sa.Index("ix_cases_updated_at", "updated_at"),
+    )
+
+
+class AnswerRow(Base):
+    __tablename__ = "answers"
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(64))
+    position: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ConsultationRow(Base):
+    __tablename__ = "consultations"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    answers: Mapped[dict] = mapped_column(sa.JSON)
+    result: Mapped[dict] = mapped_column(sa.JSON)
+    rulebase_version: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    primary_intervention: Mapped[str | None] = mapped_column(sa.String(40))
+    confidence: Mapped[float | None] = mapped_column(sa.Float)
+
+
+class PlanRow(Base):
+    __tablename__ = "plans"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"))
+    intervention: Mapped[str | None] = mapped_column(sa.String(40))
+    plan: Mapped[dict] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    __table_args__ = (sa.UniqueConstraint("case_id", name="uq_plans_case_id"),)
+
+
+class MonitoringRow(Base):
+    __tablename__ = "monitoring_entries"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    entry_date: Mapped[dt.date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    measure: Mapped[str] = mapped_column(sa.Text, server_default="")
+    value: Mapped[float | None] = mapped_column(sa.Float)
+    note: Mapped[str] = mapped_column(sa.Text, server_default="")
+    events: Mapped[list] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+CHILD_TABLES = (AnswerRow, ConsultationRow, PlanRow, MonitoringRow)
+TABLES = ("cases", "answers", "consultations", "plans", "monitoring_entries")
+
+
+# --------------------------------------------------------------------------- engine and URL
+
+
+def resolve_url(url: str | None = None) -> str:
+    """The database URL: ``url`` if given, else ``TRIAGE_DATABASE_URL``, else the SQLite file
+    ``triage.sqlite3`` in ``TRIAGE_DATA_DIR`` (default ``./data``)."""
+    if url and url.strip():
+        return url.strip()
+    env = os.environ.get(ENV_URL, "").strip()
+    if env:
+        return env
+    folder = Path(os.environ.get(ENV_DIR, "").strip() or DEFAULT_DIR).expanduser()
+    return f"sqlite:///{(folder / DEFAULT_FILE).resolve()}"
+
+
+def _parse_url(url: str) -> sa.URL:
+    try:
+        u = sa.make_url(url)
+    except (sa_exc.ArgumentError, ValueError):
+        raise StoreError(
+            "the database URL is not valid; use e.g. sqlite:///path/to/triage.sqlite3 or "
+            "postgresql+psycopg://user@host:5432/dbname"
+        ) from None
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")  # psycopg 3 is the driver installed
+    if u.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"the case store supports SQLite and PostgreSQL, not '{u.get_backend_name()}'")
+    return u
+
+
+def describe_url(url: str) -> str:
+    """Where the data lives, for messages: the file path for SQLite, the URL without password otherwise."""
+    try:
+        u = _parse_url(url)
+    except StoreError:
+        return "(invalid URL)"
+    if u.get_backend_name() == "sqlite":
+        return u.database or ":memory:"
+    return u.render_as_string(hide_password=True)
+
+
+def make_engine(url: str, timeout: float = 10.0) -> Engine:
+    """An engine for ``url`` set up for the store (SQLite pragmas and locking; PostgreSQL timeouts)."""
+    u = _parse_url(url)
+    if u.get_backend_name() == "sqlite":
+        db = u.database or ""
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout, "check_same_thread": False}}
+        if db in ("", ":memory:"):
+            kwargs["poolclass"] = sa.pool.StaticPool  # one shared in-memory database (tests only)
+        elif not db.startswith("file:"):
+            path = Path(db).expanduser()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                if not path.exists():  # personal data: readable by the owner only
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            except OSError as exc:
+                raise StoreError(f"cannot create the case database {path}: {exc.strerror}") from None
+        engine = sa.create_engine(u, **kwargs)
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # noqa: ANN001
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+            cur = dbapi_conn.cursor()
+            for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL", "secure_delete=ON"):
+                cur.execute(f"PRAGMA {pragma}")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn) -> None:  # noqa: ANN001
+            conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+        return engine
+    return sa.create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout))})
+
+
+def _alembic_config():
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def migrate(engine: Engine, revision: str = "head") -> str:
+    """Bring the database to ``revision`` (the newest by default), under a lock, in one transaction.
+
+    Refuses a database with our table names but no schema version (not made by this program) and one
+    at a revision this program does not know (made by a newer version). Returns the revision reached.
+    """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config()
+    script = ScriptDirectory.from_config(cfg)
+    target = script.get_current_head() if revision == "head" else revision
+    with engine.execution_options(sqlite_begin="BEGIN IMMEDIATE").begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == target:
+            return current
+        if current is None:
+            ours = set(sa.inspect(conn).get_table_names()) & set(TABLES)
+            if ours:
+                raise StoreError(
+                    f"the database has tables named {sorted(ours)} but no schema version: it was not made by "
+                    "intervention-triage; use another database or data folder"
+                )
+        else:
+            try:
+                known = script.get_revision(current) is not None
+            except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
+                known = False
+            if not known:
+                raise StoreError(
+                    f"the case database is at schema version '{current}', which this version of "
+                    "intervention-triage does not know (it was written by a newer version); upgrade the program"
+                )
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, target)
+    log.info("case database migrated from %s to %s", current, target)
+    return target
+
+
+# --------------------------------------------------------------------------- helpers
+
+_BAD_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
+def _text(value: Any) -> str:
+    """Text the databases accept: no NUL or other control characters, no lone surrogates."""
+    s = "" if value is None else str(value)
+    return _BAD_CHARS.sub(lambda m: "" if m.group() < "\ud800" else "\ufffd", s)
+
+
+def _scrub(obj: Any) -> Any:
+    """:func:`_text` applied to every string (keys too) inside plain JSON data."""
+    if isinstance(obj, str):
+        return _text(obj)
+    if isinstance(obj, Mapping):
+        return {_text(k): _scrub(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_scrub(v) for v in obj]
+    return obj
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _aware(d: dt.datetime) -> dt.datetime:
+    return d.replace(tzinfo=dt.timezone.utc) if d.tzinfo is None else d.astimezone(dt.timezone.utc)
+
+
+def _iso(d: dt.datetime | None) -> str | None:
+    return None if d is None else _aware(d).isoformat()
+
+
+def _header(header: Any, partial: bool = False) -> dict[str, str]:
+    if header is None:
+        header = {}
+    if not isinstance(header, Mapping):
+        raise CaseDataError(
+            f"the case header must be a mapping with title, who and notes, not {type(header).__name__}"
+        )
+    problems, out = [], {}
+    unknown = [k for k in header if k not in ("title", "who", "notes", "status")]
+    if unknown:
+        problems.append(f"unknown header fields {unknown} (allowed: title, who, notes, status)")
+    for key in ("title", "who", "notes"):
+        if partial and key not in header:
+            continue
+        value = header.get(key)
+        if value is not None and not isinstance(value, (str, int, float)):
+            problems.append(f"{key}: must be text")
+            continue
+        text = _text(value).strip() if key != "notes" else _text(value)
+        if len(text) > MAX_HEADER_CHARS:
+            problems.append(f"{key}: longer than {MAX_HEADER_CHARS} characters")
+        out[key] = text
+    if not partial or "status" in header:
+        status = header.get("status") or "open"
+        if status not in CASE_STATUSES:
+            problems.append(f"status: '{_text(status)[:40]}' is not one of {', '.join(CASE_STATUSES)}")
+        out["status"] = status
+    if problems:
+        raise CaseDataError(problems)
+    return out
+
+
+def _consult(answers: Any) -> tuple[Consultation, dict[str, str]]:
+    """Consult the rule base; returns the consultation and all answers given (accepted first)."""
+    rb = load_rulebase()
+    try:
+        clean = normalise_answers(answers if answers is not None else {}, rb)
+        c = consult(clean, rb)
+    except AnswerError as exc:
+        raise CaseDataError(["bad answers: " + p for p in exc.problems]) from None
+    ordered = {**c.answers, **{k: v for k, v in clean.items() if k not in c.answers}}
+    return c, ordered
+
+
+def _consultation_row(case_id: int, c: Consultation, answers: Mapping[str, str]) -> ConsultationRow:
+    result = _scrub(c.to_dict())
+    return ConsultationRow(
+        case_id=case_id,
+        created_at=_now(),
+        answers=dict(answers),
+        result=result,
+        rulebase_version=c.rulebase_version,
+        status=c.status,
+        primary_intervention=c.primary,
+        confidence=c.confidence,
+    )
+
+
+def _summary(row: CaseRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "who": row.who,
+        "status": row.status,
+        "result_status": row.result_status,
+        "primary": row.primary_intervention,
+        "confidence": row.confidence,
+        "created_at": _iso(row.created_at),
+        "updated_at": _iso(row.updated_at),
+    }
+
+
+def _entry_dict(m: MonitoringRow) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "date": m.entry_date.isoformat(),
+        "kind": m.kind,
+        "measure": m.measure,
+        "value": m.value,
+        "note": m.note,
+        "events": list(m.events or []),
+    }
+
+
+def _parse_id(case_id: Any) -> int:
+    if isinstance(case_id, bool):
+        raise CaseNotFound(f"no case with id {case_id!r}")
+    try:
+        n = int(str(case_id).strip())
+    except (TypeError, ValueError):
+        raise CaseNotFound(f"'{_text(case_id)[:40]}' is not a case id (case ids are whole numbers)") from None
+    if n < 1 or n > 2**31 - 1:
+        raise CaseNotFound(f"no case with id {n}")
+    return n
+
+
+class _ExportConsultation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    created_at: dt.datetime | None = None
+    answers: dict[str, str] = {}
+    result: dict[str, Any]
+    rulebase_version: str = Field(default="", max_length=64)
+
+
+class _Export(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: str
+    format_version: int
+    id: int | None = None
+    exported_at: str | None = None
+    title: str = Field(default="", max_length=MAX_HEADER_CHARS)
+    who: str = Field(default="", max_length=MAX_HEADER_CHARS)
+    notes: str = Field(default="", max_length=MAX_HEADER_CHARS)
+    status: str = "open"
+    created_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    answers: dict[str, Any]
+    consultations: list[_ExportConsultation] = []
+    plan: dict[str, Any] | None = None
+    monitoring: list[dict[str, Any]] = []
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class Store:
+    """Saved cases. ``Store(url=None)`` uses :func:`resolve_url`. Thread-safe: one store (one
+    connection pool) can serve many threads; every method runs in its own transaction."""
+
+    def __init__(self, url: str | None = None, *, timeout: float = 10.0):
+        self.url = resolve_url(url)
+        self.where = describe_url(self.url)
+        self.engine = make_engine(self.url, timeout)
+        self._write_engine = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def backend(self) -> str:
+        return self.engine.dialect.name
+
+    def _friendly(self, exc: BaseException) -> StoreError:
+        """A plain message for a database error (the details go to the log)."""
+        log.debug("database error", exc_info=exc)
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines()
+        msg = lines[0] if lines else type(orig).__name__
+        low = msg.lower()
+        where = self.where
+        if "locked" in low or "busy" in low:
+            return StoreError(
+                f"the case database {where} is busy: another program or window is writing to it. "
+                "Try again in a moment; nothing was changed."
+            )
+        if "unable to open" in low:
+            return StoreError(
+                f"cannot open the case database file {where}: check that the folder exists and can be written to"
+            )
+        if "readonly" in low or "read-only" in low:
+            return StoreError(f"the case database {where} is read-only; nothing was changed")
+        if "not a database" in low or "malformed" in low:
+            return StoreError(f"{where} is not a case database, or it is damaged")
+        if "disk" in low and "full" in low:
+            return StoreError(f"the disk holding {where} is full; nothing was changed")
+        if isinstance(exc, sa_exc.IntegrityError):
+            return StoreError(f"could not save to the case database ({msg}); nothing was changed")
+        if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) and self.backend != "sqlite":
+            return StoreError(f"cannot use the case database at {where}: {msg}")
+        return StoreError(f"the case database {where} failed: {msg}; nothing was changed")
+
+    def ensure_ready(self) -> None:
+        """Create or upgrade the schema if needed (done by every operation on first use)."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            try:
+                if self._schema_version() != SCHEMA_HEAD:
+                    migrate(self.engine)
+            except StoreError:
+                raise
+            except sa_exc.SQLAlchemyError as exc:
+                raise self._friendly(exc) from None
+            self._ready = True
+
+    def _schema_version(self) -> str | None:
+        """The schema revision, read directly (cheap); None when there is no version table."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
+    @contextmanager
+    def _tx(self, write: bool = False) -> Iterator[Session]:
+        self.ensure_ready()
+        session = Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        try:
+            with session.begin():
+                yield session
+        except sa_exc.SQLAlchemyError as exc:
+            raise self._friendly(exc) from None
+        finally:
+            session.close()
+
+    def _case(self, s: Session, case_id: Any) -> CaseRow:
+        n = _parse_id(case_id)
+        row = s.get(CaseRow, n)
+        if row is None:
+            raise CaseNotFound(f"no case with id {n}")
+        return row
+
+    def _put_answers(self, s: Session, case_id: int, answers: Mapping[str, str]) -> None:
+        s.execute(sa.delete(AnswerRow).where(AnswerRow.case_id == case_id))
+        s.add_all(
+            AnswerRow(case_id=case_id, question_id=q, value=v, position=i)
+            for i, (q, v) in enumerate(answers.items())
+        )
+        s.flush()
+
+    @staticmethod
+    def _set_summary(row: CaseRow, status: str, primary: str | None, confidence: float | None) -> None:
+        row.result_status, row.primary_intervention, row.confidence = status, primary, confidence
+        row.updated_at = _now()
+
+    # ------------------------------------------------------------------ cases
+
+    def create_case(self, header: Mapping[str, Any] | None, answers: Mapping[str, Any]) -> int:
+        """Consult the rule base on ``answers`` and store a new case with that consultation; returns its id."""
+        h = _header(header)
+        c, given = _consult(answers)
+        now = _now()
+        with self._tx(write=True) as s:
+            row = CaseRow(
+                title=h["title"],
+                who=h["who"],
+                notes=h["notes"],
+                status=h["status"],
+                created_at=now,
+                updated_at=now,
+            )
+            s.add(row)
+            s.flush()
+            self._put_answers(s, row.id, given)
+            s.add(_consultation_row(row.id, c, given))
+            self._set_summary(row, c.status, c.primary, c.confidence)
+            row.updated_at = now
+            return row.id
+
+    def update_case(self, case_id: Any, header: Mapping[str, Any]) -> None:
+        """Change the title, who, notes or status of a case (only the keys given)."""
+        h = _header(header, partial=True)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id)
+            for k, v in h.items():
+                setattr(row, k, v)
+            row.updated_at = _now()
+
+    def get_case(self, case_id: Any) -> dict[str, Any]:
+        """The whole case: header, answers, latest result, consultation history, plan, monitoring."""
+        with self._tx() as s:
+            row = self._case(s, case_id)
+            answers = s.scalars(
+                select(AnswerRow).where(AnswerRow.case_id == row.id).order_by(AnswerRow.position)
+            ).all()
+            cons = s.scalars(
+                select(ConsultationRow).where(ConsultationRow.case_id == row.id).order_by(ConsultationRow.id)
+            ).all()
+            plan = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
+            entries = s.scalars(
+                select(MonitoringRow)
+                .where(MonitoringRow.case_id == row.id)
+                .order_by(MonitoringRow.entry_date, MonitoringRow.id)
+            ).all()
+            out = _summary(row)
+            out.update(
+                notes=row.notes,
+                answers={a.question_id: a.value for a in answers},
+                result=cons[-1].result if cons else None,
+                consultations=[
+                    {
+                        "id": x.id,
+                        "created_at": _iso(x.created_at),
+                        "rulebase_version": x.rulebase_version,
+                        "status": x.status,
+                        "primary": x.primary_intervention,
+                        "confidence": x.confidence,
+                        "answers": x.answers,
+                        "result": x.result,
+                    }
+                    for x in cons
+                ],
+                plan=plan.plan if plan else None,
+                plan_updated_at=_iso(plan.updated_at) if plan else None,
+                monitoring=[_entry_dict(m) for m in entries],
+            )
+            return out
+
+    def list_cases(self, filters: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
+        """Case summaries, most recently changed first. Filters: ``text`` (in title, who or notes),
+        ``intervention`` (the latest primary), ``status`` (open | closed), ``result_status``
+        (complete | needs_answer | cannot_recommend), ``limit`` (default 1000)."""
+        f = {**(filters or {}), **kw}
+        unknown = [k for k in f if k not in ("text", "intervention", "status", "result_status", "limit")]
+        if unknown:
+            raise CaseDataError(
+                f"unknown filters {unknown} (use text, intervention, status, result_status, limit)"
+            )
+        q = select(CaseRow)
+        if f.get("text"):
+            pat = "%" + re.sub(r"([\\%_])", r"\\\1", _text(f["text"]).strip()) + "%"
+            q = q.where(
+                sa.or_(*(col.ilike(pat, escape="\\") for col in (CaseRow.title, CaseRow.who, CaseRow.notes)))
+            )
+        if f.get("intervention"):
+            q = q.where(CaseRow.primary_intervention == f["intervention"])
+        if f.get("status"):
+            q = q.where(CaseRow.status == f["status"])
+        if f.get("result_status"):
+            q = q.where(CaseRow.result_status == f["result_status"])
+        try:
+            limit = int(f.get("limit") or 1000)
+        except (TypeError, ValueError):
+            raise CaseDataError("limit: must be a whole number") from None
+        q = q.order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(max(1, limit))
+        with self._tx() as s:
+            return [_summary(r) for r in s.scalars(q).all()]
+
+    def rediagnose(self, case_id: Any, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Consult again (with new answers, or the stored ones under the current rule base) and keep
+        the earlier consultations. Returns the new result with ``changed`` (did the primary change) and
+        ``dropped_answers`` (stored answers to questions or options the rule base no longer has)."""
+        n = _parse_id(case_id)
+        dropped: dict[str, str] = {}
+        if answers is None:  # the stored answers; any the current questions no longer know are set aside
+            stored = self.get_case(n)["answers"]
+            qs = load_rulebase().knowledge.question_index
+            answers = {q: v for q, v in stored.items() if q in qs and v in qs[q].option_values()}
+            dropped = {q: v for q, v in stored.items() if q not in answers}
+        c, given = _consult(answers)
+        with self._tx(write=True) as s:
+            row = self._case(s, n)
+            before = (row.result_status, row.primary_intervention)
+            self._put_answers(s, row.id, given)
+            cons = _consultation_row(row.id, c, given)
+            s.add(cons)
+            s.flush()
+            self._set_summary(row, c.status, c.primary, c.confidence)
+            return {
+                "consultation_id": cons.id,
+                "status": c.status,
+                "primary": c.primary,
+                "confidence": c.confidence,
+                "changed": before != (c.status, c.primary),
+                "result": cons.result,
+                "dropped_answers": dropped,
+            }
+
+    def delete_case(self, case_id: Any) -> None:
+        """Delete a case and everything under it (answers, consultations, plan, monitoring) for real."""
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id)
+            for model in CHILD_TABLES:
+                s.execute(sa.delete(model).where(model.case_id == row.id))
+            s.execute(sa.delete(CaseRow).where(CaseRow.id == row.id))
+        if self.backend == "sqlite":
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and truncate it, so deleted content does
+        not linger in the log (best effort: skipped while other connections are reading)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sa_exc.SQLAlchemyError:
+            log.debug("checkpoint skipped", exc_info=True)
+
+    def counts(self, case_id: Any | None = None) -> dict[str, int]:
+        """How many rows each table holds (for one case, or in all)."""
+        n = None if case_id is None else _parse_id(case_id)
+        out: dict[str, int] = {}
+        with self._tx() as s:
+            for model in (CaseRow, *CHILD_TABLES):
+                col = model.id if model is CaseRow else model.case_id
+                q = select(sa.func.count()).select_from(model)
+                if n is not None:
+                    q = q.where(col == n)
+                out[model.__tablename__] = s.scalar(q) or 0
+        return out
+
+    # ------------------------------------------------------------------ plan and monitoring
+
+    def save_plan(self, case_id: Any, plan: Mapping[str, Any]) -> None:
+        """Store (or replace) the case's action plan."""
+        try:
+            clean = _scrub(validate_plan(plan))
+        except PlanError as exc:
+            raise CaseDataError(["plan: " + p for p in exc.problems]) from None
+        now = _now()
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id)
+            existing = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
+            if existing is None:
+                s.add(
+                    PlanRow(
+                        case_id=row.id,
+                        intervention=clean.get("intervention"),
+                        plan=clean,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            else:
+                existing.plan = clean
+                existing.intervention = clean.get("intervention")
+                existing.updated_at = now
+            row.updated_at = now
+
+    def get_plan(self, case_id: Any) -> dict[str, Any] | None:
+        with self._tx() as s:
+            row = self._case(s, case_id)
+            p = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
+            return p.plan if p else None
+
+    def add_monitoring(self, case_id: Any, entry: Mapping[str, Any]) -> int:
+        """Record a monitoring entry: a value against a measure ({date, measure, value, note}) or a
+        coaching session ({date, kind: "session", events: [1..8], note}). Returns the entry id."""
+        try:
+            e = _scrub(normalise_entry(entry))
+        except PlanError as exc:
+            raise CaseDataError(["monitoring entry: " + p for p in exc.problems]) from None
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id)
+            m = MonitoringRow(
+                case_id=row.id,
+                entry_date=dt.date.fromisoformat(e["date"]),
+                kind=e["kind"],
+                measure=e["measure"],
+                value=e["value"],
+                note=e["note"],
+                events=e["events"],
+                created_at=_now(),
+            )
+            s.add(m)
+            row.updated_at = _now()
+            s.flush()
+            return m.id
+
+    def delete_monitoring(self, case_id: Any, entry_id: Any) -> None:
+        """Remove one monitoring entry (a value recorded by mistake)."""
+        try:
+            eid = int(entry_id)
+        except (TypeError, ValueError):
+            raise CaseNotFound(f"'{_text(entry_id)[:40]}' is not a monitoring entry id") from None
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id)
+            done = s.execute(
+                sa.delete(MonitoringRow).where(MonitoringRow.case_id == row.id, MonitoringRow.id == eid)
+            )
+            if not done.rowcount:
+                raise CaseNotFound(f"case {row.id} has no monitoring entry {entry_id}")
+            row.updated_at = _now()
+
+    def progress(self, case_id: Any, today: dt.date | None = None) -> dict[str, Any]:
+        """Progress against each measure of success of the case's plan (see :func:`casework.plan.progress`)."""
+        case = self.get_case(case_id)
+        return plan_progress(case["plan"], case["monitoring"], today)
+
+    # ------------------------------------------------------------------ export and import
+
+    def export_case(self, case_id: Any) -> dict[str, Any]:
+        """The whole case as JSON-ready data; also an answers file (``answers``, ``title``, ``who``, ``notes``)."""
+        case = self.get_case(case_id)
+        return {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_VERSION,
+            "exported_at": _iso(_now()),
+            "id": case["id"],
+            "title": case["title"],
+            "who": case["who"],
+            "notes": case["notes"],
+            "status": case["status"],
+            "created_at": case["created_at"],
+            "updated_at": case["updated_at"],
+            "answers": case["answers"],
+            "consultations": [
+                {
+                    "created_at": x["created_at"],
+                    "answers": x["answers"],
+                    "result": x["result"],
+                    "rulebase_version": x["rulebase_version"],
+                }
+                for x in case["consultations"]
+            ],
+            "plan": case["plan"],
+            "monitoring": [{k: v for k, v in e.items() if k != "id"} for e in case["monitoring"]],
+        }
+
+    def import_case(self, data: Any) -> int:
+        """Store an exported case as a new case (a new id); validated first, every problem named."""
+        if not isinstance(data, Mapping):
+            raise CaseDataError(f"a case export must be a mapping, not {type(data).__name__}")
+        if data.get("format") != EXPORT_FORMAT:
+            raise CaseDataError(
+                f"not a case export: 'format' must be '{EXPORT_FORMAT}' (an answers file can be saved as a new case instead)"
+            )
+        if data.get("format_version") != EXPORT_VERSION:
+            raise CaseDataError(
+                f"format_version {data.get('format_version')!r} is not supported (expected {EXPORT_VERSION})"
+            )
+        try:
+            ex = _Export.model_validate(data)
+        except ValidationError as exc:
+            raise CaseDataError(
+                [f"{'.'.join(str(p) for p in err['loc']) or 'case'}: {err['msg']}" for err in exc.errors()]
+            ) from None
+        problems: list[str] = []
+        try:
+            h = _header({"title": ex.title, "who": ex.who, "notes": ex.notes, "status": ex.status})
+        except CaseDataError as exc:
+            problems += exc.problems
+            h = {}
+        rb = load_rulebase()
+        try:
+            answers = normalise_answers(ex.answers, rb)
+        except AnswerError as exc:
+            problems += ["answers: " + p for p in exc.problems]
+            answers = {}
+        plan = None
+        if ex.plan is not None:
+            try:
+                plan = _scrub(validate_plan(ex.plan))
+            except PlanError as exc:
+                problems += ["plan: " + p for p in exc.problems]
+        entries = []
+        for i, e in enumerate(ex.monitoring):
+            try:
+                entries.append(_scrub(normalise_entry(e)))
+            except PlanError as exc:
+                problems += [f"monitoring[{i}]: {p}" for p in exc.problems]
+        for i, x in enumerate(ex.consultations):
+            if x.result.get("status") not in ("complete", "needs_answer", "cannot_recommend"):
+                problems.append(f"consultations[{i}].result: no valid 'status'")
+        if problems:
+            raise CaseDataError(problems)
+        fresh = None if ex.consultations else _consult(answers)[0]
+        now = _now()
+        with self._tx(write=True) as s:
+            created = _aware(ex.created_at) if ex.created_at else now
+            row = CaseRow(
+                title=h["title"],
+                who=h["who"],
+                notes=h["notes"],
+                status=h["status"],
+                created_at=created,
+                updated_at=_aware(ex.updated_at) if ex.updated_at else now,
+            )
+            s.add(row)
+            s.flush()
+            self._put_answers(s, row.id, answers)
+            last: tuple[str, str | None, float | None] | None = None
+            for x in ex.consultations:
+                res = _scrub(x.result)
+                prim = res.get("primary") if isinstance(res.get("primary"), Mapping) else None
+                conf = prim.get("confidence") if prim else None
+                last = (
+                    res["status"],
+                    prim.get("intervention") if prim else None,
+                    conf if isinstance(conf, (int, float)) else None,
+                )
+                s.add(
+                    ConsultationRow(
+                        case_id=row.id,
+                        created_at=_aware(x.created_at) if x.created_at else now,
+                        answers=_scrub(x.answers),
+                        result=res,
+                        rulebase_version=_text(x.rulebase_version) or "unknown",
+                        status=last[0],
+                        primary_intervention=last[1],
+                        confidence=last[2],
+                    )
+                )
+            if fresh is not None:
+                s.add(_consultation_row(row.id, fresh, answers))
+                last = (fresh.status, fresh.primary, fresh.confidence)
+            row.result_status, row.primary_intervention, row.confidence = last
+            if plan is not None:
+                s.add(
+                    PlanRow(
+                        case_id=row.id,
+                        intervention=plan.get("intervention"),
+                        plan=plan,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+            for e in entries:
+                s.add(
+                    MonitoringRow(
+                        case_id=row.id,
+                        entry_date=dt.date.fromisoformat(e["date"]),
+                        kind=e["kind"],
+                        measure=e["measure"],
+                        value=e["value"],
+                        note=e["note"],
+                        events=e["events"],
+                        created_at=now,
+                    )
+                )
+            s.flush()
+            return row.id

@@ -1,0 +1,198 @@
+"""Screenshots of the main pages for the README, at laptop and phone widths.
+
+    uv run python scripts/screenshots.py            # writes docs/screenshots/*.png
+
+Starts the app on a free local port, drives the system Chromium (``/usr/bin/chromium``; install it
+with ``apt-get install -y chromium``) through Playwright, and stops the app again. Nothing is
+downloaded: Playwright's own browsers are not used. Also imported by ``tests/test_browser.py`` and
+``bench/app.py`` for :func:`serve_app` and :func:`launch_chromium`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> float:
+    """Poll ``url``/_stcore/health until it answers "ok"; return the seconds it took."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return time.perf_counter() - start
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"the app did not answer on {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def serve_app(
+    port: int | None = None, log_path: Path | None = None, script: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen, float]]:
+    """Run ``streamlit run app.py`` (or ``script``) on a free local port; yield (base url, process,
+    seconds to healthy). Only the process started here is stopped at the end.
+    """
+    port = port or free_port()
+    script = script or ROOT / "app.py"
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]
+    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=script.parent, stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        yield url, proc, time.perf_counter() - started
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if log_path:
+            out.close()
+
+
+def launch_chromium(playwright):
+    """The system Chromium, headless, with no background traffic."""
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+def wait_idle(page, timeout: float = 20_000) -> None:
+    """Wait until Streamlit has finished the current script run."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')"
+        " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
+        timeout=timeout,
+    )
+    page.wait_for_timeout(300)
+
+
+def case_query(case_id: str = "call-centre") -> str:
+    sys.path.insert(0, str(ROOT))
+    from knowledge.loader import load_knowledge
+
+    case = next(c for c in load_knowledge().cases if c.id == case_id)
+    return urlencode(case.answers)
+
+
+def shoot(out_dir: Path) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
+    sys.path.insert(0, str(ROOT))
+    from knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    first = kb.questions[0].text
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with serve_app() as (url, _proc, _), sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            for size_name, viewport in (("laptop", LAPTOP), ("phone", PHONE)):
+                ctx = browser.new_context(viewport=viewport, device_scale_factor=1)
+                page = ctx.new_page()
+
+                def snap(name: str, page=page, size_name=size_name) -> None:
+                    path = out_dir / f"{name}-{size_name}.png"
+                    page.screenshot(path=str(path))
+                    written.append(path)
+
+                page.goto(url + "/")
+                page.get_by_role("heading", name=first).wait_for()
+                wait_idle(page)
+                snap("diagnose")
+
+                page.goto(url + "/?" + case_query("call-centre"))
+                page.get_by_text("Recommended: Work-system fix").first.wait_for()
+                wait_idle(page)
+                page.get_by_role("heading", name="Result").scroll_into_view_if_needed()
+                page.wait_for_timeout(300)
+                snap("result")
+
+                page.goto(url + "/learn_interventions")
+                page.get_by_role("heading", name="The six interventions compared").wait_for()
+                wait_idle(page)
+                snap("learn")
+
+                page.goto(url + "/rule_table")
+                page.get_by_role("heading", name="The decision table").wait_for()
+                wait_idle(page)
+                snap("decision-table")
+
+                if size_name == "laptop":
+                    # the map of the current case: open the case by its link, then the map in the same session
+                    page.goto(url + "/?" + case_query("call-centre"))
+                    page.get_by_text("Recommended: Work-system fix").first.wait_for()
+                    wait_idle(page)
+                    page.get_by_role("link", name="Rule map").click()
+                    page.get_by_role("heading", name="The rule map").wait_for()
+                    page.locator('[data-testid="stSelectbox"]').first.click()
+                    page.get_by_role("option", name="Work-system fix").click()
+                    page.locator('[data-testid="stGraphVizChart"] svg').wait_for(timeout=30_000)
+                    wait_idle(page)
+                    page.get_by_role("heading", name="The rule map").click()  # move the focus off the select
+                    page.get_by_text("Show the rules leading to").scroll_into_view_if_needed()
+                    page.wait_for_timeout(500)
+                    snap("rule-map")
+                ctx.close()
+        finally:
+            browser.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = ap.parse_args(argv)
+    if not CHROMIUM.exists():
+        sys.stderr.write(f"screenshots: {CHROMIUM} not found; install it with: apt-get install -y chromium\n")
+        return 2
+    for path in shoot(args.out):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
