@@ -90,6 +90,14 @@ class Compiled:
             (r.id, _compile_cond(r.when), r.then.finding, r.then.gate) for r in rb.rules
         ]
         self.finding_rules = [x for x in self.rules if x[2] or x[3]]
+        # which cause-analysis rules to re-check when a question is answered or a finding appears
+        self.by_question: dict[str, list[int]] = {}
+        self.by_finding: dict[str, list[int]] = {}
+        for i, (_rid, cond, _f, _g) in enumerate(self.finding_rules):
+            for q, _allowed in cond[0]:
+                self.by_question.setdefault(q, []).append(i)
+            for f in cond[1]:
+                self.by_finding.setdefault(f, []).append(i)
         self.kind_of = kind_of
         self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
         self.questions = [(q.id, _compile_cond(q.ask_when)) for q in rb.knowledge.questions]
@@ -110,34 +118,17 @@ class Compiled:
         """The adaptive path: replay ``answers`` in the order the questions would be asked.
 
         Cause-analysis rules only test answers and findings positively, so along a path (where
-        answers only accumulate) findings only accumulate too; they are updated incrementally.
+        answers only accumulate) findings only accumulate too. They are updated incrementally: a
+        new answer re-checks only the rules that test that question, and a new finding only the
+        rules that test that finding.
         """
         accepted: dict[str, str] = {}
         path: list[str] = []
         findings: set[str] = set()
         kinds: set[str] = set()
-        pending = list(self.finding_rules)
+        done: set[int] = set()
+        rules = self.finding_rules
         while True:
-            changed = True
-            gate = None
-            while changed:
-                changed = False
-                rest = []
-                for item in pending:
-                    rid, cond, finding, g = item
-                    if _holds(cond, accepted, findings, kinds):
-                        if g:
-                            gate = gate or g
-                        elif finding not in findings:
-                            findings.add(finding)
-                            kinds.add(self.kind_of[finding])
-                            changed = True
-                    else:
-                        rest.append(item)
-                pending = rest
-            stop = gate or next((f for f in sorted(findings & self.stop_findings)), None)
-            if stop:
-                return WalkResult(accepted, path, None, stop)
             nxt = None
             for qid, cond in self.questions:
                 if qid not in accepted and _holds(cond, accepted, findings, kinds):
@@ -149,6 +140,24 @@ class Compiled:
                 return WalkResult(accepted, path, nxt, None)
             accepted[nxt] = answers[nxt]
             path.append(nxt)
+            work = list(self.by_question.get(nxt, ()))
+            gate = None
+            while work:
+                i = work.pop()
+                if i in done:
+                    continue
+                _rid, cond, finding, g = rules[i]
+                if _holds(cond, accepted, findings, kinds):
+                    done.add(i)
+                    if g:
+                        gate = gate or g
+                    elif finding not in findings:
+                        findings.add(finding)
+                        kinds.add(self.kind_of[finding])
+                        work.extend(self.by_finding.get(finding, ()))
+            stop = gate or next(iter(sorted(findings & self.stop_findings)), None)
+            if stop:
+                return WalkResult(accepted, path, None, stop)
 
 
 _compiled: dict[int, Compiled] = {}
