@@ -215,41 +215,77 @@ def compute_layers(rules: list[Rule]) -> dict[str, int]:
     return layers
 
 
-def load_rulebase_from(folder: Path, kb: Knowledge, files: tuple[str, ...] = RULE_FILES) -> RuleBase:
-    vocab = validate(VocabularyFile, read_yaml(folder / "vocabulary.yaml"), "vocabulary.yaml")
+def load_rulebase_from(
+    folder: Path,
+    kb: Knowledge,
+    files: tuple[str, ...] = RULE_FILES,
+    problems: list[tuple[str, str, dict]] | None = None,
+) -> RuleBase | None:
+    """Load and check the rule base in ``folder``.
+
+    Without ``problems`` the first problem raises :class:`RuleBaseError`. With a list, every
+    problem is appended to it as ``(check, message, detail)`` and loading goes on past bad rows;
+    the result is then None when anything was wrong (``triage verify`` reports them all).
+    """
+
+    def fail(check: str, message: str, **detail) -> None:
+        if problems is None:
+            raise RuleBaseError(message)
+        problems.append((check, message, detail))
+
+    try:
+        vocab = validate(VocabularyFile, read_yaml(folder / "vocabulary.yaml"), "vocabulary.yaml")
+    except KnowledgeError as exc:
+        fail("schema", str(exc))
+        return None
     findings = {f.id: f for f in vocab.findings}
     gates = {g.id: g for g in vocab.gates}
     kinds = {f.kind for f in vocab.findings}
     prec = vocab.settlement.precedence
     if sorted(prec) != sorted(INTERVENTION_IDS):
-        raise RuleBaseError(f"vocabulary.yaml: settlement.precedence must list the six interventions once, got {prec}")
+        fail("dangling", f"vocabulary.yaml: settlement.precedence must list the six interventions once, got {prec}")
 
     rules: list[Rule] = []
     source_file: dict[str, str] = {}
     for name in files:
-        rf = validate(RuleFile, read_yaml(folder / name), name)
+        try:
+            rf = validate(RuleFile, read_yaml(folder / name), name)
+        except KnowledgeError as exc:
+            fail("schema", str(exc))
+            continue
         for i, rule in enumerate(rf.rules):
             where = f"{name}: rules[{i}] (id={rule.id})"
             if rule.id in source_file:
-                raise RuleBaseError(f"{where}: id already used in {source_file[rule.id]}")
-            _check_rule(rule, where, kb, findings, gates, kinds)
+                fail("dangling", f"{where}: id already used in {source_file[rule.id]}", rule=rule.id)
+                continue
+            try:
+                _check_rule(rule, where, kb, findings, gates, kinds)
+            except RuleBaseError as exc:
+                fail("dangling", str(exc), rule=rule.id)
+                continue
             source_file[rule.id] = name
             rules.append(rule)
     for i, q in enumerate(kb.questions):
-        check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
-
-    layers = compute_layers(rules)
-    ordered = tuple(sorted(rules, key=lambda r: (layers[r.id], 0)))  # stable: file order inside a layer
-    version = _fingerprint(folder, files, kb)
+        try:
+            check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
+        except RuleBaseError as exc:
+            fail("dangling", str(exc), question=q.id)
+    if problems:
+        return None
+    try:
+        layers = compute_layers(rules)
+    except RuleBaseError as exc:
+        fail("cycle", str(exc))
+        return None
     return RuleBase(
-        rules=ordered,
+        rules=tuple(sorted(rules, key=lambda r: layers[r.id])),  # stable: file order inside a layer
         layer=layers,
         source_file=source_file,
         findings=findings,
         gates=gates,
         settlement=vocab.settlement,
         knowledge=kb,
-        version=version,
+        version=_fingerprint(folder, files, kb),
     )
 
 
@@ -267,7 +303,9 @@ def _fingerprint(folder: Path, files: tuple[str, ...], kb: Knowledge) -> str:
 @functools.lru_cache(maxsize=1)
 def load_rulebase() -> RuleBase:
     """The shipped rule base, loaded and checked once per process."""
-    return load_rulebase_from(HERE, load_knowledge())
+    rb = load_rulebase_from(HERE, load_knowledge())
+    assert rb is not None  # without a problems list, any problem raises
+    return rb
 
 
 RuleKind = Literal["finding", "gate", "support", "rule_out", "not_primary"]

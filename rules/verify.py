@@ -25,22 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from knowledge.loader import Knowledge, KnowledgeError, load_knowledge, read_yaml, validate
+from knowledge.loader import Knowledge, KnowledgeError, load_knowledge
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 
 from .evaluate import Compiled, _holds
-from .model import (
-    HERE,
-    RULE_FILES,
-    RuleBase,
-    RuleBaseError,
-    RuleFile,
-    VocabularyFile,
-    _check_rule,
-    _fingerprint,
-    check_condition,
-    compute_layers,
-)
+from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
 from .settle import settle
 
 MAX_EXAMPLES = 5
@@ -68,57 +57,11 @@ class Report:
 
 def _load(folder: Path, kb: Knowledge, files: tuple[str, ...], report: Report) -> RuleBase | None:
     """Load the rule base, reporting each bad row instead of stopping at the first."""
-    try:
-        vocab = validate(VocabularyFile, read_yaml(folder / "vocabulary.yaml"), "vocabulary.yaml")
-    except KnowledgeError as exc:
-        report.error("schema", str(exc))
-        return None
-    findings = {f.id: f for f in vocab.findings}
-    gates = {g.id: g for g in vocab.gates}
-    kinds = {f.kind for f in vocab.findings}
-    if sorted(vocab.settlement.precedence) != sorted(INTERVENTION_IDS):
-        report.error("dangling", "vocabulary.yaml: settlement.precedence must list the six interventions once")
-    rules, source_file = [], {}
-    for name in files:
-        try:
-            rf = validate(RuleFile, read_yaml(folder / name), name)
-        except KnowledgeError as exc:
-            report.error("schema", str(exc))
-            continue
-        for i, rule in enumerate(rf.rules):
-            where = f"{name}: rules[{i}] (id={rule.id})"
-            if rule.id in source_file:
-                report.error("dangling", f"{where}: id already used in {source_file[rule.id]}", rule=rule.id)
-                continue
-            try:
-                _check_rule(rule, where, kb, findings, gates, kinds)
-            except RuleBaseError as exc:
-                report.error("dangling", str(exc), rule=rule.id)
-                continue
-            source_file[rule.id] = name
-            rules.append(rule)
-    for i, q in enumerate(kb.questions):
-        try:
-            check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
-        except RuleBaseError as exc:
-            report.error("dangling", str(exc), question=q.id)
-    if report.errors:
-        return None
-    try:
-        layers = compute_layers(rules)
-    except RuleBaseError as exc:
-        report.error("cycle", str(exc))
-        return None
-    return RuleBase(
-        rules=tuple(sorted(rules, key=lambda r: layers[r.id])),
-        layer=layers,
-        source_file=source_file,
-        findings=findings,
-        gates=gates,
-        settlement=vocab.settlement,
-        knowledge=kb,
-        version=_fingerprint(folder, files, kb),
-    )
+    problems: list[tuple[str, str, dict]] = []
+    rb = load_rulebase_from(folder, kb, files, problems)
+    for check, message, detail in problems:
+        report.error(check, message, **detail)
+    return rb
 
 
 # --------------------------------------------------------------------------- static checks
@@ -349,20 +292,21 @@ class _Tree:
 
     # ---- witnesses ----------------------------------------------------------------------------
 
-    def witness_rule(self, rule) -> dict | None:
-        """A complete path on which ``rule`` fires, or None."""
-        monotone = not (rule.when.absent or rule.when.no_finding_kinds)
-        prefer = frozenset(v for vals in rule.when.answers.values() for v in vals)
+    def _witness(self, reached, dead, cond) -> dict | None:
+        """Depth-first search for a path whose node satisfies ``reached(node)``; a subtree is skipped
+        when ``dead(node)`` or when ``cond`` can no longer hold below it. Options that ``cond``
+        allows are tried first."""
+        prefer = frozenset(v for vals in cond.answers.values() for v in vals)
         seen: set = set()
 
         def dfs(accepted: dict) -> dict | None:
             n = self.node(accepted)
-            if rule.id in n.fired and (monotone or n.next_question is None):
+            if reached(n):
                 return accepted
-            if n.next_question is None:
+            if n.next_question is None or dead(n):
                 return None
             key = (frozenset(n.findings), frozenset(accepted))
-            if key in seen or not self.reach.cond_possible(rule.when, accepted, n.findings, {}):
+            if key in seen or not self.reach.cond_possible(cond, accepted, n.findings, {}):
                 return None
             seen.add(key)
             for _, _, child in self.children(n, prefer):
@@ -372,29 +316,23 @@ class _Tree:
             return None
 
         return dfs({})
+
+    def witness_rule(self, rule) -> dict | None:
+        """A path on which ``rule`` fires (completed to its end when the rule tests an absence)."""
+        monotone = not (rule.when.absent or rule.when.no_finding_kinds)
+        return self._witness(
+            lambda n: rule.id in n.fired and (monotone or n.next_question is None),
+            lambda n: False,
+            rule.when,
+        )
 
     def witness_question(self, qid: str) -> dict | None:
-        q = self.rb.knowledge.question(qid)
-        prefer = frozenset(v for vals in q.ask_when.answers.values() for v in vals)
-        seen: set = set()
-
-        def dfs(accepted: dict) -> dict | None:
-            n = self.node(accepted)
-            if n.next_question == qid:
-                return accepted
-            if n.next_question is None or qid in accepted:
-                return None
-            key = (frozenset(n.findings), frozenset(accepted))
-            if key in seen or not self.reach.cond_possible(q.ask_when, accepted, n.findings, {}):
-                return None
-            seen.add(key)
-            for _, _, child in self.children(n, prefer):
-                found = dfs(child)
-                if found is not None:
-                    return found
-            return None
-
-        return dfs({})
+        """A path on which question ``qid`` is asked."""
+        return self._witness(
+            lambda n: n.next_question == qid,
+            lambda n: qid in n.accepted,
+            self.rb.knowledge.question(qid).ask_when,
+        )
 
 
 # --------------------------------------------------------------------------- coverage by worked cases
