@@ -64,7 +64,7 @@ def condition_parts(rb: RuleBase, cond: Condition) -> list[str]:
 def failed_parts(
     rb: RuleBase, cond: Condition, answers: Mapping[str, str], findings: set[str]
 ) -> list[str]:
-    """The parts of ``cond`` that do not hold, in plain words."""
+    """The parts of ``cond`` that do not hold, each phrased as what would have to be true."""
     kb = rb.knowledge
     kinds = {rb.finding_kind[f] for f in findings}
     out = []
@@ -73,13 +73,13 @@ def failed_parts(
             q = kb.question(qid)
             want = " or ".join(f'"{q.label_of(v)}"' for v in allowed)
             got = f'"{q.label_of(answers[qid])}"' if qid in answers else "not asked"
-            out.append(f'"{q.text}" needed {want}; it was {got}')
-    out += [f"not found that {rb.findings[f].label}" for f in cond.findings if f not in findings]
-    out += [f"found that {rb.findings[f].label}" for f in cond.absent if f in findings]
+            out.append(f'"{q.text}" were answered {want} (it was {got})')
+    out += [f"{rb.findings[f].label} (not established)" for f in cond.findings if f not in findings]
+    out += [f"it were not found that {rb.findings[f].label}" for f in cond.absent if f in findings]
     if cond.any_finding_kinds and not any(k in kinds for k in cond.any_finding_kinds):
-        out.append("no cause of kind " + " or ".join(cond.any_finding_kinds) + " was found")
+        out.append("a cause of kind " + " or ".join(cond.any_finding_kinds) + " were found")
     if cond.no_finding_kinds and any(k in kinds for k in cond.no_finding_kinds):
-        out.append("a cause of kind " + " or ".join(cond.no_finding_kinds) + " was found")
+        out.append("no cause of kind " + " or ".join(cond.no_finding_kinds) + " were found")
     return out
 
 
@@ -190,7 +190,8 @@ def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, li
                 if failed:
                     missing.append((len(failed), -sup.cf, rule, failed))
         for _, _, rule, failed in sorted(missing, key=lambda m: (m[0], m[1]))[:max_missing]:
-            reasons.append(f"would be supported by {rule.id} if " + "; ".join(failed))
+            cf = rule.then.support.cf
+            reasons.append(f"would gain support ({cf:+.2f}, {rule.id}) if " + "; and ".join(failed))
         out[iv] = reasons
     return out
 
