@@ -1,14 +1,16 @@
 """The experta engine compiled from the rule data, with a traced run.
 
 Each rule row becomes one experta rule with a single pattern over ONE wide ``Case`` fact: the
-accepted answers plus the set of findings of the earlier layers (so "absent" is a plain test rather
-than a NOT node) and the set of their kinds. The rule base is layered (a rule only
-tests findings of earlier layers, see :func:`rules.model.compute_layers`), so it runs as one small
-engine per layer: the findings a layer concludes are added to the next layer's ``Case``. Rules only
-record that they fired; the ranking is done in Python afterwards (:mod:`rules.settle`).
-Measured on this rule base: one fact per finding with joins took 12.6 ms a consultation, this
-layout a little over half of that (``bench/consult.py``). No ``@DefFacts`` (they race across threads),
-no OR of field constraints; multi-value tests are ``P(lambda v: v in allowed)``.
+answers the layer tests, each finding of the earlier layers as a field ``f_<id>=True`` (one test per
+finding, shared by every rule that needs it), the set of findings (so "absent" is a plain test rather
+than a NOT node) and the set of their kinds. Equal answer tests share one predicate object, so the
+alpha network shares them too. The rule base is layered (a rule only tests findings of earlier
+layers, see :func:`rules.model.compute_layers`), so it runs as one small engine per layer: the
+findings a layer concludes go into the next layer's ``Case``. Rules only record that they fired;
+the ranking is done in Python afterwards (:mod:`rules.settle`). Measured on this rule base: one fact
+per finding with joins took 12.6 ms a consultation, this layout about 4.6 ms (``bench/consult.py``).
+No ``@DefFacts`` (they race across threads), no OR of field constraints; multi-value tests are
+``P(lambda v: v in allowed)``.
 
 Engines are not shared: :func:`run_engine` keeps one set of engines per thread; each run declares
 its ``Case`` fact and retracts it afterwards (cheaper than a full ``reset()``).
@@ -16,6 +18,7 @@ its ``Case`` fact and retracts it afterwards (cheaper than a full ``reset()``).
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,9 +43,15 @@ class Firing:
     findings: tuple[str, ...]
 
 
-def _allowed(values: list[str]):
-    allowed = frozenset(values)
+@functools.lru_cache(maxsize=None)
+def _allowed_set(allowed: frozenset):
+    # one predicate object per distinct set of values, so that experta's alpha network can share
+    # the test between the rules that make it
     return P(lambda v: v in allowed)
+
+
+def _allowed(values: list[str]):
+    return _allowed_set(frozenset(values))
 
 
 def _any_kind(kinds: list[str]):
@@ -63,8 +72,10 @@ def _findings_test(present: list[str], absent: list[str]):
 def _pattern(rule: Rule) -> Case:
     w = rule.when
     fields: dict = {q: _allowed(vals) for q, vals in w.answers.items()}
-    if w.findings or w.absent:
-        fields["findings"] = _findings_test(w.findings, w.absent)
+    # a present finding is a field of its own (f_<id>=True): one shared test per finding
+    fields.update({f"f_{f}": True for f in w.findings})
+    if w.absent:
+        fields["findings"] = _findings_test([], w.absent)
     if w.any_finding_kinds and w.no_finding_kinds:
         both_any, both_no = _any_kind(w.any_finding_kinds), _no_kind(w.no_finding_kinds)
         fields["kinds"] = P(lambda ks: both_any.match(ks) and both_no.match(ks))
@@ -92,7 +103,13 @@ def build_engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
             if rb.layer[rule.id] == layer:
                 attrs[f"r{i:03d}"] = XRule(_pattern(rule))(_action(rule.id))
 
-        classes.append(type(f"TriageLayer{layer}", (KnowledgeEngine,), attrs))
+        cls = type(f"TriageLayer{layer}", (KnowledgeEngine,), attrs)
+        # the answers this layer's rules test: only these go into its Case fact (a narrower fact is
+        # cheaper to propagate and compare)
+        cls.tested_answers = frozenset(
+            q for r in rb.rules if rb.layer[r.id] == layer for q in r.when.answers
+        )
+        classes.append(cls)
     return classes
 
 
@@ -136,7 +153,7 @@ def _engines(rb: RuleBase) -> list[KnowledgeEngine]:
 def run_engine(rb: RuleBase, answers: Mapping[str, str]) -> tuple[list[str], set[str]]:
     """Run the experta engines, layer by layer, on ``answers``: (fired rule ids in order, findings).
 
-    The engines belong to the calling thread and are reset before each run.
+    The engines belong to the calling thread; each run declares its fact and retracts it again.
     """
     findings: set[str] = set()
     fired: list[str] = []
@@ -144,7 +161,8 @@ def run_engine(rb: RuleBase, answers: Mapping[str, str]) -> tuple[list[str], set
     for eng in _engines(rb):
         eng.fired = []
         case = Case(
-            **answers,
+            **{q: v for q, v in answers.items() if q in eng.tested_answers},
+            **{f"f_{f}": True for f in findings},
             findings=frozenset(findings),
             kinds=frozenset(rb.finding_kind[f] for f in findings),
         )
