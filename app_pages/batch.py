@@ -12,6 +12,7 @@ import os
 import altair as alt
 import streamlit as st
 
+from app_pages.logic import md_plain
 from casework import batch
 from knowledge.loader import load_knowledge
 
@@ -86,7 +87,10 @@ def upload_section() -> None:
             f"Up to {batch.MAX_BYTES // 1024 // 1024} MB and {batch.MAX_ROWS:,} rows. Values are the option "
             "values of each question (yes, no, dont_know, …); an empty cell is a question not answered."
         )
-    up = st.file_uploader("Spreadsheet of cases", type=["csv", "xlsx", "txt", "tsv"], key="batch_upload")
+    up = st.file_uploader(
+        "Spreadsheet of cases", type=["csv", "xlsx", "txt", "tsv"], key="batch_upload",
+        max_upload_size=batch.MAX_BYTES // 1024 // 1024,
+    )
     previous = st.session_state.get(STATE, {}).get("key") or ""
     if up is not None:
         key = f"upload:{up.file_id}"
@@ -146,10 +150,10 @@ def summary_table(summary: dict) -> list[dict]:
 
 def results_section(run: batch.BatchRun) -> None:
     for m in run.messages:
-        st.warning(str(m))
+        st.warning(md_plain(m))
     counts = run.counts()
     total = len(run.results)
-    st.subheader(f"Results for {run.name}")
+    st.subheader(f"Results for {md_plain(run.name, one_line=True)}")
     cols = st.columns(4)
     cols[0].metric("Rows", f"{total:,}")
     cols[1].metric("Recommendation", f"{counts.get('complete', 0):,}")
@@ -172,7 +176,7 @@ def results_section(run: batch.BatchRun) -> None:
     problems = batch.row_messages(run.results)
     if problems:
         with st.expander(f"Problems in {counts.get('error', 0):,} rows (these rows were not triaged)"):
-            st.markdown("\n".join(f"- {p}" for p in problems[:200]))
+            st.markdown("\n".join(f"- {md_plain(p, one_line=True)}" for p in problems[:200]))
             if len(problems) > 200:
                 st.caption(f"… and {len(problems) - 200:,} more: see the errors column.")
 
@@ -215,7 +219,7 @@ def page() -> None:
     if not state:
         return
     if state.get("error"):
-        st.error(state["error"])
+        st.error(md_plain(state["error"]))
     elif state.get("run") is not None:
         results_section(state["run"])
 

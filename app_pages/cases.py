@@ -14,9 +14,10 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages.common import flash, get_knowledge, guard, iv_name, show_flash
+from app_pages.common import flash, get_knowledge, get_store, guard, iv_name, show_flash
+from app_pages.logic import md_plain
 from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
-from casework.store import CaseDataError, CaseNotFound, Store, StoreError, resolve_url
+from casework.store import CaseDataError, CaseNotFound, Store, StoreError
 from knowledge.schema import INTERVENTION_IDS
 
 REPORT_FORMATS = {
@@ -25,16 +26,6 @@ REPORT_FORMATS = {
     "html": ("HTML", "text/html"),
     "md": ("Markdown", "text/markdown"),
 }
-
-
-@st.cache_resource(show_spinner=False)
-def _store_for(url: str) -> Store:
-    """One store (one connection pool) per database URL, shared by the sessions of this server."""
-    return Store(url)
-
-
-def get_store() -> Store:
-    return _store_for(resolve_url())
 
 
 def _result_text(status: str | None, primary: str | None, confidence: float | None) -> str:
@@ -86,13 +77,13 @@ def render_from_diagnose(store: Store) -> None:
         return
     header = _session_header()
     with st.expander("Save the case from the Diagnose page", expanded=False):
-        st.markdown(f"**{header['title'] or '(untitled)'}** — {len(answers)} answers in this session.")
+        st.markdown(f"**{md_plain(header['title'], one_line=True) or '(untitled)'}** — {len(answers)} answers in this session.")
         c1, c2 = st.columns(2)
         if c1.button("Save as a new case", key="cases_save_new"):
             try:
                 new_id = store.create_case(header, answers)
             except CaseDataError as exc:
-                st.error("Not saved: " + "; ".join(exc.problems))
+                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 return
             st.session_state["case_id"] = new_id
             st.session_state["cases_open"] = new_id
@@ -110,7 +101,7 @@ def render_from_diagnose(store: Store) -> None:
                 st.error(f"Case {from_id} no longer exists; save as a new case instead.")
                 return
             except CaseDataError as exc:
-                st.error("Not saved: " + "; ".join(exc.problems))
+                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 return
             st.session_state["cases_open"] = from_id
             flash(
@@ -127,17 +118,23 @@ def render_from_diagnose(store: Store) -> None:
 def render_import(store: Store) -> None:
     with st.expander("Import a case"):
         st.caption("A JSON file written by Export (here or with `triage cases export`) becomes a new case.")
-        up = st.file_uploader("Exported case (JSON)", type=["json"], key="cases_import_file")
+        up = st.file_uploader("Exported case (JSON)", type=["json"], key="cases_import_file", max_upload_size=5)
         if up is not None and st.button("Import", key="cases_import_go"):
             try:
                 data = json.loads(up.getvalue().decode("utf-8-sig"))
             except (UnicodeDecodeError, ValueError) as exc:
-                st.error(f"{up.name}: not a JSON file ({exc}).")
+                st.error(f"{md_plain(up.name, one_line=True)}: not a JSON file ({md_plain(exc)}).")
+                return
+            except RecursionError:
+                st.error(f"{md_plain(up.name, one_line=True)}: not a case export (nested too deeply).")
                 return
             try:
                 new_id = store.import_case(data)
             except CaseDataError as exc:
-                st.error(f"{up.name} cannot be imported:\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+                st.error(
+                    f"{md_plain(up.name, one_line=True)} cannot be imported:\n\n"
+                    + "\n".join(f"- {md_plain(p, one_line=True)}" for p in exc.problems)
+                )
                 return
             flash("success", f"Imported as case {new_id}.")
             st.session_state["cases_open"] = new_id
@@ -223,7 +220,7 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
             try:
                 store.update_case(cid, {"title": title, "who": who, "notes": notes, "status": status})
             except CaseDataError as exc:
-                st.error("Not saved: " + "; ".join(exc.problems))
+                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
             else:
                 flash("success", "Details saved.")
                 st.rerun()
@@ -249,7 +246,7 @@ def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
             flash(
                 "warning",
                 "Answers the current questions no longer have were set aside: "
-                + ", ".join(f"{q} = {v}" for q, v in out["dropped_answers"].items()),
+                + md_plain(", ".join(f"{q} = {v}" for q, v in out["dropped_answers"].items())),
             )
         st.rerun()
     if c2.button("Open in Diagnose", key=f"case_open_diag_{cid}"):
@@ -309,42 +306,44 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
                 flash("success", "New plan started.")
                 st.rerun()
     if plan.get("safety_notice"):
-        st.error(plan["safety_notice"])
-    st.markdown(f"### {plan.get('title', 'Plan')}")
+        st.error(md_plain(plan["safety_notice"]))
+    st.markdown(f"### {md_plain(plan.get('title'), one_line=True) or 'Plan'}")
     if plan.get("summary"):
-        st.markdown(plan["summary"])
+        st.markdown(md_plain(plan["summary"]))
     edited = json.loads(json.dumps(plan))
     k = f"plan_{cid}"
     with st.form(f"case_plan_form_{cid}"):
         for si, s in enumerate(edited.get("sections") or []):
-            st.markdown(f"#### {s.get('title', '')}")
+            st.markdown(f"#### {md_plain(s.get('title'), one_line=True)}")
             if s.get("guidance"):
-                st.caption(s["guidance"])
+                st.caption(md_plain(s["guidance"]))
             for fi, f in enumerate(s.get("fields") or []):
                 f["value"] = st.text_area(
-                    f.get("label", ""),
+                    md_plain(f.get("label"), one_line=True) or "Text",
                     f.get("value", ""),
-                    help=f.get("prompt") or None,
+                    help=md_plain(f.get("prompt")) or None,
                     key=f"{k}_f_{si}_{fi}",
                     height=80,
                 )
             for ii, it in enumerate(s.get("items") or []):
-                head = it.get("title", "") + (" — indicated by the answers" if it.get("indicated") else "")
-                st.markdown(f"**{head}**" + (f"  \n{it['prompt']}" if it.get("prompt") else ""))
+                head = md_plain(it.get("title"), one_line=True) + (
+                    " — indicated by the answers" if it.get("indicated") else ""
+                )
+                st.markdown(f"**{head}**" + (f"  \n{md_plain(it['prompt'])}" if it.get("prompt") else ""))
                 c1, c2, c3 = st.columns([3, 2, 1])
                 it["action"] = c1.text_input("Action", it.get("action", ""), key=f"{k}_i_{si}_{ii}_a")
                 it["owner"] = c2.text_input("Owner", it.get("owner", ""), key=f"{k}_i_{si}_{ii}_o")
                 it["due"] = c3.text_input("Due", it.get("due", ""), key=f"{k}_i_{si}_{ii}_d")
             for ci, ch in enumerate(s.get("checklist") or []):
                 ch["done"] = st.checkbox(
-                    ch.get("text", ""),
+                    md_plain(ch.get("text"), one_line=True) or "Done",
                     bool(ch.get("done")),
-                    help=ch.get("detail") or None,
+                    help=md_plain(ch.get("detail")) or None,
                     key=f"{k}_c_{si}_{ci}",
                 )
             if s.get("measures"):
                 if edited.get("measures_help"):
-                    st.caption(edited["measures_help"])
+                    st.caption(md_plain(edited["measures_help"]))
                 rows = [
                     {
                         "measure": m.get("measure", ""),
@@ -378,23 +377,27 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
         try:
             store.save_plan(cid, edited)
         except CaseDataError as exc:
-            st.error("The plan was not saved: " + "; ".join(exc.problems))
+            st.error("The plan was not saved: " + md_plain("; ".join(exc.problems)))
             return
         flash("success", "Plan saved.")
         if problems:
             flash(
                 "warning",
                 "Saved, but the measures of success need attention:\n\n"
-                + "\n".join(f"- {p}" for p in problems),
+                + "\n".join(f"- {md_plain(p, one_line=True)}" for p in problems),
             )
         st.rerun()
     if "measures" in plan:
         for p in check_measures(plan.get("measures")):
-            st.caption(f"⚠ {p}")
+            st.caption(f"⚠ {md_plain(p)}")
     if plan.get("secondary"):
         for x in plan["secondary"]:
-            with st.expander(f"Alongside: {x.get('name', '')}"):
-                st.markdown("\n".join(f"{i}. {step}" for i, step in enumerate(x.get("first_steps") or [], 1)))
+            with st.expander(f"Alongside: {md_plain(x.get('name'), one_line=True)}"):
+                st.markdown(
+                    "\n".join(
+                        f"{i}. {md_plain(step, one_line=True)}" for i, step in enumerate(x.get("first_steps") or [], 1)
+                    )
+                )
 
 
 def _chart(m: dict[str, Any]):
@@ -422,11 +425,14 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
     elif not measures and "measures" in plan:
         st.info("The plan has no measures of success yet: add them on the Plan tab.")
     for m in prog["measures"]:
-        st.markdown(f"**{m['measure']}** — target {m['target'] or '—'} by {m['date'] or '—'}")
+        st.markdown(
+            f"**{md_plain(m['measure'], one_line=True)}** — target {md_plain(m['target'], one_line=True) or '—'} "
+            f"by {md_plain(m['date'], one_line=True) or '—'}"
+        )
         if m["values"]:
             st.altair_chart(_chart(m), width="stretch")
         show = {"met": st.success, "review_passed": st.warning}.get(m["state"], st.info)
-        show(m["message"])
+        show(md_plain(m["message"]))
     if prog["unmatched"]:
         st.markdown("**Other values recorded**")
         st.dataframe(prog["unmatched"], hide_index=True, width="stretch")
@@ -444,7 +450,7 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                         cid, {"date": day.isoformat(), "measure": which, "value": value, "note": note}
                     )
                 except CaseDataError as exc:
-                    st.error("Not saved: " + "; ".join(exc.problems))
+                    st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 else:
                     flash("success", "Value recorded.")
                     st.rerun()
@@ -461,13 +467,13 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                         cid, {"date": day.isoformat(), "kind": "session", "events": ticks, "note": note}
                     )
                 except CaseDataError as exc:
-                    st.error("Not saved: " + "; ".join(exc.problems))
+                    st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 else:
                     flash("success", "Session recorded.")
                     st.rerun()
     for s in prog["sessions"]:
         line = f"Session {s['date']}: {len(s['done'])} of {len(s['done']) + len(s['missing'])} events of instruction"
-        (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {s['message']}"))
+        (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {md_plain(s['message'])}"))
 
 
 def render_export(store: Store, case: dict[str, Any]) -> None:
@@ -499,7 +505,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         try:
             st.session_state[f"case_report_{cid}"] = (fmt, render_report(data, fmt), case["updated_at"])
         except ReportError as exc:
-            st.error(f"The report could not be made: {exc}")
+            st.error(f"The report could not be made: {md_plain(exc)}")
     made = st.session_state.get(f"case_report_{cid}")
     if made and made[2] == case["updated_at"]:
         f, data, _ = made
@@ -536,7 +542,7 @@ def render_case(store: Store, cid: int) -> None:
         st.session_state.pop("cases_open", None)
         st.warning(f"Case {cid} no longer exists.")
         return
-    st.subheader(f"#{cid} {case['title'] or '(untitled)'}")
+    st.subheader(f"#{cid} {md_plain(case['title'], one_line=True) or '(untitled)'}")
     tabs = st.tabs(["Overview", "Re-diagnose", "Plan", "Monitor", "Export", "Delete"])
     with tabs[0]:
         render_overview(store, case)
@@ -559,9 +565,9 @@ def render() -> None:
         store = get_store()
         store.ensure_ready()
     except StoreError as exc:
-        st.error(f"The case store cannot be used: {exc}")
+        st.error(f"The case store cannot be used: {md_plain(exc)}")
         return
-    st.caption(f"Saved in {store.where}. Case data is personal data: it stays in this database.")
+    st.caption(f"Saved in {md_plain(store.where)}. Case data is personal data: it stays in this database.")
     try:
         render_from_diagnose(store)
         render_import(store)
@@ -569,7 +575,7 @@ def render() -> None:
         if cid is not None:
             render_case(store, cid)
     except StoreError as exc:
-        st.error(str(exc))
+        st.error(md_plain(exc))
 
 
 guard(render)

@@ -63,6 +63,22 @@ def get_rulebase() -> RuleBase:
     return load_rulebase()
 
 
+@st.cache_resource(show_spinner=False)
+def _store_for(url: str):
+    """One case store (one connection pool) per database URL, shared by the sessions of this server.
+    A store that cannot be made (a bad URL) raises and is not cached, so a fixed setting is used."""
+    from casework.store import Store
+
+    return Store(url)
+
+
+def get_store():
+    """The case store the settings point to (``TRIAGE_DATABASE_URL`` or the SQLite file)."""
+    from casework.store import resolve_url
+
+    return _store_for(resolve_url())
+
+
 def use_session_engines() -> None:
     """Give this script run the experta engines of its own session.
 

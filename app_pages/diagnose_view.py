@@ -16,6 +16,7 @@ from app_pages.common import (
     flash,
     forget_question_widgets,
     get_rulebase,
+    get_store,
     iv_name,
     references_list,
     render_result,
@@ -27,6 +28,7 @@ from app_pages.logic import (
     answers_from_query,
     answers_to_query,
     load_answers_upload,
+    md_plain,
     path_of,
     remaining_estimate,
     safety_guidance,
@@ -116,13 +118,13 @@ def on_upload() -> None:
     try:
         loaded = load_answers_upload(f.getvalue(), f.name, get_rulebase())
     except AnswersFileError as exc:
-        flash("error", f"Could not open the answers file. {exc}. Your current answers are unchanged.")
+        flash("error", f"Could not open the answers file. {md_plain(exc)}. Your current answers are unchanged.")
         return
     if not loaded.answers and loaded.problems:
         flash(
             "error",
-            f"{f.name}: none of the answers could be used ("
-            + "; ".join(loaded.problems[:10])
+            f"{md_plain(f.name, one_line=True)}: none of the answers could be used ("
+            + md_plain("; ".join(loaded.problems[:10]))
             + "). Your current answers are unchanged.",
         )
         return
@@ -134,9 +136,9 @@ def on_upload() -> None:
     _set_cursor(None)
     forget_question_widgets()
     st.session_state.pop("report", None)
-    flash("success", f"Opened {f.name}: {len(loaded.answers)} answers.")
+    flash("success", f"Opened {md_plain(f.name, one_line=True)}: {len(loaded.answers)} answers.")
     if loaded.problems:
-        flash("warning", "Left out of the file: " + "; ".join(loaded.problems[:10]))
+        flash("warning", "Left out of the file: " + md_plain("; ".join(loaded.problems[:10])))
 
 
 def on_apply_whatif(qid: str, value: str) -> None:
@@ -161,7 +163,7 @@ def load_from_query() -> None:
         st.session_state["answers"] = clean
         flash("info", f"Reopened a case from the link: {len(clean)} answers.")
     if problems:
-        flash("warning", "Some values in the link were left out: " + "; ".join(problems[:10]))
+        flash("warning", "Some values in the link were left out: " + md_plain("; ".join(problems[:10])))
 
 
 def sync_query(c: Consultation) -> None:
@@ -187,7 +189,7 @@ def case_header() -> None:
     for key, _ in CASE_FIELDS:
         if f"case_{key}" not in st.session_state:
             st.session_state[f"case_{key}"] = case.get(key, "")
-    with st.expander("Case details: " + (case.get("title") or "untitled"), expanded=False):
+    with st.expander("Case details: " + (md_plain(case.get("title"), one_line=True) or "untitled"), expanded=False):
         left, right = st.columns(2)
         left.text_input(
             CASE_FIELDS[0][1], key="case_title", on_change=on_case_field, args=("title",),
@@ -264,6 +266,7 @@ def result_block(c: Consultation) -> None:
     kb = rb.knowledge
     st.subheader("Result")
     render_result(c)
+    save_block()
     e = explain_memo(c)
     tabs = st.tabs(["How we got here", "Why not the others", "Decisive answers", "Confidence", "What if",
                     "Next steps", "Report"])
@@ -320,6 +323,41 @@ def result_block(c: Consultation) -> None:
         report_block(c)
 
 
+def save_block() -> None:
+    """Save the case (details, answers, result) in the case store. When the store cannot be used,
+    say why; the answers stay in this session and can be downloaded at once."""
+    answers, case = answers_state(), case_state()
+    header = {k: str(case.get(k) or "") for k in ("title", "who", "notes")}
+    snapshot = (tuple(answers.items()), tuple(header.items()))
+    saved = st.session_state.get("saved_case")
+    clicked = st.button(
+        "Save this case", key="save_case", type="secondary",
+        help="Keep the case details, the answers and the result in the case database (see Casework → Cases).",
+    )
+    if clicked:
+        from casework.store import StoreError
+
+        try:
+            new_id = get_store().create_case(header, dict(answers))
+        except StoreError as exc:
+            log.warning("saving a case failed: %s", type(exc).__name__)  # no case data in the log
+            st.error(
+                f"The case was not saved: {md_plain(exc)}. Your answers are still here in this session; "
+                "download them to keep them safe."
+            )
+            st.download_button(
+                "Download the answers (YAML)",
+                dump_answers(answers, header["title"], header["who"], header["notes"], fmt="yaml"),
+                file_name=f"{file_stem(header['title'], 'triage-answers')}.yaml", mime="text/yaml",
+                key="save_failed_download", on_click="ignore",
+            )
+            return
+        saved = st.session_state["saved_case"] = {"id": new_id, "snapshot": snapshot}
+        st.session_state["case_id"] = new_id
+    if saved and saved["snapshot"] == snapshot:
+        st.success(f"Saved as case {saved['id']}. Open it under Casework → Cases to plan and monitor it.")
+
+
 def report_block(c: Consultation) -> None:
     try:
         from casework.report import render_report
@@ -371,6 +409,7 @@ def share_block(c: Consultation) -> None:
         )
         st.file_uploader(
             "Open an answers file (YAML or JSON)", type=["yaml", "yml", "json"], key="upload", on_change=on_upload,
+            max_upload_size=1,  # MB; an answers file is at most 1,000,000 bytes (checked again when read)
         )
 
 

@@ -4,16 +4,18 @@
 - :func:`load_answers_upload` reads an uploaded answers file (YAML or JSON);
 - :func:`answers_from_query` / :func:`answers_to_query` carry answers in the page address;
 - :func:`remaining_estimate` says how many questions are likely still to come on the adaptive path;
-- :func:`safety_guidance` collects the emergency guidance from the knowledge data.
+- :func:`safety_guidance` collects the emergency guidance from the knowledge data;
+- :func:`md_plain` makes user text safe to show in Markdown (shown as typed, never interpreted).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from casework.answers_io import AnswersFile, read_answers_bytes
+from casework.answers_io import AnswersFile, clean_text, read_answers_bytes
 from knowledge.loader import Knowledge
 from knowledge.schema import DONT_KNOW
 from rules.consult import AnswerError, normalise_answers
@@ -135,3 +137,38 @@ def cite(kb: Knowledge, keys: list[str]) -> str:
 def bullet_join(items: list[str]) -> str:
     """List items as one Markdown table cell, one per line."""
     return "  \n".join(f"• {s.strip()}" for s in items)
+
+
+# Markdown (and Streamlit's extensions of it: colours, LaTeX) that user text must not trigger.
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~$#_]|&(?=#?\w+;)|:(?=//)|(?<=www)\.", re.IGNORECASE)
+_MD_LINE_START = re.compile(r"^(?:[-+=]|\d+(?=[.)]))")
+
+
+def _md_escape_one(m: re.Match) -> str:
+    ch, i, text = m.group(), m.start(), m.string
+    if ch == "_" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
+        return ch
+    return "\\" + ch
+
+
+def md_plain(text: object, one_line: bool = False) -> str:
+    """User text (a case title, notes, a file name, a value from a file or a link) for st.markdown,
+    labels and messages: shown exactly as typed, never interpreted. Markdown and HTML punctuation is
+    backslash-escaped (an underscore inside a word needs none), a line start that would make a list,
+    a heading or a rule is escaped, indentation (a code block) is dropped, web addresses are not made
+    into links, control characters are removed, and line breaks stay line breaks (or become spaces
+    with ``one_line``)."""
+    s = clean_text("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n")
+    if one_line:
+        s = " ".join(s.split())
+
+    out = []
+    for line in s.split("\n"):
+        line = line.strip()
+        start = _MD_LINE_START.match(line)
+        line = _MD_SPECIAL.sub(_md_escape_one, line)
+        if start:
+            n = len(start.group())
+            line = line[:n] + "\\" + line[n:] if start.group()[0].isdigit() else "\\" + line
+        out.append(line)
+    return "  \n".join(out)

@@ -8,6 +8,7 @@ import random
 import streamlit as st
 
 from app_pages.common import consult_memo, explain_memo, get_knowledge, iv_name, render_result
+from app_pages.logic import md_plain
 from knowledge.schema import INTERVENTION_IDS
 
 CANNOT = "cannot_recommend"
@@ -51,7 +52,7 @@ def render() -> None:
     cols[1].button("Another case", key="practice_new", on_click=_new_case, width="stretch")
     case = next(c for c in kb.cases if c.id == st.session_state["practice_case"])
     with st.container(border=True):
-        st.markdown(case.narrative.strip())
+        st.markdown(md_plain(case.narrative.strip()))
     options = [*INTERVENTION_IDS, CANNOT]
     st.radio(
         "Which intervention would you choose?",

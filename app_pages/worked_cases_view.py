@@ -15,6 +15,7 @@ from app_pages.common import (
     render_result,
     whatif_panel,
 )
+from app_pages.logic import md_plain
 
 
 def open_in_diagnose(case_id: str) -> None:
@@ -42,8 +43,8 @@ def render() -> None:
     titles = {c.id: c.title for c in kb.cases}
     cid = st.selectbox("Case", list(titles), format_func=titles.get, key="wc_case")
     case = next(c for c in kb.cases if c.id == cid)
-    st.header(case.title)
-    st.markdown(case.narrative.strip())
+    st.header(md_plain(case.title, one_line=True))
+    st.markdown(md_plain(case.narrative.strip()))
     c = consult_memo(case.answers)
     left, right = st.columns([3, 2])
     with left:

@@ -189,7 +189,11 @@ def make_engine(url: str, timeout: float = 10.0) -> Engine:
     u = _parse_url(url)
     if u.get_backend_name() == "sqlite":
         db = u.database or ""
-        kwargs: dict[str, Any] = {"connect_args": {"timeout": timeout, "check_same_thread": False}}
+        # hide_parameters: case data never appears in error messages or in the log
+        kwargs: dict[str, Any] = {
+            "connect_args": {"timeout": timeout, "check_same_thread": False},
+            "hide_parameters": True,
+        }
         if db in ("", ":memory:"):
             kwargs["poolclass"] = sa.pool.StaticPool  # one shared in-memory database (tests only)
         elif not db.startswith("file:"):
@@ -215,7 +219,9 @@ def make_engine(url: str, timeout: float = 10.0) -> Engine:
             conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
         return engine
-    return sa.create_engine(u, pool_pre_ping=True, connect_args={"connect_timeout": max(1, int(timeout))})
+    return sa.create_engine(
+        u, pool_pre_ping=True, hide_parameters=True, connect_args={"connect_timeout": max(1, int(timeout))}
+    )
 
 
 def _alembic_config():
@@ -813,6 +819,12 @@ class Store:
 
     def import_case(self, data: Any) -> int:
         """Store an exported case as a new case (a new id); validated first, every problem named."""
+        try:
+            return self._import_case(data)
+        except RecursionError:  # JSON nested deeper than any export: refused, not a crash
+            raise CaseDataError("not a case export: the data is nested too deeply") from None
+
+    def _import_case(self, data: Any) -> int:
         if not isinstance(data, Mapping):
             raise CaseDataError(f"a case export must be a mapping, not {type(data).__name__}")
         if data.get("format") != EXPORT_FORMAT:

@@ -186,7 +186,7 @@ class Consultation:
 def consult(answers: Mapping[str, Any] | None = None, rb: RuleBase | None = None) -> Consultation:
     """Consult the rule base. Raises :class:`AnswerError` on unknown ids or values."""
     rb = rb or load_rulebase()
-    clean = normalise_answers(answers or {}, rb)
+    clean = normalise_answers({} if answers is None else answers, rb)
     w = walk(rb, clean)
     fired, findings = run_engine(rb, w.accepted)
     settled = settle(rb, fired, w.accepted)

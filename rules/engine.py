@@ -19,6 +19,7 @@ its ``Case`` fact and retracts it afterwards (cheaper than a full ``reset()``).
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ from experta import Fact, KnowledgeEngine, P
 from experta import Rule as XRule
 
 from .model import Rule, RuleBase
+
+# experta's "watchers" log every fact (the answers: personal data) at INFO level whenever the root
+# logger lets INFO through; they are for debugging the engine (``experta.watch()``), so keep them quiet.
+logging.getLogger("experta.watchers").setLevel(logging.WARNING)
 
 
 class Case(Fact):

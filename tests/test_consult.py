@@ -72,6 +72,8 @@ def test_dont_know_lowers_confidence_but_does_not_block(kb, rb):
         ({"gap_defined": 3}, "gap_defined: answer must be text"),
         ({"gap_defined": ["yes"]}, "answer must be text"),
         ([("gap_defined", "yes")], "answers must be a mapping"),
+        ([], "answers must be a mapping"),
+        ("", "answers must be a mapping"),
     ],
 )
 def test_bad_answers_name_the_problem(answers, needle, rb):
