@@ -48,7 +48,7 @@ class Firing:
     findings: tuple[str, ...]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _allowed_set(allowed: frozenset):
     # one predicate object per distinct set of values, so that experta's alpha network can share
     # the test between the rules that make it
