@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from knowledge.loader import HERE as KNOWLEDGE_DIR
 from knowledge.loader import KnowledgeError, read_yaml
-from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
+from knowledge.schema import DONT_KNOW, INTERVENTION_IDS, InterventionId
 from rules.consult import AnswerError, Consultation, consult
 from rules.model import RuleBase, load_rulebase
 
@@ -129,10 +129,7 @@ class SectionT(_Strict):
         return self
 
 
-class PlanT(_Strict):
-    intervention: Literal[
-        "coaching", "mentoring", "training", "counselling_referral", "consultancy", "work_system"
-    ]
+class _PlanBody(_Strict):
     title: str
     summary: str
     process: str | None = None
@@ -140,13 +137,12 @@ class PlanT(_Strict):
     sections: list[SectionT] = Field(min_length=1)
 
 
-class GatePlanT(_Strict):
+class PlanT(_PlanBody):
+    intervention: InterventionId
+
+
+class GatePlanT(_PlanBody):
     gate: str
-    title: str
-    summary: str
-    process: str | None = None
-    sources: list[str] = []
-    sections: list[SectionT] = Field(min_length=1)
 
 
 class MonitoringTexts(_Strict):

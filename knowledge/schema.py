@@ -6,18 +6,14 @@ Every YAML file under ``knowledge/`` is validated against one of these models by
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-INTERVENTION_IDS: tuple[str, ...] = (
-    "coaching",
-    "mentoring",
-    "training",
-    "counselling_referral",
-    "consultancy",
-    "work_system",
-)
+InterventionId = Literal[
+    "coaching", "mentoring", "training", "counselling_referral", "consultancy", "work_system"
+]
+INTERVENTION_IDS: tuple[str, ...] = get_args(InterventionId)
 DONT_KNOW = "dont_know"
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -40,9 +36,7 @@ class Source(Strict):
 
 
 class Intervention(Strict):
-    id: Literal[
-        "coaching", "mentoring", "training", "counselling_referral", "consultancy", "work_system"
-    ]
+    id: InterventionId
     name: str
     summary: str
     when_to_use: list[str] = Field(min_length=1)
