@@ -11,7 +11,6 @@ operations rather than attribute look-ups on pydantic models.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -19,15 +18,8 @@ from knowledge.schema import Condition
 
 from .model import RuleBase
 
-
-def condition_holds(
-    cond: Condition, answers: Mapping[str, str], findings: set[str] | frozenset[str], kinds: set[str]
-) -> bool:
-    """Whether ``cond`` holds for these answers, findings and the kinds of those findings."""
-    return _compile(cond)(answers, findings, kinds)
-
-
 CondFn = tuple  # (answers: tuple[(qid, frozenset)], need, bar, any_kinds, no_kinds)
+"""A condition compiled to frozensets; see :func:`holds`."""
 
 
 def _compile_cond(cond: Condition) -> CondFn:
@@ -40,7 +32,7 @@ def _compile_cond(cond: Condition) -> CondFn:
     )
 
 
-def _holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
+def holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     ans, need, bar, anyk, nok = c
     for q, allowed in ans:
         if answers.get(q) not in allowed:
@@ -54,21 +46,6 @@ def _holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     if nok and not nok.isdisjoint(kinds):
         return False
     return True
-
-
-class _CondCallable:
-    __slots__ = ("c",)
-
-    def __init__(self, cond: Condition):
-        self.c = _compile_cond(cond)
-
-    def __call__(self, answers, findings, kinds) -> bool:
-        return _holds(self.c, answers, findings, kinds)
-
-
-@functools.lru_cache(maxsize=4096)
-def _compile(cond: Condition) -> _CondCallable:
-    return _CondCallable(cond)
 
 
 @dataclass(frozen=True)
@@ -107,7 +84,7 @@ class Compiled:
         kinds: set[str] = set()
         fired: list[str] = []
         for rid, cond, finding, _gate in self.rules:
-            if _holds(cond, answers, findings, kinds):
+            if holds(cond, answers, findings, kinds):
                 fired.append(rid)
                 if finding and finding not in findings:
                     findings.add(finding)
@@ -131,7 +108,7 @@ class Compiled:
         while True:
             nxt = None
             for qid, cond in self.questions:
-                if qid not in accepted and _holds(cond, accepted, findings, kinds):
+                if qid not in accepted and holds(cond, accepted, findings, kinds):
                     nxt = qid
                     break
             if nxt is None:
@@ -147,7 +124,7 @@ class Compiled:
                 if i in done:
                     continue
                 _rid, cond, finding, g = rules[i]
-                if _holds(cond, accepted, findings, kinds):
+                if holds(cond, accepted, findings, kinds):
                     done.add(i)
                     if g:
                         gate = gate or g

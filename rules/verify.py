@@ -28,7 +28,7 @@ from typing import Any
 from knowledge.loader import Knowledge, KnowledgeError, load_knowledge
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 
-from .evaluate import Compiled, _holds
+from .evaluate import Compiled, holds
 from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
 from .settle import settle
 
@@ -203,7 +203,7 @@ class _Tree:
         nxt = None
         if not gate and not (findings & comp.stop_findings):
             for qid, cond in comp.questions:
-                if qid not in accepted and _holds(cond, accepted, findings, kinds):
+                if qid not in accepted and holds(cond, accepted, findings, kinds):
                     nxt = qid
                     break
         return _Node(accepted, fired, findings, nxt)
