@@ -165,7 +165,7 @@ def interactive(args: argparse.Namespace) -> int:
         if c.status != "needs_answer":
             break
         q = c.next_question
-        out.write(f"\n{q.text}\n  ({q.help.strip()})\n")
+        out.write(f"\n[{len(c.answers) + 1}] {q.text}\n  ({q.help.strip()})\n")
         for i, o in enumerate(q.options, 1):
             out.write(f"  {i}. {o.label}\n")
         while True:
