@@ -352,6 +352,11 @@ def _consult(answers: Any) -> tuple[Consultation, dict[str, str]]:
     return c, ordered
 
 
+def _plan_row(case_id: int, plan: dict[str, Any], now: dt.datetime) -> PlanRow:
+    """A new plan row for a case (a plan is stored whole, with its intervention beside it)."""
+    return PlanRow(case_id=case_id, intervention=plan.get("intervention"), plan=plan, created_at=now, updated_at=now)
+
+
 def _consultation_row(case_id: int, c: Consultation, answers: Mapping[str, str]) -> ConsultationRow:
     result = _scrub(c.to_dict())
     return ConsultationRow(
@@ -722,15 +727,7 @@ class Store:
             row = self._case(s, case_id)
             existing = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
             if existing is None:
-                s.add(
-                    PlanRow(
-                        case_id=row.id,
-                        intervention=clean.get("intervention"),
-                        plan=clean,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                s.add(_plan_row(row.id, clean, now))
             else:
                 existing.plan = clean
                 existing.intervention = clean.get("intervention")
@@ -912,15 +909,7 @@ class Store:
                 last = (fresh.status, fresh.primary, fresh.confidence)
             row.result_status, row.primary_intervention, row.confidence = last
             if plan is not None:
-                s.add(
-                    PlanRow(
-                        case_id=row.id,
-                        intervention=plan.get("intervention"),
-                        plan=plan,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+                s.add(_plan_row(row.id, plan, now))
             for e in entries:
                 s.add(
                     MonitoringRow(
