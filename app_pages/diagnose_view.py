@@ -300,7 +300,7 @@ def result_block(c: Consultation) -> None:
         if e["confidence"]:
             st.code("\n".join(e["confidence"]["arithmetic"]), language=None, wrap_lines=True)
             st.caption(
-                "Evidence is combined as certainty factors (MYCIN); the confidence is then reduced for a "
+                "Evidence is combined as certainty factors (EMYCIN); the confidence is then reduced for a "
                 "strong rival and for each vague or \"don't know\" answer."
             )
         else:

@@ -22,7 +22,8 @@ CondFn = tuple  # (answers: tuple[(qid, frozenset)], need, bar, any_kinds, no_ki
 """A condition compiled to frozensets; see :func:`holds`."""
 
 
-def _compile_cond(cond: Condition) -> CondFn:
+def compile_condition(cond: Condition) -> CondFn:
+    """A condition as frozensets (see :func:`holds`); the tree enumeration compiles the same way."""
     return (
         tuple((q, frozenset(v)) for q, v in cond.answers.items()),
         frozenset(cond.findings),
@@ -64,7 +65,7 @@ class Compiled:
         kind_of = rb.finding_kind
         # (rule id, condition, finding concluded or None, gate concluded or None)
         self.rules = [
-            (r.id, _compile_cond(r.when), r.then.finding, r.then.gate) for r in rb.rules
+            (r.id, compile_condition(r.when), r.then.finding, r.then.gate) for r in rb.rules
         ]
         self.finding_rules = [x for x in self.rules if x[2] or x[3]]
         # which cause-analysis rules to re-check when a question is answered or a finding appears
@@ -77,7 +78,7 @@ class Compiled:
                 self.by_finding.setdefault(f, []).append(i)
         self.kind_of = kind_of
         self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
-        self.questions = [(q.id, _compile_cond(q.ask_when)) for q in rb.knowledge.questions]
+        self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
 
     def fire(self, answers: Mapping[str, str]) -> tuple[list[str], set[str]]:
         findings: set[str] = set()

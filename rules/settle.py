@@ -1,9 +1,13 @@
 """Settling a result from fired rules: certainty factors, precedence, secondary, confidence.
 
-Evidence for or against an intervention is a certainty factor (cf) in -1..1, combined as in MYCIN
-(Shortliffe & Buchanan): two positives a, b give a + b(1 - a); two negatives a + b(1 + a); mixed
-signs (a + b) / (1 - min(|a|, |b|)). The primary is the best-supported intervention that no rule
-ruled out or barred from leading, ties broken by the precedence in ``vocabulary.yaml``.
+Evidence for or against an intervention is a certainty factor (cf) in -1..1, combined as in EMYCIN
+(Buchanan & Shortliffe 1984): the evidence for is accumulated into a measure of belief
+MB = a + b(1 - a) over the positive cfs, the evidence against into a measure of disbelief MD the same
+way over the negative ones, and cf = (MB - MD) / (1 - min(MB, MD)). Unlike pairwise combining of
+mixed signs, this does not depend on the order in which the rules fired (the exhaustive check of the
+question tree, rules.tree, relies on that). The primary is the best-supported intervention that no
+rule ruled out or barred from leading, ties broken by the precedence in ``vocabulary.yaml``.
+Scores are compared with the thresholds rounded to 9 decimals, so float noise cannot decide.
 Confidence = cf(primary) x (1 - rival_weight x cf(strongest rival)) x product of (1 - cost) over the
 vague and "don't know" answers on the path. Every step is kept so it can be shown as arithmetic.
 """
@@ -18,14 +22,15 @@ from knowledge.schema import INTERVENTION_IDS
 from .model import RuleBase
 
 
-def combine(a: float, b: float) -> float:
-    """MYCIN's combination of two certainty factors."""
-    if a >= 0 and b >= 0:
-        return a + b * (1 - a)
-    if a < 0 and b < 0:
-        return a + b * (1 + a)
-    denom = 1 - min(abs(a), abs(b))
-    return 0.0 if denom == 0 else (a + b) / denom
+def accumulate(measure: float, cf: float) -> float:
+    """Add one piece of evidence (|cf|) to a measure of belief or disbelief: m + |cf|(1 - m)."""
+    return measure + abs(cf) * (1 - measure)
+
+
+def net_cf(mb: float, md: float) -> float:
+    """The certainty factor from a measure of belief and one of disbelief (EMYCIN)."""
+    denom = 1 - min(mb, md)
+    return 0.0 if denom == 0 else (mb - md) / denom
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
     """Turn the fired rules into a result (without the adaptive status, see rules.consult)."""
     s = rb.settlement
     scores = {iv: 0.0 for iv in INTERVENTION_IDS}
+    belief = {iv: [0.0, 0.0] for iv in INTERVENTION_IDS}  # MB, MD
     evidence: dict[str, list[EvidenceStep]] = {iv: [] for iv in INTERVENTION_IDS}
     exclusions: list[Exclusion] = []
     gate = None
@@ -80,7 +86,9 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
             gate = t.gate
         elif t.support:
             iv = t.support.intervention
-            scores[iv] = combine(scores[iv], t.support.cf)
+            m = belief[iv]
+            m[t.support.cf < 0] = accumulate(m[t.support.cf < 0], t.support.cf)
+            scores[iv] = net_cf(*m)
             evidence[iv].append(EvidenceStep(rid, t.support.cf, scores[iv]))
         elif t.rule_out:
             exclusions.append(Exclusion(t.rule_out, rid, "excluded"))
@@ -100,7 +108,7 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
     barred = out | {e.intervention for e in exclusions}
     order = {iv: i for i, iv in enumerate(s.precedence)}
     ranked = sorted(INTERVENTION_IDS, key=lambda iv: (-round(scores[iv], 9), order[iv]))
-    candidates = [iv for iv in ranked if iv not in barred and scores[iv] >= s.primary_threshold]
+    candidates = [iv for iv in ranked if iv not in barred and round(scores[iv], 9) >= s.primary_threshold]
     if not candidates:
         return Settled(
             "cannot_recommend", "insufficient_evidence", None, None, [], scores, evidence, exclusions, costs=costs
@@ -113,7 +121,7 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
     for c in costs:
         conf *= 1 - c.cost
     secondary = [
-        iv for iv in ranked if iv != primary and iv not in out and scores[iv] >= s.secondary_threshold
+        iv for iv in ranked if iv != primary and iv not in out and round(scores[iv], 9) >= s.secondary_threshold
     ][: s.max_secondary]
     return Settled(
         "complete", None, primary, round(conf, 3), secondary, scores, evidence, exclusions, rival, rival_cf, costs

@@ -14,9 +14,11 @@ Reports, as errors or warnings:
 - coverage: which rules no worked case exercises, and worked cases whose result differs from the
   expected one.
 
-The adaptive question tree is finite. It is enumerated with options merged into classes that no
-condition tells apart, and with memoisation on the state that decides the rest of the path (findings,
-questions answered, and the answers some question condition still tests).
+The adaptive question tree is finite. It is enumerated whole by :mod:`rules.tree`: options that no
+condition tells apart are merged into classes, and nodes whose futures cannot differ (same open
+questions, same undecided rules, same findings and kinds those still test, same barred interventions,
+evidence that settles alike) are expanded once. Only when a rule base is too large for the state budget does the check fall back
+to the states it could expand plus random complete paths, and it says so in a warning.
 """
 
 from __future__ import annotations
@@ -31,8 +33,7 @@ from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 from .evaluate import Compiled, holds
 from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
 from .settle import settle
-
-MAX_EXAMPLES = 5
+from .tree import MAX_EXAMPLES, TreeEnumerator
 
 
 @dataclass
@@ -213,55 +214,18 @@ class _Tree:
         for value, dk_only in opts:
             yield value, dk_only, {**n.accepted, n.next_question: value}
 
-    # ---- gaps and conflicts -------------------------------------------------------------------
+    # ---- random paths (the fallback when the tree is too large to enumerate) -----------------
 
     def check_leaf(self, n: _Node, path: list, dk: bool, gaps: list, conflicts: list) -> None:
         rb, s = self.rb, self.rb.settlement
         st = settle(rb, n.fired, n.accepted)
         if st.gate != "insufficient_evidence":
             return
-        supported = [iv for iv in INTERVENTION_IDS if st.scores[iv] >= s.primary_threshold]
+        supported = [iv for iv in INTERVENTION_IDS if round(st.scores[iv], 9) >= s.primary_threshold]
         if supported and len(conflicts) < MAX_EXAMPLES:
-            by = sorted({e.rule for e in st.exclusions if e.intervention in supported})
-            conflicts.append({"path": list(path), "barred": supported, "by": by})
+            conflicts.append({"path": list(path), "barred": supported})
         elif not supported and not dk and len(gaps) < MAX_EXAMPLES:
             gaps.append(list(path))
-
-    def gaps_and_conflicts(self, budget: int = 20_000) -> tuple[list, list, int, bool]:
-        """Depth-first over the tree until ``budget`` nodes: (gaps, conflicts, leaves, complete)."""
-        rb = self.rb
-        gaps: list = []
-        conflicts: list = []
-        memo: set = set()
-        joint = {qid for q in rb.knowledge.questions for qid in q.ask_when.answers} | {
-            qid for r in rb.rules if len(r.when.answers) + len(r.when.findings) > 1 for qid in r.when.answers
-        }
-        leaves = 0
-        start = self.nodes
-        complete = True
-
-        def dfs(accepted: dict, path: list, dk: bool) -> None:
-            nonlocal leaves, complete
-            if len(gaps) >= MAX_EXAMPLES and len(conflicts) >= MAX_EXAMPLES:
-                return
-            if self.nodes - start >= budget:
-                complete = False
-                return
-            n = self.node(accepted)
-            key = (frozenset(n.findings), frozenset(accepted),
-                   tuple(sorted((q, v) for q, v in accepted.items() if q in joint)), dk)
-            if key in memo:
-                return
-            memo.add(key)
-            if n.next_question is None:
-                leaves += 1
-                self.check_leaf(n, path, dk, gaps, conflicts)
-                return
-            for value, dk_only, child in self.children(n):
-                dfs(child, [*path, (n.next_question, value)], dk or dk_only)
-
-        dfs({}, [], False)
-        return gaps, conflicts, leaves, complete
 
     def sample(self, n_paths: int, gaps: list, conflicts: list, seed: int = 7) -> tuple[set, set]:
         """Random complete paths (half of them without "don't know"): rules fired, questions asked,
@@ -380,7 +344,7 @@ def verify(
     folder: Path | None = None,
     kb: Knowledge | None = None,
     files: tuple[str, ...] | None = None,
-    budget: int = 20_000,
+    max_states: int = 300_000,
     samples: int = 3_000,
 ) -> dict[str, Any]:
     """Verify a rule base (the shipped one by default); returns {errors, warnings, coverage, tree}."""
@@ -400,15 +364,19 @@ def verify(
         return report.as_dict()
     _static(rb, report)
     tree = _Tree(rb)
-    gaps, conflicts, leaves, complete = tree.gaps_and_conflicts(budget)
-    fired, asked = tree.sample(0 if complete else samples, gaps, conflicts)
-    if complete:
-        fired, asked = set(), set()  # the witness searches below settle every rule and question exactly
+    found = TreeEnumerator(rb, tree.classes).run(max_states)
+    gaps, conflicts = found.gaps, found.conflicts
+    if found.complete:
+        fired, asked = found.fired, found.asked  # exact: every state of the tree was expanded
+    else:
+        more_fired, more_asked = tree.sample(samples, gaps, conflicts)
+        fired, asked = found.fired | more_fired, found.asked | more_asked
+    reported = {e.get("rule") for e in report.errors if e["check"] == "never_fires"}
     witnesses: dict[str, dict] = {}
     for r in rb.rules:
-        if r.id in fired or any(e.get("rule") == r.id and e["check"] == "never_fires" for e in report.errors):
+        if r.id in fired or r.id in reported:
             continue
-        w = tree.witness_rule(r)
+        w = None if found.complete else tree.witness_rule(r)
         if w is None:
             report.error("never_fires", f"{r.id}: fires on no complete answer path", rule=r.id)
         else:
@@ -416,22 +384,28 @@ def verify(
     for q in rb.knowledge.questions:
         if q.id in asked or any(e.get("question") == q.id for e in report.errors):
             continue
-        if tree.witness_question(q.id) is None:
+        if found.complete or tree.witness_question(q.id) is None:
             report.error("never_asked", f"question {q.id}: asked on no path", question=q.id)
-    for g in gaps:
+    for g in gaps[:MAX_EXAMPLES]:
         report.error("gap", "a complete path without \"don't know\" reaches no recommendation and no gate",
                      path=dict(g))
-    for c in conflicts:
-        report.error("conflict", f"rules {c['by']} bar every supported intervention {c['barred']}",
-                     path=dict(c["path"]), rules=c["by"])
-    if not complete:
+    for c in conflicts[:MAX_EXAMPLES]:
+        answers = dict(c["path"])
+        st = settle(rb, tree.comp.fire(answers)[0], answers)
+        by = sorted({e.rule for e in st.exclusions if e.intervention in c["barred"]})
+        report.error("conflict", f"rules {by} bar every supported intervention {c['barred']}",
+                     path=answers, rules=by)
+    if not found.complete:
         report.warn(
             "tree",
-            f"the question tree is too large to enumerate whole: gaps and conflicts were checked on the "
-            f"first {budget} nodes depth-first and on {samples} random complete paths",
+            f"the question tree is too large to enumerate whole within {max_states} states: gaps and "
+            f"conflicts were checked on the states expanded and on {samples} random complete paths",
         )
-    report.tree = {"exhaustive": complete, "nodes_visited": tree.nodes, "leaves_checked_depth_first": leaves,
-                   "random_paths": 0 if complete else samples,
+    report.tree = {"exhaustive": found.complete, "states": found.states, "leaves": found.leaves,
+                   "paths": found.paths if found.complete else None,
+                   "gap_paths": found.gap_paths if found.complete else None,
+                   "conflict_paths": found.conflict_paths if found.complete else None,
+                   "random_paths": 0 if found.complete else samples,
                    "rules_found_by_targeted_search": sorted(witnesses)}
     _coverage(rb, report)
     return report.as_dict()
@@ -442,9 +416,9 @@ def format_report(report: dict[str, Any]) -> str:
     cov = report.get("coverage") or {}
     tree = report.get("tree") or {}
     if tree:
-        how = "enumerated whole" if tree["exhaustive"] else (
-            f"{tree['leaves_checked_depth_first']} paths depth-first plus {tree['random_paths']} random paths")
-        lines.append(f"Question tree: {tree['nodes_visited']} nodes visited ({how})")
+        how = f"enumerated whole: {tree['paths']:,} complete paths" if tree["exhaustive"] else (
+            f"NOT whole: stopped at the state budget, plus {tree['random_paths']} random paths")
+        lines.append(f"Question tree: {tree['states']:,} distinct states, {tree['leaves']:,} leaves ({how})")
     if cov:
         lines.append(f"Coverage: {cov['rules_exercised']}/{cov['rules']} rules exercised by "
                      f"{cov['cases']} worked cases ({cov['cases_matching_expected']} give their expected result)")

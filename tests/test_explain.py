@@ -62,7 +62,9 @@ def test_confidence_arithmetic_counts_dont_know(rb):
 
 def test_compare_reports_what_changed_and_why(rb):
     case = next(c for c in CASES if c.id == "call-centre")
-    diff = compare(case.answers, {**case.answers, "targets_conflict": "compatible", "right_way_punished": "no"}, rb)
+    # with no barrier left in the work situation, coaching is no longer ruled out
+    fixed = {**case.answers, "targets_conflict": "compatible", "right_way_punished": "no", "motivation": "motivated"}
+    diff = compare(case.answers, fixed, rb)
     assert diff["answers_changed"]["targets_conflict"] == {"before": "conflicting", "after": "compatible"}
     assert "coaching" in diff["ruled_out"]["removed"]
     assert any(r["rule"] == "SYS-goal-conflict" for r in diff["rules_no_longer_firing"])

@@ -14,6 +14,10 @@ from rules.verify import verify
 def test_shipped_rule_base_has_no_errors(rb):
     report = verify()
     assert report["errors"] == []
+    # the whole question tree was enumerated, not sampled
+    assert report["tree"]["exhaustive"] is True and report["tree"]["random_paths"] == 0
+    assert report["tree"]["paths"] > 1_000_000 and report["tree"]["gap_paths"] == report["tree"]["conflict_paths"] == 0
+    assert not any(w["check"] == "tree" for w in report["warnings"])
     assert report["coverage"]["rules_exercised"] == report["coverage"]["rules"] == len(rb.rules)
     assert report["coverage"]["cases_matching_expected"] == report["coverage"]["cases"]
 
@@ -134,6 +138,17 @@ def test_missing_rationale_and_source(tmp_path):
     r = mini(tmp_path, replace=("    rationale: Coach by default.\n    sources: [study-unit]\n", "    rationale: ''\n"))
     assert "rationale" in checks(r)
     assert "sources" in checks(r, "warnings")
+
+
+def test_a_tree_too_large_for_the_budget_falls_back_to_sampling_and_says_so(tmp_path):
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shutil.copy(HERE / "vocabulary.yaml", folder / "vocabulary.yaml")
+    (folder / "mini.yaml").write_text(MINI.replace("cf: 0.5", "cf: 0.1"))
+    r = verify(folder=folder, max_states=3, samples=200)
+    assert r["tree"]["exhaustive"] is False and r["tree"]["random_paths"] == 200
+    assert any(w["check"] == "tree" and "too large" in w["message"] for w in r["warnings"])
+    assert "gap" in checks(r)  # the random paths still find the gap
 
 
 def test_unused_question_and_coverage_warnings(tmp_path):

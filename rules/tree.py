@@ -1,0 +1,354 @@
+"""Exhaustive enumeration of the adaptive question tree, for ``triage verify``.
+
+The tree has a branch for every class of answers to every question the walk asks (options no
+condition tells apart are merged, see :func:`rules.verify.option_classes`), so it has far too many
+paths to walk one by one. But what can still happen below a node depends on much less than the path
+that led there:
+
+- the questions still open (not answered, and not ruled out for good by their ``ask_when``);
+- the answers, findings and finding kinds that some rule or question still undecided tests;
+- the rules still undecided;
+- what the decided decision rules concluded: belief and disbelief per intervention (order does not
+  matter, see :mod:`rules.settle`), and which interventions are barred from leading.
+
+A rule is decided once it fired for good (it tests only the presence of answers, findings and kinds,
+all of which only accumulate along a path) or can no longer fire (an answer it needs was answered
+otherwise, a finding it needs can no longer appear, a finding or kind it forbids is present). Nodes
+with the same state have the same subtree, so each state is expanded once: the walk over states is a
+depth-first search of a graph with far fewer nodes than the tree has paths, and it visits every state
+the tree can reach. Every leaf state is checked for gaps and conflicts exactly as
+:func:`rules.settle.settle` would settle it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from knowledge.schema import INTERVENTION_IDS
+
+from .evaluate import compile_condition, holds
+from .model import RuleBase
+from .settle import accumulate, net_cf
+
+MAX_EXAMPLES = 5
+DIGITS = 12  # belief values are rounded in the state so that equal sums merge
+
+
+@dataclass(frozen=True)
+class _Rule:
+    index: int
+    id: str
+    cond: tuple  # compiled as in rules.evaluate: (answers, need, bar, any_kinds, no_kinds)
+    finding: str | None
+    gate: str | None
+    support: tuple[str, float] | None
+    bars: frozenset  # interventions ruled out or barred from leading
+    monotone: bool  # once it holds it holds for good (no absence or missing-kind test)
+
+    @property
+    def decision(self) -> bool:
+        return not (self.finding or self.gate)
+
+
+@dataclass
+class Enumeration:
+    """What the enumeration found."""
+
+    complete: bool = True  # False when it stopped at the state budget
+    states: int = 0  # distinct states expanded
+    leaves: int = 0  # leaves settled (complete paths, counted once per distinct parent state)
+    paths: int = 0  # complete paths of the tree (one per class of answers), when complete
+    gap_paths: int = 0
+    conflict_paths: int = 0
+    gaps: list[list[tuple[str, str]]] = field(default_factory=list)
+    conflicts: list[dict] = field(default_factory=list)
+    fired: set[str] = field(default_factory=set)
+    asked: set[str] = field(default_factory=set)
+
+
+class _State:
+    __slots__ = ("answered", "vals", "findings", "kinds", "pending", "belief", "barred", "gate", "stop", "dk")
+
+    def __init__(self, answered, vals, findings, kinds, pending, belief, barred, gate, stop, dk):
+        self.answered = answered  # frozenset of question ids
+        self.vals = vals  # dict question -> value (only those still tested)
+        self.findings = findings  # set
+        self.kinds = kinds  # set
+        self.pending = pending  # set of rule indices still undecided
+        self.belief = belief  # dict intervention -> (MB, MD)
+        self.barred = barred  # set of interventions that must not lead
+        self.gate = gate
+        self.stop = stop
+        self.dk = dk
+
+
+class TreeEnumerator:
+    """Enumerates the distinct states of the adaptive question tree of a rule base."""
+
+    def __init__(self, rb: RuleBase, classes: dict[str, list[tuple[str, bool]]]):
+        self.rb = rb
+        self.classes = classes
+        self.kind_of = rb.finding_kind
+        self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
+        self.rules: list[_Rule] = []
+        for i, r in enumerate(rb.rules):
+            t = r.then
+            c = compile_condition(r.when)
+            self.rules.append(_Rule(
+                i, r.id, c, t.finding, t.gate,
+                (t.support.intervention, t.support.cf) if t.support else None,
+                frozenset([t.rule_out] if t.rule_out else (t.not_primary or [])),
+                not (c[2] or c[4]),
+            ))
+        self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
+        self.by_question: dict[str, list[_Rule]] = {}
+        self.by_finding: dict[str, list[_Rule]] = {}
+        self.by_absent: dict[str, list[_Rule]] = {}
+        self.by_kind: dict[str, list[_Rule]] = {}
+        self.by_no_kind: dict[str, list[_Rule]] = {}
+        self.producers: dict[str, list[_Rule]] = {}
+        for r in self.rules:
+            ans, need, bar, anyk, nok = r.cond
+            for q, _ in ans:
+                self.by_question.setdefault(q, []).append(r)
+            for f in need:
+                self.by_finding.setdefault(f, []).append(r)
+            for f in bar:
+                self.by_absent.setdefault(f, []).append(r)
+            for k in anyk:
+                self.by_kind.setdefault(k, []).append(r)
+            for k in nok:
+                self.by_no_kind.setdefault(k, []).append(r)
+            if r.finding:
+                self.producers.setdefault(r.finding, []).append(r)
+        s = rb.settlement
+        self.threshold = s.primary_threshold
+        self.all_questions = frozenset(q for q, _ in self.questions)
+        self.rule_needs = [r.cond[1] for r in self.rules]
+        self.rule_asks = [frozenset(q for q, _ in r.cond[0]) for r in self.rules]
+        self._memo_sig: dict[tuple, tuple[bool, ...]] = {}
+        self._memo_cfs: dict[frozenset, tuple] = {}
+        self._memo_possible: dict[tuple, frozenset] = {}
+        self._memo_tested: dict[tuple, tuple] = {}
+
+    # ---- one step ------------------------------------------------------------------------------
+
+    def _apply(self, st: _State, fired: set[str], work: list[_Rule]) -> None:
+        """Decide the rules in ``work`` (and those that depend on what they conclude)."""
+        while work:
+            r = work.pop()
+            if r.index not in st.pending:
+                continue
+            ans, need, bar, anyk, nok = r.cond
+            if any(q in st.answered and st.vals.get(q) not in allowed for q, allowed in ans) or (
+                bar and not bar.isdisjoint(st.findings)) or (nok and not nok.isdisjoint(st.kinds)):
+                st.pending.discard(r.index)  # can no longer fire
+                continue
+            if not r.monotone or not holds(r.cond, st.vals, st.findings, st.kinds):
+                continue
+            st.pending.discard(r.index)
+            fired.add(r.id)
+            if r.gate:
+                st.gate = st.gate or r.gate
+            elif r.finding:
+                f = r.finding
+                if f in st.findings:
+                    continue
+                st.findings.add(f)
+                if f in self.stop_findings:
+                    st.stop = True
+                work.extend(self.by_finding.get(f, ()))
+                work.extend(self.by_absent.get(f, ()))
+                k = self.kind_of[f]
+                if k not in st.kinds:
+                    st.kinds.add(k)
+                    work.extend(self.by_kind.get(k, ()))
+                    work.extend(self.by_no_kind.get(k, ()))
+            else:
+                self._conclude(st.belief, st.barred, r)
+
+    @staticmethod
+    def _conclude(belief: dict, barred: set, r: _Rule) -> None:
+        if r.support:
+            iv, cf = r.support
+            mb, md = belief.get(iv, (0.0, 0.0))
+            if cf >= 0:
+                mb = round(accumulate(mb, cf), DIGITS)
+            else:
+                md = round(accumulate(md, cf), DIGITS)
+            belief[iv] = (mb, md)
+        barred |= r.bars
+
+    def _next_question(self, st: _State) -> str | None:
+        for qid, cond in self.questions:
+            if qid not in st.answered and holds(cond, st.vals, st.findings, st.kinds):
+                return qid
+        return None
+
+    # ---- the state key -------------------------------------------------------------------------
+
+    def _possible_findings(self, findings: frozenset, pending: frozenset) -> frozenset:
+        """Findings present or still concludable by an undecided rule (an over-estimate)."""
+        key = (findings, pending)
+        got = self._memo_possible.get(key)
+        if got is None:
+            possible = set(findings)
+            producers = [self.rules[i] for i in pending if self.rules[i].finding]
+            changed = True
+            while changed:
+                changed = False
+                for r in producers:
+                    if r.finding not in possible and r.cond[1] <= possible:
+                        possible.add(r.finding)
+                        changed = True
+            got = self._memo_possible[key] = frozenset(possible)
+        return got
+
+    def _tested(self, open_q: frozenset, pending: frozenset) -> tuple[frozenset, frozenset, frozenset]:
+        """The questions, findings and kinds that the undecided rules and open questions test."""
+        key = (open_q, pending)
+        got = self._memo_tested.get(key)
+        if got is None:
+            tested_q: set[str] = set()
+            tested_f: set[str] = set()
+            tested_k: set[str] = set()
+            conds = [self.rules[i].cond for i in pending] + [c for qid, c in self.questions if qid in open_q]
+            for ans, need, bar, anyk, nok in conds:
+                tested_q.update(q for q, _ in ans)
+                tested_f |= need | bar
+                tested_k |= anyk | nok
+            got = self._memo_tested[key] = (frozenset(tested_q), frozenset(tested_f), frozenset(tested_k))
+        return got
+
+    def _settle_open(self, st: _State) -> tuple:
+        """Drop what no undecided rule or open question tests; return the key of the state."""
+        possible = self._possible_findings(frozenset(st.findings), frozenset(st.pending))
+        answered, vals = st.answered, st.vals
+        open_q = []
+        for qid, (ans, need, bar, _anyk, nok) in self.questions:
+            if qid in answered:
+                continue
+            if any(q in answered and vals.get(q) not in allowed for q, allowed in ans):
+                continue
+            if not need <= possible or not bar.isdisjoint(st.findings) or not nok.isdisjoint(st.kinds):
+                continue
+            open_q.append(qid)
+        open_set = frozenset(open_q)
+        reach = answered | open_set
+        needs, asks = self.rule_needs, self.rule_asks
+        # a rule that needs a finding or an answer that can no longer come is decided: it will not fire
+        st.pending.difference_update([i for i in st.pending if not (needs[i] <= possible and asks[i] <= reach)])
+        pending = frozenset(st.pending)
+        tested_q, tested_f, tested_k = self._tested(open_set, pending)
+        st.vals = {q: v for q, v in vals.items() if q in tested_q}
+        st.findings &= tested_f
+        st.kinds &= tested_k
+        st.answered = self.all_questions - open_set
+        # The answers kept in ``st.vals`` are not part of the key: each passed the tests of the
+        # undecided rules and open questions that name it (otherwise those would be decided or
+        # closed), so two states with the same undecided rules and open questions behave alike.
+        return (
+            open_set,
+            frozenset(st.findings),
+            frozenset(st.kinds),
+            pending,
+            self._belief_signature(st.belief, pending),
+            frozenset(st.barred),
+            st.dk,
+        )
+
+    def _belief_signature(self, belief: dict, pending: frozenset) -> tuple:
+        """Per intervention, whether it reaches the threshold under each combination of the support
+        rules still undecided: states with equal signatures settle alike whatever comes next."""
+        cfs_by_iv = self._memo_cfs.get(pending)
+        if cfs_by_iv is None:
+            cfs_by_iv = self._memo_cfs[pending] = tuple(
+                tuple(sorted(self.rules[i].support[1] for i in pending
+                             if self.rules[i].support and self.rules[i].support[0] == iv))
+                for iv in INTERVENTION_IDS
+            )
+        sig = []
+        for iv, cfs in zip(INTERVENTION_IDS, cfs_by_iv, strict=True):
+            mb, md = belief.get(iv, (0.0, 0.0))
+            key = (mb, md, cfs)
+            v = self._memo_sig.get(key)
+            if v is None:
+                v = self._memo_sig[key] = self._outcomes(mb, md, cfs)
+            sig.append(v)
+        return tuple(sig)
+
+    def _outcomes(self, mb: float, md: float, cfs: tuple[float, ...]) -> tuple[bool, ...]:
+        factors = {(1.0, 1.0)}  # what each subset of the pending evidence leaves of (1 - MB, 1 - MD)
+        for cf in cfs:
+            factors |= {(round(fp * (1 - cf), DIGITS), fn) if cf >= 0 else (fp, round(fn * (1 + cf), DIGITS))
+                        for fp, fn in factors}
+        return tuple(
+            round(net_cf(1 - (1 - mb) * fp, 1 - (1 - md) * fn), 9) >= self.threshold for fp, fn in sorted(factors)
+        )
+
+    # ---- leaves --------------------------------------------------------------------------------
+
+    def _leaf(self, st: _State, path: list, out: Enumeration) -> tuple[int, int, int]:
+        """Settle a complete path: (1, is a gap, is a conflict)."""
+        out.leaves += 1
+        belief = dict(st.belief)
+        barred = set(st.barred)
+        for i in st.pending:
+            r = self.rules[i]
+            if r.decision and holds(r.cond, st.vals, st.findings, st.kinds):
+                out.fired.add(r.id)
+                self._conclude(belief, barred, r)
+        if st.gate:
+            return (1, 0, 0)
+        supported = [iv for iv in INTERVENTION_IDS
+                     if round(net_cf(*belief.get(iv, (0.0, 0.0))), 9) >= self.threshold]
+        if supported and all(iv in barred for iv in supported):
+            if len(out.conflicts) < MAX_EXAMPLES:
+                out.conflicts.append({"path": list(path), "barred": supported})
+            return (1, 0, 1)
+        if not supported and not st.dk:
+            if len(out.gaps) < MAX_EXAMPLES:
+                out.gaps.append(list(path))
+            return (1, 1, 0)
+        return (1, 0, 0)
+
+    # ---- the search ----------------------------------------------------------------------------
+
+    def run(self, max_states: int = 500_000) -> Enumeration:
+        """Expand every distinct state once (depth first) and count the complete paths below each."""
+        out = Enumeration()
+        root = _State(frozenset(), {}, set(), set(), set(range(len(self.rules))), {}, set(), None, False, False)
+        self._apply(root, out.fired, list(self.rules))
+        memo: dict[tuple, tuple[int, int, int]] = {}
+        zero = (0, 0, 0)
+
+        def expand(st: _State, path: list) -> tuple[int, int, int]:
+            if st.gate or st.stop:
+                return self._leaf(st, path, out)
+            qid = self._next_question(st)
+            if qid is None:
+                return self._leaf(st, path, out)
+            key = self._settle_open(st)
+            got = memo.get(key)
+            if got is not None:
+                return got
+            if len(memo) >= max_states:
+                out.complete = False
+                return zero
+            memo[key] = zero  # the tree has no cycles; this only reserves the budget
+            out.asked.add(qid)
+            paths = gaps = conflicts = 0
+            for value, dk_only in self.classes[qid]:
+                child = _State(
+                    st.answered | {qid}, {**st.vals, qid: value}, set(st.findings), set(st.kinds),
+                    set(st.pending), dict(st.belief), set(st.barred), None, False, st.dk or dk_only,
+                )
+                self._apply(child, out.fired, list(self.by_question.get(qid, ())))
+                p, g, c = expand(child, [*path, (qid, value)])
+                paths, gaps, conflicts = paths + p, gaps + g, conflicts + c
+            memo[key] = (paths, gaps, conflicts)
+            return memo[key]
+
+        out.paths, out.gap_paths, out.conflict_paths = expand(root, [])
+        out.states = len(memo)
+        return out
