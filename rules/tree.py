@@ -70,7 +70,7 @@ class _State:
     __slots__ = ("answered", "vals", "findings", "kinds", "pending", "belief", "barred", "gate", "stop", "dk")
 
     def __init__(self, answered, vals, findings, kinds, pending, belief, barred, gate, stop, dk):
-        self.answered = answered  # frozenset of question ids
+        self.answered = answered  # frozenset: questions answered or closed for good
         self.vals = vals  # dict question -> value (only those still tested)
         self.findings = findings  # set
         self.kinds = kinds  # set
@@ -106,7 +106,6 @@ class TreeEnumerator:
         self.by_absent: dict[str, list[_Rule]] = {}
         self.by_kind: dict[str, list[_Rule]] = {}
         self.by_no_kind: dict[str, list[_Rule]] = {}
-        self.producers: dict[str, list[_Rule]] = {}
         for r in self.rules:
             ans, need, bar, anyk, nok = r.cond
             for q, _ in ans:
@@ -119,10 +118,7 @@ class TreeEnumerator:
                 self.by_kind.setdefault(k, []).append(r)
             for k in nok:
                 self.by_no_kind.setdefault(k, []).append(r)
-            if r.finding:
-                self.producers.setdefault(r.finding, []).append(r)
-        s = rb.settlement
-        self.threshold = s.primary_threshold
+        self.threshold = rb.settlement.primary_threshold
         self.all_questions = frozenset(q for q, _ in self.questions)
         self.rule_needs = [r.cond[1] for r in self.rules]
         self.rule_asks = [frozenset(q for q, _ in r.cond[0]) for r in self.rules]
