@@ -357,6 +357,20 @@ def _plan_row(case_id: int, plan: dict[str, Any], now: dt.datetime) -> PlanRow:
     return PlanRow(case_id=case_id, intervention=plan.get("intervention"), plan=plan, created_at=now, updated_at=now)
 
 
+def _monitoring_row(case_id: int, e: dict[str, Any], now: dt.datetime) -> MonitoringRow:
+    """A new monitoring row for a case from an entry already checked by ``normalise_entry``."""
+    return MonitoringRow(
+        case_id=case_id,
+        entry_date=dt.date.fromisoformat(e["date"]),
+        kind=e["kind"],
+        measure=e["measure"],
+        value=e["value"],
+        note=e["note"],
+        events=e["events"],
+        created_at=now,
+    )
+
+
 def _consultation_row(case_id: int, c: Consultation, answers: Mapping[str, str]) -> ConsultationRow:
     result = _scrub(c.to_dict())
     return ConsultationRow(
@@ -749,16 +763,7 @@ class Store:
             raise CaseDataError(["monitoring entry: " + p for p in exc.problems]) from None
         with self._tx(write=True) as s:
             row = self._case(s, case_id)
-            m = MonitoringRow(
-                case_id=row.id,
-                entry_date=dt.date.fromisoformat(e["date"]),
-                kind=e["kind"],
-                measure=e["measure"],
-                value=e["value"],
-                note=e["note"],
-                events=e["events"],
-                created_at=_now(),
-            )
+            m = _monitoring_row(row.id, e, _now())
             s.add(m)
             row.updated_at = _now()
             s.flush()
@@ -911,17 +916,6 @@ class Store:
             if plan is not None:
                 s.add(_plan_row(row.id, plan, now))
             for e in entries:
-                s.add(
-                    MonitoringRow(
-                        case_id=row.id,
-                        entry_date=dt.date.fromisoformat(e["date"]),
-                        kind=e["kind"],
-                        measure=e["measure"],
-                        value=e["value"],
-                        note=e["note"],
-                        events=e["events"],
-                        created_at=now,
-                    )
-                )
+                s.add(_monitoring_row(row.id, e, now))
             s.flush()
             return row.id
