@@ -101,12 +101,22 @@ class Condition(Strict):
         return not (self.answers or self.findings or self.absent or self.any_finding_kinds or self.no_finding_kinds)
 
 
+class Check(Strict):
+    """What a team leader who does not know an answer should find out, and how."""
+
+    what: str
+    how: str
+
+
 class Question(Strict):
     id: str = Field(pattern=ID_PATTERN)
     stage: str
     text: str
     help: str
     why: str
+    group_text: str | None = Field(default=None, description="the wording when the case concerns several people")
+    group_help: str | None = None
+    check: Check | None = None
     options: list[Option] = Field(min_length=2)
     ask_when: Condition = Condition()
     dont_know_cost: float = Field(default=0.05, ge=0, le=0.5)
@@ -134,6 +144,12 @@ class Question(Strict):
                 return o.cost
         return 0.0
 
+    def for_group(self) -> Question:
+        """This question worded for a case about several people (a team, a group, the organisation)."""
+        if not (self.group_text or self.group_help):
+            return self
+        return self.model_copy(update={"text": self.group_text or self.text, "help": self.group_help or self.help})
+
     def label_of(self, value: str) -> str:
         for o in self.options:
             if o.value == value:
@@ -149,7 +165,7 @@ class Stage(Strict):
 
 class QuestionsFile(Strict):
     stages: list[Stage]
-    questions: list[Question] = Field(min_length=20, max_length=35)
+    questions: list[Question] = Field(min_length=20, max_length=45)
 
 
 # --- process models and learning material ----------------------------------------------------
@@ -192,6 +208,8 @@ class ProcessesFile(Strict):
 class Expected(Strict):
     primary: str | None
     status: Literal["complete", "cannot_recommend"]
+    reason: str | None = None  # with cannot_recommend: the gate (check_first, conduct_matter, ...)
+    lean: str | None = None  # with check_first: the intervention the answers point to
     secondary: list[str] = []
     ruled_out: list[str] = []
 

@@ -3,9 +3,18 @@
 Pure and deterministic. The answers are replayed in the order the questions are asked: a question
 is asked only when its ``ask_when`` condition holds for the answers and findings so far; the first
 askable question without an answer is the next question. Answers to questions that were never
-reached on this path are ignored (and listed as such). A gate (gap not defined, not worth it) or a
-stop finding (a risk of harm) ends the questions. Then the experta engine fires on the accepted
-answers and the result is settled (:mod:`rules.settle`).
+reached on this path are ignored (and listed as such). A gate (gap not defined, not worth it, a
+conduct matter) or a stop finding (a risk of harm) ends the questions. Then the experta engine fires
+on the accepted answers and the result is settled (:mod:`rules.settle`).
+
+Three things are decided here rather than by a rule:
+- safety: a "yes" to the risk-of-harm question is never ignored, whatever else was answered (even off
+  the path): the result carries ``safety_alert`` and the emergency guidance; a "don't know" with a red
+  flag (distress, possible substance misuse) carries it too, with "check now" guidance;
+- answers saved before the ``concern`` question existed are read the way they were meant
+  (:func:`read_legacy`), and the result says so;
+- confidence: a vague or "don't know" answer costs confidence only when another answer to it would
+  change the result (newly opened questions answered "don't know"); those answers are listed.
 """
 
 from __future__ import annotations
@@ -19,7 +28,10 @@ from knowledge.schema import DONT_KNOW, Question
 from .engine import Firing, run_engine, trace
 from .evaluate import compiled
 from .model import RuleBase, load_rulebase
-from .settle import Settled, settle
+from .settle import CostStep, Settled, answer_costs, outcome, settle
+
+RED_FLAGS = ("yes", "substance")  # answers to distress_signs that are red flags
+SEVERAL = "several_people"  # the finding after which questions are worded for a group
 
 MAX_VALUE_LENGTH = 100
 
@@ -69,6 +81,87 @@ def normalise_answers(answers: Any, rb: RuleBase | None = None) -> dict[str, str
     return clean
 
 
+def read_legacy(answers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, Any] | None]:
+    """Answers saved before the opening ``concern`` question, read as they were meant.
+
+    Without ``concern``, answers to the shortfall questions are read as a shortfall (``aim``
+    "future development" as development, "both" or "don't know" as not sure, which asks ``aim``
+    as before). Questions that were split keep their old answer's meaning: the old
+    ``poor_performance_rewarded`` asked "goes unnoticed, or even pays off?", so "no" also meant
+    "it is noticed" (``shortfall_noticed: yes``); the old ``leader_can_coach`` asked "can and willing",
+    so "yes" also meant the coach makes the time (``coach_time: yes``).
+    Returns the answers to use and a note of what was read (None when nothing was).
+    """
+    if not answers or "concern" in answers:
+        return dict(answers), None
+    out = dict(answers)
+    aim = out.get("aim")
+    if aim == "future_development":
+        concern, because = "development", 'the answer to "aim" is future development'
+        del out["aim"]
+    elif aim in ("both", DONT_KNOW):
+        concern, because = DONT_KNOW, f'the answer to "aim" is {aim}'
+    else:
+        concern, because = "shortfall", "the answers are to the shortfall questions"
+        out.pop("aim", None)
+    out = {"concern": concern, **out}
+    derived = {"concern": concern}
+    if "poor_performance_rewarded" in out and "shortfall_noticed" not in out:
+        derived["shortfall_noticed"] = out["shortfall_noticed"] = (
+            "yes" if out["poor_performance_rewarded"] == "no" else DONT_KNOW)
+    if out.get("leader_can_coach") == "yes" and "coach_time" not in out:
+        derived["coach_time"] = out["coach_time"] = "yes"
+    return out, {"concern": concern, "because": because, "derived": derived}
+
+
+def safety_level(answers: Mapping[str, str]) -> str | None:
+    """``emergency`` (risk of harm), ``check_now`` (risk unknown, a red flag present), ``support``
+    (a red flag, no risk reported) or None. Read from every answer given, on the path or not."""
+    risk, distress = answers.get("risk_of_harm"), answers.get("distress_signs")
+    if risk == "yes":
+        return "emergency"
+    if distress in RED_FLAGS:
+        return "check_now" if risk in (DONT_KNOW, None) else "support"
+    return None
+
+
+@dataclass(frozen=True)
+class Overturn:
+    """A vague or "don't know" answer, and the other answers to it that would change the result."""
+
+    cost: CostStep
+    alternatives: list[tuple[str, tuple]]  # (other answer, the outcome it gives: see Settled.outcome)
+
+
+def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tuple[Settled, list[Overturn]]:
+    """Settle a finished path, with confidence costs only for answers that could change the result.
+
+    Each vague or "don't know" answer is tried with every other option (the plain evaluator walks the
+    changed path, answering newly opened questions "don't know"); the answer costs confidence when
+    some other option gives another outcome (status, gate, primary or lean).
+    """
+    first = settle(rb, fired, accepted, costs=[])
+    if first.status == "cannot_recommend" and first.gate != "check_first":
+        return first, []
+    comp = compiled(rb)
+    base = first.outcome
+    overturns: list[Overturn] = []
+    for cost in answer_costs(rb, accepted):
+        alts = []
+        for alt in rb.knowledge.question(cost.question).option_values():
+            if alt == cost.answer:
+                continue
+            w = comp.walk({**accepted, cost.question: alt}, fill=DONT_KNOW)
+            other = outcome(rb, comp.fire(w.accepted)[0], w.accepted)
+            if other != base:
+                alts.append((alt, other))
+        if alts:
+            overturns.append(Overturn(cost, alts))
+    if first.status != "complete" or not overturns:
+        return first, overturns
+    return settle(rb, fired, accepted, costs=[o.cost for o in overturns]), overturns
+
+
 @dataclass(frozen=True)
 class Walk:
     """The adaptive path through the questions for a set of answers."""
@@ -93,7 +186,7 @@ class Consultation:
     status: str  # complete | needs_answer | cannot_recommend
     answers: dict[str, str]  # the accepted answers, in the order asked
     ignored: dict[str, str]  # answers given to questions not on this path
-    next_question: Question | None
+    next_question: Question | None  # worded for a group once the case concerns several people
     fired: list[str]
     trace: list[Firing]
     findings: list[str]
@@ -101,6 +194,9 @@ class Consultation:
     rulebase_version: str
     stopped_by: str | None = None
     explanation: Any = field(default=None, repr=False)
+    overturns: list[Overturn] = field(default_factory=list)
+    legacy: dict[str, Any] | None = None  # how answers saved before `concern` were read
+    safety: str | None = None  # emergency | check_now | support | None (see safety_level)
 
     @property
     def primary(self) -> str | None:
@@ -119,9 +215,67 @@ class Consultation:
         return self.settled.gate if self.status == "cannot_recommend" else None
 
     @property
+    def lean(self) -> str | None:
+        """Check first: the intervention the answers point to (None when they point nowhere yet)."""
+        return self.settled.lean if self.gate == "check_first" else None
+
+    @property
+    def safety_alert(self) -> bool:
+        return self.safety in ("emergency", "check_now")
+
+    @property
     def provisional(self) -> str | None:
         """While questions remain: the intervention the answers so far point to, if any."""
-        return self.settled.primary if self.status == "needs_answer" else None
+        return (self.settled.primary or self.settled.lean) if self.status == "needs_answer" else None
+
+    def checks(self, rb: RuleBase | None = None) -> list[dict[str, Any]]:
+        """Check first: what to find out, and how, to settle the result (a to-do list).
+
+        With a lean: for each requirement of the leaning intervention that is not met, the questions
+        that establish it and are still unknown on the path ("don't know", vague or not asked). With no
+        lean: the unknown answers whose other options would lead to a result.
+        """
+        if self.gate != "check_first":
+            return []
+        rb = rb or load_rulebase()
+        kb = rb.knowledge
+        out: list[dict[str, Any]] = []
+        seen: set[str] = set()
+
+        def add(qid: str, need: str | None) -> None:
+            if qid in seen:
+                return
+            seen.add(qid)
+            q = kb.question(qid)
+            value = self.answers.get(qid)
+            out.append({
+                "question": qid,
+                "text": q.text,
+                "what": q.check.what if q.check else q.text,
+                "how": q.check.how if q.check else q.help.strip(),
+                "answer": value,
+                "for": need,
+            })
+
+        def unknown(qid: str) -> bool:
+            v = self.answers.get(qid)
+            return v is None or kb.question(qid).cost_of(v) > 0
+
+        for req in self.settled.missing:
+            found = [qid for qid in req.checks if unknown(qid)]
+            for qid in found:
+                add(qid, req.needs)
+            if not found:
+                out.append({"question": None, "text": None, "what": req.needs, "how": req.rationale.strip(),
+                            "answer": None, "for": req.needs})
+        if not self.settled.missing:
+            for o in self.overturns:
+                add(o.cost.question, None)
+            if not out:
+                for qid, v in self.answers.items():
+                    if v == DONT_KNOW:
+                        add(qid, None)
+        return out
 
     def ruled_out(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
         """Interventions that are out: excluded outright, or barred from leading and not secondary."""
@@ -147,10 +301,23 @@ class Consultation:
             )
         return out
 
+    def safety_dict(self, rb: RuleBase) -> dict[str, Any] | None:
+        if self.safety is None:
+            return None
+        level = getattr(rb.safety, self.safety)
+        return {"level": self.safety, "title": level.title, "guidance": list(level.guidance)}
+
     def to_dict(self, rb: RuleBase | None = None) -> dict[str, Any]:
         rb = rb or load_rulebase()
         nq = self.next_question
         gate = rb.gates.get(self.gate) if self.gate else None
+        cannot = None
+        if gate is not None:
+            cannot = {"reason": gate.id, "label": gate.label, "advice": gate.advice.strip()}
+            if gate.id == "check_first":
+                cannot["lean"] = self.lean
+                cannot["needs"] = [req.needs for req in self.settled.missing]
+                cannot["checks"] = self.checks(rb)
         d: dict[str, Any] = {
             "status": self.status,
             "next_question": None
@@ -164,42 +331,76 @@ class Consultation:
             },
             "primary": None
             if self.primary is None
-            else {"intervention": self.primary, "confidence": self.confidence},
+            else {
+                "intervention": self.primary,
+                "confidence": self.confidence,
+                "confidence_band": rb.settlement.band(self.confidence),
+                "certainty": round(self.settled.scores[self.primary], 3),
+            },
             "secondary": [{"intervention": iv, "certainty": round(self.settled.scores[iv], 3)} for iv in self.secondary],
             "ruled_out": self.ruled_out(rb),
-            "cannot_recommend": None
-            if gate is None
-            else {"reason": gate.id, "label": gate.label, "advice": gate.advice.strip()},
+            "cannot_recommend": cannot,
             "provisional": self.provisional,
-            "safety_alert": "risk_of_harm" in self.findings,
+            "concern": self.answers.get("concern"),
+            "concern_read_from_old_answers": self.legacy,
+            "safety_alert": self.safety_alert,
+            "safety": self.safety_dict(rb),
+            "could_change_result": [
+                {"question": o.cost.question, "answer": o.cost.answer,
+                 "alternatives": [{"answer": a, "result": _outcome_text(st)} for a, st in o.alternatives]}
+                for o in self.overturns
+            ],
             "findings": self.findings,
             "fired_rules": self.fired,
             "answers": self.answers,
             "ignored_answers": self.ignored,
             "rulebase_version": self.rulebase_version,
         }
+        if self.settled.overridden_gate:
+            d["gate_set_aside"] = self.settled.overridden_gate
         if self.explanation is not None:
             d["explanation"] = self.explanation
         return d
+
+
+def _outcome_text(out: tuple) -> str:
+    """A short machine-readable outcome: an intervention id, ``check_first:<lean>`` or a gate id."""
+    status, gate, primary, lean = out
+    if status == "complete":
+        return primary or ""
+    if gate == "check_first":
+        return f"check_first:{lean}" if lean else "check_first"
+    return gate or ""
 
 
 def consult(answers: Mapping[str, Any] | None = None, rb: RuleBase | None = None) -> Consultation:
     """Consult the rule base. Raises :class:`AnswerError` on unknown ids or values."""
     rb = rb or load_rulebase()
     clean = normalise_answers({} if answers is None else answers, rb)
-    w = walk(rb, clean)
+    given, legacy = read_legacy(clean)
+    w = walk(rb, given)
     fired, findings = run_engine(rb, w.accepted)
-    settled = settle(rb, fired, w.accepted)
-    status = "needs_answer" if w.next_question is not None else settled.status
+    overturns: list[Overturn] = []
+    if w.next_question is None:
+        settled, overturns = conclude(rb, w.accepted, fired)
+        status = settled.status
+    else:
+        settled, status = settle(rb, fired, w.accepted), "needs_answer"
+    nq = w.next_question
+    if nq is not None and SEVERAL in findings:
+        nq = nq.for_group()
     return Consultation(
         status=status,
         answers=dict(w.accepted),
-        ignored={k: v for k, v in clean.items() if k not in w.accepted},
-        next_question=w.next_question,
+        ignored={k: v for k, v in given.items() if k not in w.accepted},
+        next_question=nq,
         fired=fired,
         trace=trace(rb, fired, w.accepted),
         findings=sorted(findings),
         settled=settled,
         rulebase_version=rb.version,
         stopped_by=w.stopped_by,
+        overturns=overturns,
+        legacy=legacy,
+        safety=safety_level(clean),
     )

@@ -79,6 +79,20 @@ class Compiled:
         self.kind_of = kind_of
         self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
         self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
+        # what each rule concludes, for outcome(): (finding, gate, (intervention, cf) | None, bars, out)
+        self.conclusions = {
+            r.id: (r.then.finding, r.then.gate,
+                   (r.then.support.intervention, r.then.support.cf) if r.then.support else None,
+                   frozenset([r.then.rule_out] if r.then.rule_out else (r.then.not_primary or ())),
+                   bool(r.then.rule_out))
+            for r in rb.rules
+        }
+        self.order = {iv: i for i, iv in enumerate(rb.settlement.precedence)}
+        # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]
+        self.requirements: dict[str, list] = {}
+        for req in rb.requirements:
+            self.requirements.setdefault(req.intervention, []).append(
+                (req, compile_condition(req.applies), [compile_condition(c) for c in req.any_of]))
 
     def fire(self, answers: Mapping[str, str]) -> tuple[list[str], set[str]]:
         findings: set[str] = set()
@@ -92,8 +106,11 @@ class Compiled:
                     kinds.add(self.kind_of[finding])
         return fired, findings
 
-    def walk(self, answers: Mapping[str, str]) -> WalkResult:
+    def walk(self, answers: Mapping[str, str], fill: str | None = None) -> WalkResult:
         """The adaptive path: replay ``answers`` in the order the questions would be asked.
+
+        With ``fill``, a question reached without an answer is answered ``fill`` (the counterfactual
+        checks answer newly opened questions "don't know") and the walk goes on to the end.
 
         Cause-analysis rules only test answers and findings positively, so along a path (where
         answers only accumulate) findings only accumulate too. They are updated incrementally: a
@@ -115,8 +132,11 @@ class Compiled:
             if nxt is None:
                 return WalkResult(accepted, path, None, None)
             if nxt not in answers:
-                return WalkResult(accepted, path, nxt, None)
-            accepted[nxt] = answers[nxt]
+                if fill is None:
+                    return WalkResult(accepted, path, nxt, None)
+                accepted[nxt] = fill
+            else:
+                accepted[nxt] = answers[nxt]
             path.append(nxt)
             work = list(self.by_question.get(nxt, ()))
             gate = None

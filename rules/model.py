@@ -21,6 +21,7 @@ from knowledge.schema import INTERVENTION_IDS, Condition
 
 HERE = Path(__file__).resolve().parent
 RULE_FILES = ("cause_analysis.yaml", "decisions.yaml")
+EVIDENCE_FILE = "evidence.yaml"
 
 
 class RuleBaseError(KnowledgeError):
@@ -85,6 +86,23 @@ class GateDef(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: str
     advice: str
+    overridden_by: list[str] = []  # findings that set the gate aside (wellbeing red flags)
+
+
+class SafetyLevel(Strict):
+    title: str
+    guidance: list[str] = Field(min_length=1)
+
+
+class Safety(Strict):
+    emergency: SafetyLevel
+    check_now: SafetyLevel
+    support: SafetyLevel
+
+
+class Bands(Strict):
+    high: float = Field(ge=0, le=1)
+    moderate: float = Field(ge=0, le=1)
 
 
 class Settlement(Strict):
@@ -93,12 +111,38 @@ class Settlement(Strict):
     secondary_threshold: float = Field(ge=0, le=1)
     max_secondary: int = Field(ge=0, le=5)
     rival_weight: float = Field(ge=0, le=1)
+    confidence_bands: Bands
+
+    def band(self, confidence: float | None) -> str | None:
+        """Confidence in words: high, moderate or low."""
+        if confidence is None:
+            return None
+        b = self.confidence_bands
+        return "high" if confidence >= b.high else "moderate" if confidence >= b.moderate else "low"
 
 
 class VocabularyFile(Strict):
     findings: list[FindingDef]
     gates: list[GateDef]
+    safety: Safety
     settlement: Settlement
+
+
+class Requirement(Strict):
+    """What must be established before ``intervention`` may lead (a row of rules/evidence.yaml)."""
+
+    id: str = Field(pattern=r"^EVD(-[a-z0-9]+)+$")
+    intervention: str
+    applies: Condition = Condition()
+    any_of: list[Condition] = Field(min_length=1)
+    needs: str
+    rationale: str
+    sources: list[str] = Field(min_length=1)
+    checks: list[str] = Field(min_length=1)
+
+
+class EvidenceFile(Strict):
+    requirements: list[Requirement]
 
 
 class RuleFile(Strict):
@@ -117,6 +161,11 @@ class RuleBase:
     settlement: Settlement
     knowledge: Knowledge
     version: str
+    safety: Safety
+    requirements: tuple[Requirement, ...] = ()
+
+    def requirements_of(self, iv: str) -> list[Requirement]:
+        return [q for q in self.requirements if q.intervention == iv]
 
     def rule(self, rule_id: str) -> Rule:
         for r in self.rules:
@@ -270,6 +319,34 @@ def load_rulebase_from(
             check_condition(q.ask_when, f"questions.yaml: questions[{i}] (id={q.id}).ask_when", kb, findings, kinds)
         except RuleBaseError as exc:
             fail("dangling", str(exc), question=q.id)
+    requirements: list[Requirement] = []
+    ef = EvidenceFile(requirements=[])  # a rule base without an evidence table sets no standard
+    if (folder / EVIDENCE_FILE).exists():
+        try:
+            ef = validate(EvidenceFile, read_yaml(folder / EVIDENCE_FILE), EVIDENCE_FILE)
+        except KnowledgeError as exc:
+            fail("schema", str(exc))
+    for i, req in enumerate(ef.requirements):
+        where = f"{EVIDENCE_FILE}: requirements[{i}] (id={req.id})"
+        try:
+            if req.intervention not in INTERVENTION_IDS:
+                raise RuleBaseError(f"{where}: intervention: unknown intervention '{req.intervention}'")
+            for j, cond in enumerate([req.applies, *req.any_of]):
+                check_condition(cond, f"{where}: condition {j}", kb, findings, kinds)
+            for qid in req.checks:
+                if qid not in kb.question_index:
+                    raise RuleBaseError(f"{where}: checks: unknown question id '{qid}'")
+            for key in req.sources:
+                if key not in kb.sources:
+                    raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")
+        except RuleBaseError as exc:
+            fail("dangling", str(exc), requirement=req.id)
+            continue
+        requirements.append(req)
+    for g in gates.values():
+        for f in g.overridden_by:
+            if f not in findings:
+                fail("dangling", f"vocabulary.yaml: gate {g.id}: overridden_by: unknown finding '{f}'")
     if problems:
         return None
     try:
@@ -286,6 +363,8 @@ def load_rulebase_from(
         settlement=vocab.settlement,
         knowledge=kb,
         version=_fingerprint(folder, files, kb),
+        safety=vocab.safety,
+        requirements=tuple(requirements),
     )
 
 
@@ -294,8 +373,9 @@ def _fingerprint(folder: Path, files: tuple[str, ...], kb: Knowledge) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for name in ("vocabulary.yaml", *files):
-        h.update((folder / name).read_bytes())
+    for name in ("vocabulary.yaml", *files, EVIDENCE_FILE):
+        if (folder / name).exists():
+            h.update((folder / name).read_bytes())
     h.update(repr([(q.id, q.option_values(), q.ask_when.model_dump()) for q in kb.questions]).encode())
     return h.hexdigest()[:12]
 

@@ -8,8 +8,15 @@ mixed signs, this does not depend on the order in which the rules fired (the exh
 question tree, rules.tree, relies on that). The primary is the best-supported intervention that no
 rule ruled out or barred from leading, ties broken by the precedence in ``vocabulary.yaml``.
 Scores are compared with the thresholds rounded to 9 decimals, so float noise cannot decide.
+
+The best-supported intervention becomes a recommendation only if the evidence it needs is established
+(``rules/evidence.yaml``); otherwise the result is "check first" with that intervention as its lean and
+the requirements it misses. A gate (gap undefined, not worth it, a conduct matter) ends the analysis,
+except that a wellbeing red flag sets the gap gates aside (``overridden_by`` in the vocabulary).
+
 Confidence = cf(primary) x (1 - rival_weight x cf(strongest rival)) x product of (1 - cost) over the
-vague and "don't know" answers on the path. Every step is kept so it can be shown as arithmetic.
+vague and "don't know" answers that could change the result (:func:`rules.consult.consult` finds
+them by trying the other answers). Every step is kept so it can be shown as arithmetic.
 """
 
 from __future__ import annotations
@@ -19,7 +26,8 @@ from dataclasses import dataclass, field
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .model import RuleBase
+from .evaluate import compiled, holds
+from .model import Requirement, RuleBase
 
 
 def accumulate(measure: float, cf: float) -> float:
@@ -57,7 +65,7 @@ class CostStep:
 @dataclass
 class Settled:
     status: str  # complete | cannot_recommend
-    gate: str | None
+    gate: str | None  # gap_undefined | not_worth | conduct_matter | check_first
     primary: str | None
     confidence: float | None
     secondary: list[str]
@@ -66,24 +74,99 @@ class Settled:
     exclusions: list[Exclusion]
     rival: str | None = None
     rival_cf: float = 0.0
-    costs: list[CostStep] = field(default_factory=list)
+    costs: list[CostStep] = field(default_factory=list)  # the costs taken off the confidence
+    lean: str | None = None  # check first: the intervention the answers point to, if any
+    missing: list[Requirement] = field(default_factory=list)  # check first: requirements not met
+    overridden_gate: str | None = None  # a gap gate set aside by a wellbeing red flag
 
     def excluded(self, iv: str) -> list[Exclusion]:
         return [e for e in self.exclusions if e.intervention == iv]
 
+    @property
+    def outcome(self) -> tuple:
+        """What a different answer would have to change for the result to count as changed."""
+        return (self.status, self.gate, self.primary, self.lean)
 
-def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settled:
-    """Turn the fired rules into a result (without the adaptive status, see rules.consult)."""
+
+def missing_requirements(rb: RuleBase, iv: str, answers: Mapping[str, str], findings, kinds) -> list[Requirement]:
+    """The requirements of ``iv`` that apply and are not met on these answers and findings."""
+    return [req for req, applies, any_of in compiled(rb).requirements.get(iv, ())
+            if holds(applies, answers, findings, kinds) and not any(holds(c, answers, findings, kinds) for c in any_of)]
+
+
+def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple:
+    """``settle(...).outcome`` without the rest of the result: (status, gate, primary, lean).
+
+    The counterfactual checks of confidence call this for every other answer to every unknown one,
+    so it works on the compiled conclusions; it is tested equal to :func:`settle`.
+    """
+    comp = compiled(rb)
+    conc = comp.conclusions
+    belief: dict[str, list[float]] = {}
+    findings: set[str] = set()
+    gates: list[str] = []
+    barred: set[str] = set()
+    for rid in fired:
+        finding, gate, support, bars, _out = conc[rid]
+        if finding:
+            findings.add(finding)
+        elif gate:
+            gates.append(gate)
+        elif support:
+            m = belief.setdefault(support[0], [0.0, 0.0])
+            m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
+        else:
+            barred |= bars
+    for g in gates:
+        if findings.isdisjoint(rb.gates[g].overridden_by):
+            return ("cannot_recommend", g, None, None)
+    threshold = rb.settlement.primary_threshold
+    best = None
+    for iv, m in belief.items():
+        if iv in barred:
+            continue
+        score = round(net_cf(*m), 9)
+        if score >= threshold and (best is None or (-score, comp.order[iv]) < best[0]):
+            best = ((-score, comp.order[iv]), iv)
+    if best is None:
+        return ("cannot_recommend", "check_first", None, None)
+    primary = best[1]
+    kinds = {rb.finding_kind[f] for f in findings}
+    if missing_requirements(rb, primary, answers, findings, kinds):
+        return ("cannot_recommend", "check_first", None, primary)
+    return ("complete", None, primary, None)
+
+
+def answer_costs(rb: RuleBase, answers: Mapping[str, str]) -> list[CostStep]:
+    """Every vague or "don't know" answer with the confidence it may cost."""
+    out = []
+    for qid, value in answers.items():
+        c = rb.knowledge.question(qid).cost_of(value)
+        if c > 0:
+            out.append(CostStep(qid, value, c))
+    return out
+
+
+def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str],
+           costs: list[CostStep] | None = None) -> Settled:
+    """Turn the fired rules into a result (without the adaptive status, see rules.consult).
+
+    ``costs``: the answers whose cost is taken off the confidence; None takes every vague or "don't
+    know" answer (consult passes only those that could change the result).
+    """
     s = rb.settlement
     scores = {iv: 0.0 for iv in INTERVENTION_IDS}
     belief = {iv: [0.0, 0.0] for iv in INTERVENTION_IDS}  # MB, MD
     evidence: dict[str, list[EvidenceStep]] = {iv: [] for iv in INTERVENTION_IDS}
     exclusions: list[Exclusion] = []
-    gate = None
+    findings: set[str] = set()
+    gates: list[str] = []
     for rid in fired:
         t = rb.by_id[rid].then
-        if t.gate and gate is None:
-            gate = t.gate
+        if t.finding:
+            findings.add(t.finding)
+        elif t.gate:
+            gates.append(t.gate)
         elif t.support:
             iv = t.support.intervention
             m = belief[iv]
@@ -94,15 +177,18 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
             exclusions.append(Exclusion(t.rule_out, rid, "excluded"))
         elif t.not_primary:
             exclusions += [Exclusion(iv, rid, "not_primary") for iv in t.not_primary]
+    if costs is None:
+        costs = answer_costs(rb, answers)
 
-    costs = []
-    for qid, value in answers.items():
-        c = rb.knowledge.question(qid).cost_of(value)
-        if c > 0:
-            costs.append(CostStep(qid, value, c))
-
+    gate = overridden = None
+    for g in gates:
+        if findings.isdisjoint(rb.gates[g].overridden_by):
+            gate = g
+            break
+        overridden = overridden or g
     if gate:
-        return Settled("cannot_recommend", gate, None, None, [], scores, evidence, exclusions, costs=costs)
+        return Settled("cannot_recommend", gate, None, None, [], scores, evidence, exclusions,
+                       overridden_gate=overridden)
 
     out = {e.intervention for e in exclusions if e.scope == "excluded"}
     barred = out | {e.intervention for e in exclusions}
@@ -110,10 +196,14 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
     ranked = sorted(INTERVENTION_IDS, key=lambda iv: (-round(scores[iv], 9), order[iv]))
     candidates = [iv for iv in ranked if iv not in barred and round(scores[iv], 9) >= s.primary_threshold]
     if not candidates:
-        return Settled(
-            "cannot_recommend", "insufficient_evidence", None, None, [], scores, evidence, exclusions, costs=costs
-        )
+        return Settled("cannot_recommend", "check_first", None, None, [], scores, evidence, exclusions,
+                       overridden_gate=overridden)
     primary = candidates[0]
+    kinds = {rb.finding_kind[f] for f in findings}
+    missing = missing_requirements(rb, primary, answers, findings, kinds)
+    if missing:
+        return Settled("cannot_recommend", "check_first", None, None, [], scores, evidence, exclusions,
+                       lean=primary, missing=missing, overridden_gate=overridden)
     rivals = [iv for iv in candidates[1:] if scores[iv] > 0]
     rival = rivals[0] if rivals else None
     rival_cf = scores[rival] if rival else 0.0
@@ -123,6 +213,5 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> Settle
     secondary = [
         iv for iv in ranked if iv != primary and iv not in out and round(scores[iv], 9) >= s.secondary_threshold
     ][: s.max_secondary]
-    return Settled(
-        "complete", None, primary, round(conf, 3), secondary, scores, evidence, exclusions, rival, rival_cf, costs
-    )
+    return Settled("complete", None, primary, round(conf, 3), secondary, scores, evidence, exclusions, rival,
+                   rival_cf, list(costs), overridden_gate=overridden)

@@ -16,8 +16,10 @@ all of which only accumulate along a path) or can no longer fire (an answer it n
 otherwise, a finding it needs can no longer appear, a finding or kind it forbids is present). Nodes
 with the same state have the same subtree, so each state is expanded once: the walk over states is a
 depth-first search of a graph with far fewer nodes than the tree has paths, and it visits every state
-the tree can reach. Every leaf state is checked for gaps and conflicts exactly as
-:func:`rules.settle.settle` would settle it.
+the tree can reach. Every leaf state is settled as :func:`rules.settle.settle` would settle it and
+counted: gaps, conflicts, recommendations, "check first" results (and that each recommendation meets
+the evidence standard of its intervention), paths that never asked the risk-of-harm question, and
+paths with a risk of harm that did not end in an urgent referral.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from .model import RuleBase
 from .settle import accumulate, net_cf
 
 MAX_EXAMPLES = 5
+SAFETY_QUESTION = "risk_of_harm"  # asked on every route; its "yes" must always end in a referral
+SAFETY_FINDING = "risk_of_harm"
+# the counts kept per subtree: paths, gaps, conflicts, recommendations, "check first" results (a
+# leaning intervention without the evidence it needs, or nothing supported), paths that never asked
+# the safety question, paths with a risk of harm that did not end in a referral
+COUNTS = ("paths", "gap_paths", "conflict_paths", "complete_paths", "check_first_paths",
+          "unscreened_paths", "risk_not_referred_paths")
 DIGITS = 12  # belief values are rounded in the state so that equal sums merge
 
 
@@ -60,16 +69,28 @@ class Enumeration:
     paths: int = 0  # complete paths of the tree (one per class of answers), when complete
     gap_paths: int = 0
     conflict_paths: int = 0
+    complete_paths: int = 0
+    check_first_paths: int = 0
+    unscreened_paths: int = 0  # must be 0: every path asks the risk-of-harm question
+    risk_not_referred_paths: int = 0  # must be 0: a risk of harm always ends in an urgent referral
     gaps: list[list[tuple[str, str]]] = field(default_factory=list)
     conflicts: list[dict] = field(default_factory=list)
+    unsafe: list[list[tuple[str, str]]] = field(default_factory=list)  # examples of the last two
     fired: set[str] = field(default_factory=set)
     asked: set[str] = field(default_factory=set)
+    routes: dict[str, dict[str, int]] = field(default_factory=dict)  # first question's answer -> counts
+
+    def set_counts(self, counts: tuple) -> None:
+        for name, n in zip(COUNTS, counts, strict=True):
+            setattr(self, name, n)
 
 
 class _State:
-    __slots__ = ("answered", "vals", "findings", "kinds", "pending", "belief", "barred", "gate", "stop", "dk")
+    __slots__ = ("answered", "vals", "findings", "kinds", "pending", "belief", "barred", "gate", "stop", "dk",
+                 "screened", "req")
 
-    def __init__(self, answered, vals, findings, kinds, pending, belief, barred, gate, stop, dk):
+    def __init__(self, answered, vals, findings, kinds, pending, belief, barred, gate, stop, dk, screened=False,
+                 req=None):
         self.answered = answered  # frozenset: questions answered or closed for good
         self.vals = vals  # dict question -> value (only those still tested)
         self.findings = findings  # set
@@ -80,6 +101,8 @@ class _State:
         self.gate = gate
         self.stop = stop
         self.dk = dk
+        self.screened = screened  # the safety question was answered on the path
+        self.req = req  # list: per requirement condition, True/False or (findings seen, kinds seen)
 
 
 class TreeEnumerator:
@@ -119,6 +142,31 @@ class TreeEnumerator:
             for k in nok:
                 self.by_no_kind.setdefault(k, []).append(r)
         self.threshold = rb.settlement.primary_threshold
+        self.order = {iv: i for i, iv in enumerate(rb.settlement.precedence)}
+        # The evidence standard: each condition of a requirement is followed along the path by what it
+        # has seen of its own findings and kinds (they only accumulate), or by True/False once decided;
+        # the answers it tests and the findings the safety check and the gates test stay in the state.
+        conds: dict[str, tuple] = {}
+        for req in rb.requirements:
+            for c in (req.applies, *req.any_of):
+                conds.setdefault(c.model_dump_json(), compile_condition(c))
+        self.req_index = {key: i for i, key in enumerate(conds)}
+        self.req_conds = list(conds.values())
+        self.req_of: dict[str, list[tuple[int, list[int]]]] = {}
+        for req in rb.requirements:
+            self.req_of.setdefault(req.intervention, []).append((
+                self.req_index[req.applies.model_dump_json()],
+                [self.req_index[c.model_dump_json()] for c in req.any_of]))
+        self.req_by_f: dict[str, list[int]] = {}
+        self.req_by_k: dict[str, list[int]] = {}
+        for i, (_ans, need, bar, anyk, nok) in enumerate(self.req_conds):
+            for f in need | bar:
+                self.req_by_f.setdefault(f, []).append(i)
+            for k in anyk | nok:
+                self.req_by_k.setdefault(k, []).append(i)
+        self.always_q = frozenset(q for c in self.req_conds for q, _ in c[0])
+        self.always_f = frozenset({SAFETY_FINDING} | {f for g in rb.gates.values() for f in g.overridden_by})
+        self.always_k = frozenset()
         self.all_questions = frozenset(q for q, _ in self.questions)
         self.rule_needs = [r.cond[1] for r in self.rules]
         self.rule_asks = [frozenset(q for q, _ in r.cond[0]) for r in self.rules]
@@ -151,6 +199,9 @@ class TreeEnumerator:
                 if f in st.findings:
                     continue
                 st.findings.add(f)
+                k = self.kind_of[f]
+                for i in {*self.req_by_f.get(f, ()), *self.req_by_k.get(k, ())}:
+                    st.req[i] = self._req_step(i, st.req[i], f, k)
                 if f in self.stop_findings:
                     st.stop = True
                 work.extend(self.by_finding.get(f, ()))
@@ -162,6 +213,58 @@ class TreeEnumerator:
                     work.extend(self.by_no_kind.get(k, ()))
             else:
                 self._conclude(st.belief, st.barred, r)
+
+    def _req_step(self, i: int, status, f: str | None, k: str | None):
+        """A requirement condition's status after finding ``f`` (of kind ``k``) is concluded: True or
+        False once decided for good, else (its findings seen, its kinds seen)."""
+        if status is True or status is False:
+            return status
+        _ans, need, bar, anyk, nok = self.req_conds[i]
+        have_f, have_k = status
+        if f is not None and (f in need or f in bar):
+            have_f = have_f | {f}
+        if k is not None and (k in anyk or k in nok):
+            have_k = have_k | {k}
+        if have_f & bar or have_k & nok:
+            return False
+        if need <= have_f and (not anyk or have_k & anyk) and not bar and not nok and not _ans:
+            return True
+        return (have_f, have_k)
+
+    def _req_holds(self, st: _State, i: int) -> bool:
+        status = st.req[i]
+        if status is True or status is False:
+            return status
+        ans, need, _bar, anyk, _nok = self.req_conds[i]
+        have_f, have_k = status
+        return (need <= have_f and (not anyk or bool(have_k & anyk))
+                and all(st.vals.get(q) in allowed for q, allowed in ans))
+
+    def _req_signature(self, st: _State) -> tuple:
+        """Per intervention that may still lead: its evidence standard already met, already missed,
+        or the statuses of the conditions still undecided (what the leaves below will test)."""
+        sig = []
+        for iv in INTERVENTION_IDS:
+            if iv in st.barred or iv not in self.req_of:
+                sig.append(None)
+                continue
+            parts, missed = [], False
+            for applies, any_of in self.req_of[iv]:
+                alts = [st.req[c] for c in any_of]
+                a = st.req[applies]
+                if a is False or any(x is True for x in alts):
+                    continue  # met for good
+                if a is True and all(x is False for x in alts):
+                    missed = True
+                    break
+                parts.append((a, tuple(x for x in alts if x is not False)))
+            sig.append("missed" if missed else tuple(parts))
+        return tuple(sig)
+
+    def _missing(self, st: _State, iv: str) -> bool:
+        """Whether ``iv`` misses a requirement of the evidence standard at this leaf."""
+        return any(self._req_holds(st, applies) and not any(self._req_holds(st, c) for c in any_of)
+                   for applies, any_of in self.req_of.get(iv, ()))
 
     @staticmethod
     def _conclude(belief: dict, barred: set, r: _Rule) -> None:
@@ -213,7 +316,8 @@ class TreeEnumerator:
                 tested_q.update(q for q, _ in ans)
                 tested_f |= need | bar
                 tested_k |= anyk | nok
-            got = self._memo_tested[key] = (frozenset(tested_q), frozenset(tested_f), frozenset(tested_k))
+            got = self._memo_tested[key] = (frozenset(tested_q) | self.always_q, frozenset(tested_f) | self.always_f,
+                                            frozenset(tested_k) | self.always_k)
         return got
 
     def _settle_open(self, st: _State) -> tuple:
@@ -251,6 +355,8 @@ class TreeEnumerator:
             self._belief_signature(st.belief, pending),
             frozenset(st.barred),
             st.dk,
+            st.screened,
+            self._req_signature(st),
         )
 
     def _belief_signature(self, belief: dict, pending: frozenset) -> tuple:
@@ -284,8 +390,8 @@ class TreeEnumerator:
 
     # ---- leaves --------------------------------------------------------------------------------
 
-    def _leaf(self, st: _State, path: list, out: Enumeration) -> tuple[int, int, int]:
-        """Settle a complete path: (1, is a gap, is a conflict)."""
+    def _leaf(self, st: _State, path: list, out: Enumeration) -> tuple[int, ...]:
+        """Settle a complete path; its counts in the order of ``COUNTS``."""
         out.leaves += 1
         belief = dict(st.belief)
         barred = set(st.barred)
@@ -294,31 +400,47 @@ class TreeEnumerator:
             if r.decision and holds(r.cond, st.vals, st.findings, st.kinds):
                 out.fired.add(r.id)
                 self._conclude(belief, barred, r)
-        if st.gate:
-            return (1, 0, 0)
-        supported = [iv for iv in INTERVENTION_IDS
-                     if round(net_cf(*belief.get(iv, (0.0, 0.0))), 9) >= self.threshold]
-        if supported and all(iv in barred for iv in supported):
+        unscreened = 0 if st.screened else 1
+        risk = SAFETY_FINDING in st.findings
+        if st.gate and st.findings.isdisjoint(self.rb.gates[st.gate].overridden_by):
+            return self._unsafe(path, out, (1, 0, 0, 0, 0, unscreened, int(risk)))
+        scores = {iv: round(net_cf(*belief.get(iv, (0.0, 0.0))), 9) for iv in INTERVENTION_IDS}
+        supported = [iv for iv in INTERVENTION_IDS if scores[iv] >= self.threshold]
+        candidates = sorted((iv for iv in supported if iv not in barred), key=lambda iv: (-scores[iv], self.order[iv]))
+        gap = conflict = 0
+        if supported and not candidates:
+            conflict = 1
             if len(out.conflicts) < MAX_EXAMPLES:
                 out.conflicts.append({"path": list(path), "barred": supported})
-            return (1, 0, 1)
-        if not supported and not st.dk:
+        elif not supported and not st.dk:
+            gap = 1
             if len(out.gaps) < MAX_EXAMPLES:
                 out.gaps.append(list(path))
-            return (1, 1, 0)
-        return (1, 0, 0)
+        if not candidates:
+            return self._unsafe(path, out, (1, gap, conflict, 0, 1, unscreened, int(risk)))
+        primary = candidates[0]
+        if self._missing(st, primary):
+            return self._unsafe(path, out, (1, 0, 0, 0, 1, unscreened, int(risk)))
+        return self._unsafe(path, out, (1, 0, 0, 1, 0, unscreened, int(risk and primary != "counselling_referral")))
+
+    @staticmethod
+    def _unsafe(path: list, out: Enumeration, counts: tuple) -> tuple:
+        if (counts[5] or counts[6]) and len(out.unsafe) < MAX_EXAMPLES:
+            out.unsafe.append(list(path))
+        return counts
 
     # ---- the search ----------------------------------------------------------------------------
 
     def run(self, max_states: int = 500_000) -> Enumeration:
         """Expand every distinct state once (depth first) and count the complete paths below each."""
         out = Enumeration()
-        root = _State(frozenset(), {}, set(), set(), set(range(len(self.rules))), {}, set(), None, False, False)
+        root = _State(frozenset(), {}, set(), set(), set(range(len(self.rules))), {}, set(), None, False, False,
+                      req=[self._req_step(i, (frozenset(), frozenset()), None, None) for i in range(len(self.req_conds))])
         self._apply(root, out.fired, list(self.rules))
-        memo: dict[tuple, tuple[int, int, int]] = {}
-        zero = (0, 0, 0)
+        memo: dict[tuple, tuple[int, ...]] = {}
+        zero = (0,) * len(COUNTS)
 
-        def expand(st: _State, path: list) -> tuple[int, int, int]:
+        def expand(st: _State, path: list) -> tuple[int, ...]:
             if st.gate or st.stop:
                 return self._leaf(st, path, out)
             qid = self._next_question(st)
@@ -333,18 +455,21 @@ class TreeEnumerator:
                 return zero
             memo[key] = zero  # the tree has no cycles; this only reserves the budget
             out.asked.add(qid)
-            paths = gaps = conflicts = 0
+            total = zero
             for value, dk_only in self.classes[qid]:
                 child = _State(
                     st.answered | {qid}, {**st.vals, qid: value}, set(st.findings), set(st.kinds),
                     set(st.pending), dict(st.belief), set(st.barred), None, False, st.dk or dk_only,
+                    st.screened or qid == SAFETY_QUESTION, list(st.req),
                 )
                 self._apply(child, out.fired, list(self.by_question.get(qid, ())))
-                p, g, c = expand(child, [*path, (qid, value)])
-                paths, gaps, conflicts = paths + p, gaps + g, conflicts + c
-            memo[key] = (paths, gaps, conflicts)
-            return memo[key]
+                got = expand(child, [*path, (qid, value)])
+                if not path:  # the first question routes the case: keep what each answer leads to
+                    out.routes[value] = dict(zip(COUNTS, got, strict=True))
+                total = tuple(a + b for a, b in zip(total, got, strict=True))
+            memo[key] = total
+            return total
 
-        out.paths, out.gap_paths, out.conflict_paths = expand(root, [])
+        out.set_counts(expand(root, []))
         out.states = len(memo)
         return out

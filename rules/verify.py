@@ -219,7 +219,7 @@ class _Tree:
     def check_leaf(self, n: _Node, path: list, dk: bool, gaps: list, conflicts: list) -> None:
         rb, s = self.rb, self.rb.settlement
         st = settle(rb, n.fired, n.accepted)
-        if st.gate != "insufficient_evidence":
+        if st.gate != "check_first" or st.lean is not None:
             return
         supported = [iv for iv in INTERVENTION_IDS if round(st.scores[iv], 9) >= s.primary_threshold]
         if supported and len(conflicts) < MAX_EXAMPLES:
@@ -395,6 +395,17 @@ def verify(
         by = sorted({e.rule for e in st.exclusions if e.intervention in c["barred"]})
         report.error("conflict", f"rules {by} bar every supported intervention {c['barred']}",
                      path=answers, rules=by)
+    if found.complete:
+        if found.unscreened_paths:
+            report.error("safety", f"{found.unscreened_paths:,} complete paths never ask the risk-of-harm question",
+                         examples=[dict(p) for p in found.unsafe])
+        if found.risk_not_referred_paths:
+            report.error("safety", f"{found.risk_not_referred_paths:,} paths with a risk of harm do not end in an "
+                         "urgent referral", examples=[dict(p) for p in found.unsafe])
+        for value, counts in found.routes.items():
+            if not counts["complete_paths"]:
+                report.error("route", f"the answer {value!r} to the first question leads to no recommendation "
+                             "on any path", route=value)
     if not found.complete:
         report.warn(
             "tree",
@@ -405,6 +416,11 @@ def verify(
                    "paths": found.paths if found.complete else None,
                    "gap_paths": found.gap_paths if found.complete else None,
                    "conflict_paths": found.conflict_paths if found.complete else None,
+                   "complete_paths": found.complete_paths if found.complete else None,
+                   "check_first_paths": found.check_first_paths if found.complete else None,
+                   "unscreened_paths": found.unscreened_paths if found.complete else None,
+                   "risk_not_referred_paths": found.risk_not_referred_paths if found.complete else None,
+                   "routes": found.routes if found.complete else None,
                    "random_paths": 0 if found.complete else samples,
                    "rules_found_by_targeted_search": sorted(witnesses)}
     _coverage(rb, report)
@@ -419,6 +435,13 @@ def format_report(report: dict[str, Any]) -> str:
         how = f"enumerated whole: {tree['paths']:,} complete paths" if tree["exhaustive"] else (
             f"NOT whole: stopped at the state budget, plus {tree['random_paths']} random paths")
         lines.append(f"Question tree: {tree['states']:,} distinct states, {tree['leaves']:,} leaves ({how})")
+        if tree.get("complete_paths") is not None:
+            lines.append(f"  {tree['complete_paths']:,} end in a recommendation, {tree['check_first_paths']:,} in "
+                         f"\"check first\"; {tree['unscreened_paths']:,} skip the safety question; "
+                         f"{tree['risk_not_referred_paths']:,} with a risk of harm are not referred")
+            for value, counts in (tree.get("routes") or {}).items():
+                lines.append(f"  route {value}: {counts['paths']:,} paths, {counts['complete_paths']:,} "
+                             f"recommendations, {counts['check_first_paths']:,} check first")
     if cov:
         lines.append(f"Coverage: {cov['rules_exercised']}/{cov['rules']} rules exercised by "
                      f"{cov['cases']} worked cases ({cov['cases_matching_expected']} give their expected result)")

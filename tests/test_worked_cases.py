@@ -16,6 +16,9 @@ def test_worked_case_gives_expected_result(case, rb):
     e = case.expected
     assert c.status == e.status, c.to_dict(rb)["next_question"]
     assert c.primary == e.primary
+    if e.reason is not None:
+        assert c.gate == e.reason
+        assert c.lean == e.lean
     for iv in e.secondary:
         assert iv in c.secondary
     out = {d["intervention"] for d in c.ruled_out(rb)}
