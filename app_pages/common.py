@@ -217,14 +217,20 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
     if c.status == "cannot_recommend":
         gate = rb.gates[c.gate]
         st.warning(f"**Cannot recommend yet: {gate.label}.** {gate.advice.strip()}")
-        unknown = [q for q, v in c.answers.items() if v == DONT_KNOW]
-        if unknown and c.gate == "insufficient_evidence":
-            st.markdown("Answered \"Don't know\":")
-            for q in unknown:
-                st.markdown(f"- {kb.question(q).text}")
+        if c.gate == "check_first":
+            st.markdown(f"**The answers lean to:** {iv_name(c.lean)}" if c.lean
+                        else "**The answers do not point to any intervention yet.**")
+            for req in c.settled.missing:
+                st.markdown(f"Not yet established: {req.needs}.")
+            st.markdown("**Check first**")
+            for x in c.checks(rb):
+                st.checkbox(f"**{x['what'][:1].upper()}{x['what'][1:]}**: {x['how']}", value=False,
+                            key=f"check_{heading or ''}_{x['question'] or x['for']}")
     else:
         iv = kb.interventions[c.primary]
-        st.success(f"**Recommended: {iv.name}** — confidence {c.confidence:.0%}")
+        band = rb.settlement.band(c.confidence)
+        st.success(f"**Recommended: {iv.name}** — {band} confidence ({c.confidence:.0%}: how firmly the "
+                   "answers support it, not a probability)")
         if show_summary:
             st.markdown(iv.summary.strip())
         if c.secondary:

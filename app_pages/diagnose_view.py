@@ -175,9 +175,18 @@ def sync_query(c: Consultation) -> None:
 # --------------------------------------------------------------------------- pieces
 
 
-def safety_banner() -> None:
+def safety_banner(c: Consultation) -> None:
+    """Safety guidance from the data: emergency (a risk of harm), check now (risk unknown with a red
+    flag) or support (a red flag, no risk reported)."""
+    level = c.safety_dict(get_rulebase())
+    body = "\n".join(f"- {line}" for line in level["guidance"])
+    if level["level"] == "support":
+        st.warning(f"**{level['title']}**\n\n{body}")
+        return
+    st.error(f"### Safety first: {level['title']}\n\n{body}", icon=":material/emergency:")
+    if level["level"] != "emergency":
+        return
     g = safety_guidance(get_rulebase().knowledge)
-    st.error(f"### Safety first: {g.emergency_title}\n\n{g.emergency}", icon=":material/emergency:")
     with st.container(border=True):
         st.markdown(f"**{g.title}**\n\n{g.summary}")
         st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(g.steps, 1)))
@@ -422,8 +431,8 @@ def render() -> None:
     c = consult_memo(answers)
     sync_query(c)
 
-    if "risk_of_harm" in c.findings:
-        safety_banner()
+    if c.safety:
+        safety_banner(c)
     st.title("Diagnose a performance gap")
     show_flash()
     case_header()

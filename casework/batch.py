@@ -882,6 +882,9 @@ def _reason(rb, c) -> str:
         return f"next question: {q.id} ({_one_line(q.text)})"
     if c.status == "cannot_recommend":
         g = rb.gates[c.gate]
+        if c.gate == "check_first":
+            lean = f" (leaning to {rb.knowledge.interventions[c.lean].name})" if c.lean else ""
+            return _one_line(f"{g.label}{lean}: " + "; ".join(x["what"] for x in c.checks(rb)))
         return _one_line(f"{g.label}. {g.advice}")
     steps = c.settled.evidence.get(c.primary) or []
     if not steps:
@@ -893,16 +896,22 @@ def _reason(rb, c) -> str:
 
 def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
     """The result for one row of normalised answers, as consult() gives it."""
-    from rules.consult import Consultation
+    from rules.consult import Consultation, conclude, read_legacy, safety_level
     from rules.settle import settle
 
-    w = comp.walk(clean)
-    key = frozenset(w.accepted.items())
+    given, _note = read_legacy(clean)
+    w = comp.walk(given)
+    safety = safety_level(clean)
+    key = (frozenset(w.accepted.items()), safety)
     hit = cache.get(key)
     if hit is not None:
         return hit
     fired, findings = comp.fire(w.accepted)
-    st = settle(rb, fired, w.accepted)
+    overturns = []
+    if w.next_question is None:
+        st, overturns = conclude(rb, w.accepted, fired)
+    else:
+        st = settle(rb, fired, w.accepted)
     nq = rb.knowledge.question(w.next_question) if w.next_question else None
     c = Consultation(
         status="needs_answer" if nq is not None else st.status,
@@ -915,6 +924,8 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
         settled=st,
         rulebase_version=rb.version,
         stopped_by=w.stopped_by,
+        overturns=overturns,
+        safety=safety,
     )
     out = Outcome(
         status=c.status,
@@ -923,7 +934,7 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
         secondary=tuple(c.secondary),
         ruled_out=tuple(r["intervention"] for r in c.ruled_out(rb)),
         reason=_reason(rb, c),
-        safety_alert="risk_of_harm" in findings,
+        safety_alert=c.safety_alert,
     )
     cache[key] = out
     return out

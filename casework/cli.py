@@ -83,6 +83,19 @@ def _consult(answers: dict, explain: bool):
         raise UsageError("bad answers: " + "; ".join(exc.problems)) from None
 
 
+def result_name(result: str) -> str:
+    """An outcome from ``could_change_result`` in words: an intervention, "check first" or a gate."""
+    from rules.model import load_rulebase
+
+    rb = load_rulebase()
+    ivs = rb.knowledge.interventions
+    if result in ivs:
+        return ivs[result].name
+    gate, _, lean = result.partition(":")
+    label = rb.gates[gate].label if gate in rb.gates else gate
+    return f"{label} (leaning to {ivs[lean].name})" if lean in ivs else label
+
+
 def format_text(c, explain: bool) -> str:
     """A consultation for a person to read."""
     from rules.model import load_rulebase
@@ -92,10 +105,14 @@ def format_text(c, explain: bool) -> str:
     d = c.to_dict(rb)
     name = lambda iv: kb.interventions[iv].name  # noqa: E731
     out = []
-    if d["safety_alert"]:
-        out.append("!! SAFETY FIRST: there may be a risk of harm. If anyone is in immediate danger, call the")
-        out.append("!! emergency services now and stay with the person. Then refer to professional help.")
+    if d["safety"]:
+        mark = "!!" if d["safety_alert"] else "--"
+        out.append(f"{mark} {d['safety']['title'].upper()}")
+        out += [f"{mark} - {g}" for g in d["safety"]["guidance"]]
         out.append("")
+    if d["concern_read_from_old_answers"]:
+        note = d["concern_read_from_old_answers"]
+        out.append(f"(No 'concern' was given: read as {note['concern']}, because {note['because']}.)")
     out.append(f"Status: {d['status']}")
     if d["status"] == "needs_answer":
         q = c.next_question
@@ -106,13 +123,26 @@ def format_text(c, explain: bool) -> str:
     elif d["status"] == "cannot_recommend":
         cr = d["cannot_recommend"]
         out.append(f"Cannot recommend yet: {cr['label']}. {cr['advice']}")
+        if cr["reason"] == "check_first":
+            out.append("The answers lean to: " + (name(cr["lean"]) if cr["lean"] else "nothing yet"))
+            for need in cr["needs"]:
+                out.append(f"  Not yet established: {need}")
+            out.append("Check first:")
+            out += [f"  [ ] {x['what'][:1].upper()}{x['what'][1:]}: {x['how']}" for x in cr["checks"]]
     else:
         p = d["primary"]
-        out.append(f"Primary: {name(p['intervention'])} (confidence {p['confidence']:.0%})")
+        out.append(f"Primary: {name(p['intervention'])} ({p['confidence_band']} confidence, {p['confidence']:.0%}:"
+                   " how firmly the answers support it, not a probability)")
         if d["secondary"]:
             out.append("Secondary: " + ", ".join(name(s["intervention"]) for s in d["secondary"]))
     for r in d["ruled_out"]:
         out.append(f"Not {name(r['intervention'])}: {r['reason']}")
+    if d["could_change_result"]:
+        out.append("Answers that could still change the result:")
+        for o in d["could_change_result"]:
+            q = kb.question(o["question"])
+            alts = "; ".join(f'"{q.label_of(a["answer"])}" -> {result_name(a["result"])}' for a in o["alternatives"])
+            out.append(f"  - {q.text} (now \"{q.label_of(o['answer'])}\"): {alts}")
     if d["ignored_answers"]:
         out.append("Ignored (not on this path): " + ", ".join(d["ignored_answers"]))
     if explain and c.explanation:

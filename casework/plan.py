@@ -84,6 +84,7 @@ class Suggest(_Strict):
     findings: list[str] | None = None  # finding kinds
     secondary: bool | None = None
     dont_know: bool | None = None
+    checks: bool | None = None  # "check first": what to find out, and how
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Suggest:
@@ -92,7 +93,8 @@ class Suggest(_Strict):
             raise ValueError("'map' goes with 'answer'")
         if len(given) != 1:
             raise ValueError(
-                f"a suggestion needs exactly one of text, answer, findings, secondary, dont_know (got {given or 'none'})"
+                "a suggestion needs exactly one of text, answer, findings, secondary, dont_know, checks "
+                f"(got {given or 'none'})"
             )
         return self
 
@@ -308,6 +310,8 @@ def _suggestion(sg: Suggest | None, c: Consultation, rb: RuleBase) -> str:
         return ", ".join(kb.interventions[s].name for s in c.secondary)
     if sg.dont_know:
         return "\n".join(kb.question(q).text for q, v in c.answers.items() if v == DONT_KNOW)
+    if sg.checks:
+        return "\n".join(f"{x['what'][:1].upper()}{x['what'][1:]}: {x['how']}" for x in c.checks(rb))
     return ""
 
 

@@ -34,7 +34,7 @@ def expected(answers: dict) -> dict:
         "confidence": c.confidence,
         "secondary": ";".join(c.secondary),
         "ruled_out": ";".join(r["intervention"] for r in c.ruled_out()),
-        "safety_alert": "yes" if "risk_of_harm" in c.findings else "",
+        "safety_alert": "yes" if c.safety_alert else "",
         "errors": "",
     }
 
@@ -46,6 +46,9 @@ def check_row(row: dict, answers: dict) -> None:
     assert {k: row[k] for k in want} == want
     if c.status == "needs_answer":
         assert c.next_question.id in row["reason"]
+    elif c.gate == "check_first":
+        assert row["reason"].startswith(RB.gates[c.gate].label)
+        assert all(x["what"] in row["reason"] for x in c.checks(RB))
     elif c.status == "cannot_recommend":
         assert " ".join(RB.gates[c.gate].advice.split()) in row["reason"]
     else:
@@ -239,7 +242,9 @@ def test_header_variants_misspellings_and_carried_columns():
     assert "team (2)" in columns and "repeats column F" in text
     assert "column_H" in columns
     (row,) = batch.triage_rows(rows)
-    assert row["status"] == "cannot_recommend" and row["gap_defind"] == "x" and row["input_status"] == "old"
+    # the gap alone is not enough: the safety questions come first (no risk answer yet)
+    assert row["status"] == "needs_answer" and "risk_of_harm" in row["reason"]
+    assert row["gap_defind"] == "x" and row["input_status"] == "old"
     assert row["team (2)"] == "t2" and row["column_H"] == "loose"
 
 
@@ -412,7 +417,7 @@ def test_excel_in_and_out(tmp_path):
     want = expected({"gap_defined": "yes", "worth_closing": "yes", "risk_of_harm": "yes", "aim": "current_gap"})
     assert {k: results[0][k] for k in want} == want
     assert results[1]["status"] == "error" and "row 3, column worth_closing: 'nope'" in results[1]["errors"]
-    assert results[2]["status"] == "cannot_recommend"
+    assert results[2]["status"] == "needs_answer"  # "gap not defined", but the safety screen comes first
     dst = tmp_path / "out.xlsx"
     summary = batch.summarise(results, "team")
     batch.write_table(results, batch.output_columns(columns), dst, summary=summary)
@@ -602,7 +607,7 @@ def test_excel_values_right_of_the_header_are_carried_as_unnamed_columns():
     assert columns == ["case_id", "gap_defined", "column_D"]
     assert any("column D has no name" in str(m) for m in messages)
     results = batch.triage_rows(rows)
-    assert [r["status"] for r in results] == ["cannot_recommend", "cannot_recommend"]
+    assert [r["status"] for r in results] == ["needs_answer", "needs_answer"]  # safety screen first
     assert results[1]["column_D"] == "note for b" and results[0].get("column_D", "") == ""
 
 

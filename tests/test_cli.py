@@ -25,8 +25,9 @@ def test_questions_json(capsys, kb):
     items = json.loads(out)
     assert code == 0 and len(items) == len(kb.questions)
     first = items[0]
-    assert {"id", "text", "why", "options"} <= set(first)
-    assert {"value": "dont_know", "label": "Don't know"} in first["options"]
+    assert first["id"] == "concern" and {"id", "text", "why", "options"} <= set(first)
+    assert {"value": "dont_know", "label": "Not sure"} in first["options"]
+    assert {"value": "dont_know", "label": "Don't know"} in items[1]["options"]
 
 
 def test_consult_worked_case_json(capsys):
@@ -53,7 +54,8 @@ def test_consult_explain_json(capsys, rb):
 
 def test_consult_partial_answers_gives_next_question(tmp_path, capsys):
     f = tmp_path / "a.json"
-    f.write_text(json.dumps({"answers": {"gap_defined": "yes"}}))
+    f.write_text(json.dumps({"answers": {"concern": "shortfall", "risk_of_harm": "no", "distress_signs": "no",
+                                         "gap_defined": "yes"}}))
     code, out, _ = run(capsys, "consult", str(f), "--format", "json")
     d = json.loads(out)
     assert code == 0 and d["status"] == "needs_answer"
@@ -103,10 +105,10 @@ def test_huge_file_is_refused(tmp_path, capsys):
 
 
 def test_interactive_in_a_real_process():
-    answers = "1\n2\n"  # gap defined: yes; worth closing: unsure ... then quit
-    p = subprocess.run(
+    answers = "1\n2\n"  # a shortfall; no risk of harm ... then quit
+    p = subprocess.run(  # a shortfall, no risk, no distress, the gap not defined
         [sys.executable, "-m", "casework.cli", "consult", "--interactive"],
-        input="3\n", capture_output=True, text=True, timeout=60,
+        input="1\n2\n3\n3\n", capture_output=True, text=True, timeout=60,
     )
     assert p.returncode == 0, p.stderr
     assert "Cannot recommend yet: Define the gap first" in p.stdout

@@ -42,7 +42,7 @@ def test_why_not_names_the_exclusion_reason(rb):
 
 
 def test_why_question_lists_rules_waiting_and_interventions(rb):
-    c = consult_explained({"gap_defined": "yes", "worth_closing": "yes", "aim": "current_gap", "risk_of_harm": "no",
+    c = consult_explained({"concern": "shortfall", "gap_defined": "yes", "worth_closing": "yes", "people_affected": "one", "risk_of_harm": "no",
                            "distress_signs": "no", "personal_circumstances": "no", "coaching_stalled": "no",
                            "sudden_decline": "no", "peers_perform": "most", "expectations_clear": "yes",
                            "feedback_given": "yes", "resources_adequate": "yes"}, rb)

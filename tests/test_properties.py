@@ -55,7 +55,9 @@ def test_complete_paths_end_in_one_primary_or_a_reason(data):
     if c.status == "complete":
         assert c.primary in INTERVENTION_IDS
     else:
-        assert c.gate in ("gap_undefined", "not_worth", "insufficient_evidence")
+        assert c.gate in ("gap_undefined", "not_worth", "conduct_matter", "check_first")
+        if c.gate == "check_first":
+            assert c.checks(), "check first always names something to check"
 
 
 @SETTINGS
@@ -63,7 +65,7 @@ def test_complete_paths_end_in_one_primary_or_a_reason(data):
 def test_conflicting_targets_never_give_coaching(data):
     answers, c = complete_path(
         lambda qid, opts: "conflicting" if qid == "targets_conflict" else data.draw(st.sampled_from(opts), label=qid),
-        {"gap_defined": "yes", "worth_closing": "yes", "aim": "current_gap"},
+        {"concern": "shortfall", "gap_defined": "yes", "worth_closing": "yes"},
     )
     assert c.primary != "coaching"
     if c.answers.get("targets_conflict") == "conflicting":
@@ -75,10 +77,88 @@ def test_conflicting_targets_never_give_coaching(data):
 def test_risk_of_harm_always_gives_counselling_referral(data):
     _, c = complete_path(
         lambda qid, opts: "yes" if qid == "risk_of_harm" else data.draw(st.sampled_from(opts), label=qid),
-        {"gap_defined": data.draw(st.sampled_from(["yes", "partly", "dont_know"])), "worth_closing": "yes"},
+        {"gap_defined": data.draw(st.sampled_from(["yes", "partly", "no", "dont_know"])),
+         "worth_closing": data.draw(st.sampled_from(["yes", "not_worth", "dont_know"]))},
     )
     assert c.primary == "counselling_referral"
     assert c.to_dict()["safety_alert"]
+
+
+@SETTINGS
+@given(answer_sets)
+def test_a_risk_of_harm_answer_is_never_ignored(answers):
+    """Whatever else was answered (on the path or not, finished or not), "yes" to the risk question
+    raises the alert with the emergency guidance."""
+    c = consult({**answers, "risk_of_harm": "yes"})
+    d = c.to_dict()
+    assert d["safety_alert"] is True and d["safety"]["level"] == "emergency"
+    assert any("emergency services" in g for g in d["safety"]["guidance"])
+    if c.status != "needs_answer":
+        assert c.status == "complete" and c.primary == "counselling_referral"
+
+
+@SETTINGS
+@given(answer_sets)
+def test_unknown_risk_with_a_red_flag_says_check_now(answers):
+    c = consult({**answers, "risk_of_harm": "dont_know",
+                 "distress_signs": "yes" if len(answers) % 2 else "substance"})
+    d = c.to_dict()
+    assert d["safety_alert"] is True and d["safety"]["level"] == "check_now"
+
+
+ENVIRONMENT = [q.id for q in KB.questions if q.stage == "environment"]
+
+
+@SETTINGS
+@given(st.data())
+def test_coaching_never_complete_while_the_whole_environment_is_unknown(data):
+    concern = data.draw(st.sampled_from(["shortfall", "organisation", "dont_know"]), label="concern")
+    _, c = complete_path(
+        lambda qid, opts: "dont_know" if qid in ENVIRONMENT else data.draw(st.sampled_from(opts), label=qid),
+        {"concern": concern},
+    )
+    on_shortfall = any(q in c.answers for q in ENVIRONMENT)
+    if on_shortfall:
+        assert all(c.answers.get(q) == "dont_know" for q in ENVIRONMENT if q in c.answers)
+        assert not (c.status == "complete" and c.primary == "coaching"), c.answers
+
+
+@SETTINGS
+@given(st.data())
+def test_training_never_complete_without_an_established_skill_deficiency(data):
+    _, c = complete_path(lambda qid, opts: data.draw(st.sampled_from(opts), label=qid))
+    if c.status == "complete" and c.primary == "training":
+        assert c.answers.get("can_do_it") == "no" or c.answers.get("task_new") in ("yes", "new_to_everyone"), c.answers
+
+
+def _finish(answers):
+    """Consult to the end, answering every newly opened question "don't know"."""
+    answers = dict(answers)
+    while True:
+        c = consult(answers)
+        if c.status != "needs_answer":
+            return c
+        answers[c.next_question.id] = "dont_know"
+
+
+@SETTINGS
+@given(st.data())
+def test_every_confidence_cost_is_for_an_answer_that_could_change_the_result(data):
+    _, c = complete_path(lambda qid, opts: data.draw(st.sampled_from(opts), label=qid))
+    if c.status != "complete":
+        return
+    base = (c.status, c.primary)
+    costs = [(st.question, st.answer) for st in c.settled.costs]
+    for qid, value in costs:
+        others = [v for v in KB.question(qid).option_values() if v != value]
+        changed = [v for v in others if (lambda r: (r.status, r.primary))(_finish({**c.answers, qid: v})) != base]
+        assert changed, f"{qid}={value} costs confidence but no other answer changes {base}"
+    # and every unknown answer that is not charged really could not change the result
+    for qid, value in c.answers.items():
+        if KB.question(qid).cost_of(value) > 0 and (qid, value) not in costs:
+            for v in KB.question(qid).option_values():
+                r = _finish({**c.answers, qid: v})
+                assert (r.status, r.primary, r.gate, r.lean) == (c.status, c.primary, None, None), (qid, v)
 
 
 @SETTINGS

@@ -36,7 +36,7 @@ def walk_every_path(rb) -> dict:
             fired, _ = comp.fire(w.accepted)
             out["fired"].update(fired)
             st = settle(rb, fired, w.accepted)
-            if st.gate == "insufficient_evidence":
+            if st.gate == "check_first" and st.lean is None:
                 supported = [iv for iv, cf in st.scores.items() if round(cf, 9) >= rb.settlement.primary_threshold]
                 if supported:
                     out["conflicts"].append(path)
@@ -185,7 +185,7 @@ PLANTED = """
 """ + "".join(
     f"""
   - id: PLANT-against-{iv.replace('_', '-')}
-    when: {{findings: [done_before, self_selected, near_horizon]}}
+    when: {{findings: [done_before, leader_can_coach, individual_cause]}}
     then: {{support: {{intervention: {iv}, cf: -1.0}}}}
     rationale: Planted defect - leaves nothing supported on another deep path.
     sources: [study-unit]
@@ -204,12 +204,13 @@ def test_defects_planted_deep_in_the_shipped_tree_are_found(tmp_path):
     assert found.complete and found.gaps and found.conflicts
     for path in found.gaps:
         c = consult(dict(path), rb)
-        assert c.status == "cannot_recommend" and c.gate == "insufficient_evidence" and not c.next_question
-        assert {"done_before", "self_selected", "near_horizon"} <= set(c.findings)
+        assert c.status == "cannot_recommend" and c.gate == "check_first" and c.lean is None
+        assert not c.next_question
+        assert {"done_before", "leader_can_coach", "individual_cause"} <= set(c.findings)
         assert "dont_know" not in dict(path).values()
     for conflict in found.conflicts:
         c = consult(dict(conflict["path"]), rb)
-        assert c.gate == "insufficient_evidence" and not c.next_question
+        assert c.gate == "check_first" and c.lean is None and not c.next_question
         assert {"trained_before", "role_model"} <= set(c.findings)
         assert conflict["barred"] and all(c.settled.scores[iv] >= 0.25 for iv in conflict["barred"])
     # every planted rule is reachable, so the enumeration reports each as fired

@@ -24,6 +24,21 @@ def test_shipped_rule_base_has_no_errors(rb):
 
 MINI = """
 rules:
+  - id: ROUTE-shortfall
+    when: {answers: {concern: [shortfall]}}
+    then: {finding: shortfall_route}
+    rationale: A shortfall.
+    sources: [mager-pipe-1997]
+  - id: ROUTE-current
+    when: {findings: [shortfall_route]}
+    then: {finding: current_shortfall}
+    rationale: A current shortfall.
+    sources: [mager-pipe-1997]
+  - id: MEN-other-routes
+    when: {answers: {concern: [development, wellbeing, organisation, conduct, dont_know]}}
+    then: {support: {intervention: mentoring, cf: 0.5}}
+    rationale: Every other route ends in mentoring here.
+    sources: [study-unit]
   - id: GATE-gap-undefined
     when: {answers: {gap_defined: ["no"]}}
     then: {gate: gap_undefined}
