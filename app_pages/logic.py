@@ -18,7 +18,7 @@ from typing import Any
 from casework.answers_io import AnswersFile, clean_text, read_answers_bytes
 from knowledge.loader import Knowledge
 from knowledge.schema import DONT_KNOW
-from rules.consult import AnswerError, normalise_answers
+from rules.consult import AnswerError, normalise_answers, read_legacy
 from rules.evaluate import compiled
 from rules.model import RuleBase
 
@@ -87,20 +87,14 @@ def remaining_estimate(rb: RuleBase, answers: Mapping[str, str]) -> int:
     sooner (a stop finding) or open a branch; it is an estimate, shown as such.
     """
     c = compiled(rb)
-    filled = dict(answers)
-    count = 0
-    w = c.walk(filled)
-    limit = len(rb.knowledge.questions)
-    while w.next_question is not None and count < limit:
-        filled[w.next_question] = DONT_KNOW
-        count += 1
-        w = c.walk(filled)
-    return count
+    answers, _ = read_legacy(answers)
+    return len(c.walk(answers, fill=DONT_KNOW).path) - len(c.walk(answers).path)
 
 
 def path_of(rb: RuleBase, answers: Mapping[str, str]) -> list[str]:
-    """The questions answered on the adaptive path, in the order they are asked."""
-    return list(compiled(rb).walk(answers).path)
+    """The questions answered on the adaptive path, in the order they are asked (answers saved before
+    the ``concern`` question are read as consult() reads them)."""
+    return list(compiled(rb).walk(read_legacy(answers)[0]).path)
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,18 @@ def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
         costs.append({"question": cs.question, "answer": cs.answer, "cost": cs.cost, "factor": round(1 - cs.cost, 3)})
         factors.append(f'(1 - {cs.cost} for "{q.label_of(cs.answer)}" to {cs.question})')
     lines.append("confidence = " + " x ".join(factors) + f" = {c.confidence:.3f}")
-    return {"evidence": steps, "rival": rival, "answer_costs": costs, "value": c.confidence, "arithmetic": lines}
+    band = rb.settlement.band(c.confidence)
+    lines.append(
+        f"{band} confidence: how firmly the answers support {_name(rb, c.primary)}, not a probability; a "
+        "\"don't know\" or vague answer is charged only when another answer to it would change the result")
+    overturn = [
+        {"question": o.cost.question, "answer": o.cost.answer,
+         "would_change_to": [{"answer": a, "status": out[0], "gate": out[1], "primary": out[2], "lean": out[3]}
+                             for a, out in o.alternatives]}
+        for o in c.overturns
+    ]
+    return {"evidence": steps, "rival": rival, "answer_costs": costs, "value": c.confidence, "band": band,
+            "could_overturn": overturn, "arithmetic": lines}
 
 
 # --------------------------------------------------------------------------- decisive answers

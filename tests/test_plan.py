@@ -144,12 +144,15 @@ def test_suggestions_are_filled_from_the_answers():
 
 def test_gate_plans_and_dont_know_list():
     plan = build_plan(worked_id("too-little-known").answers)
-    assert plan["kind"] == "gate" and plan["gate"] == "insufficient_evidence" and plan["intervention"] is None
-    unknowns = section(plan, "find_out")["fields"][0]["value"].splitlines()
+    assert plan["kind"] == "gate" and plan["gate"] == "check_first" and plan["intervention"] is None
+    todo = section(plan, "find_out")["fields"][0]["value"].splitlines()
     c = consult(worked_id("too-little-known").answers)
-    kb = load_knowledge()
-    assert unknowns == [kb.question(q).text for q, v in c.answers.items() if v == "dont_know"]
+    assert todo and len(todo) == len(c.checks())
+    assert all(line.lower().startswith(x["what"].lower()) and x["how"] in line for line, x in zip(todo, c.checks()))
     assert build_plan(worked_id("bad-attitude").answers)["gate"] == "gap_undefined"
+    conduct = build_plan(worked_id("harassment-complaint").answers)
+    assert conduct["gate"] == "conduct_matter" and any("HR" in i["text"] for s in conduct["sections"]
+                                                        for i in s["checklist"])
 
 
 def test_plan_from_consultation_dict_or_answers_is_the_same():

@@ -333,8 +333,10 @@ def test_a_hundred_thousand_rows_are_refused_over_the_limit_with_a_message(tmp_p
 
 
 def test_ragged_rows_keep_the_good_rows():
-    data = csv_of([["case_id", "gap_defined", "worth_closing"], ["a", "yes", "yes"], ["b", "no"],
-                   ["c", "yes", "yes", "extra", "cells"], ["d", "maybe", "yes"], ["e", "no", "yes"]])
+    data = csv_of([["case_id", "risk_of_harm", "distress_signs", "gap_defined", "worth_closing"],
+                   ["a", "no", "no", "yes", "yes"], ["b", "no", "no", "no"],
+                   ["c", "no", "no", "yes", "yes", "extra", "cells"], ["d", "no", "no", "maybe", "yes"],
+                   ["e", "no", "no", "no", "yes"]])
     rows, _, messages = batch.read_table(data, "ragged.csv")
     results = {r["case_id"]: r for r in batch.triage_rows(rows)}
     assert results["a"]["status"] == "needs_answer"
