@@ -148,7 +148,7 @@ def test_gate_plans_and_dont_know_list():
     todo = section(plan, "find_out")["fields"][0]["value"].splitlines()
     c = consult(worked_id("too-little-known").answers)
     assert todo and len(todo) == len(c.checks())
-    assert all(line.lower().startswith(x["what"].lower()) and x["how"] in line for line, x in zip(todo, c.checks()))
+    assert all(line.lower().startswith(x["what"].lower()) and x["how"] in line for line, x in zip(todo, c.checks(), strict=True))
     assert build_plan(worked_id("bad-attitude").answers)["gate"] == "gap_undefined"
     conduct = build_plan(worked_id("harassment-complaint").answers)
     assert conduct["gate"] == "conduct_matter" and any("HR" in i["text"] for s in conduct["sections"]
