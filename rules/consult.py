@@ -148,13 +148,13 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
     overturns: list[Overturn] = []
     for cost in answer_costs(rb, accepted):
         alts = []
-        for alt in rb.knowledge.question(cost.question).option_values():
-            if alt == cost.answer:
-                continue
-            w = comp.walk({**accepted, cost.question: alt}, fill=DONT_KNOW)
+        for values in comp.option_classes[cost.question]:
+            if cost.answer in values:
+                continue  # answers no condition tells apart from this one change nothing
+            w = comp.walk({**accepted, cost.question: values[0]}, fill=DONT_KNOW)
             other = outcome(rb, comp.fire(w.accepted)[0], w.accepted)
             if other != base:
-                alts.append((alt, other))
+                alts += [(alt, other) for alt in values]
         if alts:
             overturns.append(Overturn(cost, alts))
     if first.status != "complete" or not overturns:

@@ -88,6 +88,18 @@ class Compiled:
             for r in rb.rules
         }
         self.order = {iv: i for i, iv in enumerate(rb.settlement.precedence)}
+        # per question, its options in classes that no condition tells apart (every rule, question
+        # and evidence-standard condition that tests the question sees them alike): another answer
+        # of the same class cannot change anything, so the confidence checks try one of each class
+        conds = [r.when for r in rb.rules] + [q.ask_when for q in rb.knowledge.questions] + [
+            c for req in rb.requirements for c in (req.applies, *req.any_of)]
+        self.option_classes: dict[str, list[list[str]]] = {}
+        for q in rb.knowledge.questions:
+            tests = [c.answers[q.id] for c in conds if q.id in c.answers]
+            groups: dict[tuple, list[str]] = {}
+            for v in q.option_values():
+                groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
+            self.option_classes[q.id] = list(groups.values())
         # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]
         self.requirements: dict[str, list] = {}
         for req in rb.requirements:

@@ -170,3 +170,17 @@ def test_same_answers_same_result_and_stale_answers_change_nothing(answers):
     only_path = consult(a.answers)
     assert only_path.status == a.status and only_path.primary == a.primary
     assert only_path.fired == a.fired and only_path.confidence == a.confidence
+
+
+@SETTINGS
+@given(st.data())
+def test_the_quick_outcome_equals_the_full_settlement(data):
+    """The confidence checks use rules.settle.outcome; it must say what settle() says."""
+    from rules.evaluate import compiled
+    from rules.model import load_rulebase
+    from rules.settle import outcome, settle
+
+    rb = load_rulebase()
+    answers, c = complete_path(lambda qid, opts: data.draw(st.sampled_from(opts), label=qid))
+    fired = compiled(rb).fire(c.answers)[0]
+    assert outcome(rb, fired, c.answers) == settle(rb, fired, c.answers).outcome
