@@ -228,7 +228,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
                             key=f"check_{heading or ''}_{x['question'] or x['for']}")
     else:
         iv = kb.interventions[c.primary]
-        band = rb.settlement.band(c.confidence)
+        band = c.confidence_band(rb)
         st.success(f"**Recommended: {iv.name}** — {band} confidence ({c.confidence:.0%}: how firmly the "
                    "answers support it, not a probability)")
         if show_summary:

@@ -219,6 +219,11 @@ class Consultation:
         """Check first: the intervention the answers point to (None when they point nowhere yet)."""
         return self.settled.lean if self.gate == "check_first" else None
 
+    def confidence_band(self, rb: RuleBase | None = None) -> str | None:
+        """The confidence in words (at most "moderate" while an unknown answer could change the result)."""
+        rb = rb or load_rulebase()
+        return rb.settlement.band(self.confidence, bool(self.overturns))
+
     @property
     def safety_alert(self) -> bool:
         return self.safety in ("emergency", "check_now")
@@ -313,7 +318,8 @@ class Consultation:
         gate = rb.gates.get(self.gate) if self.gate else None
         cannot = None
         if gate is not None:
-            cannot = {"reason": gate.id, "label": gate.label, "advice": gate.advice.strip()}
+            advice = gate.advice_no_lean if gate.advice_no_lean and self.lean is None else gate.advice
+            cannot = {"reason": gate.id, "label": gate.label, "advice": advice.strip()}
             if gate.id == "check_first":
                 cannot["lean"] = self.lean
                 cannot["needs"] = [req.needs for req in self.settled.missing]
@@ -334,7 +340,7 @@ class Consultation:
             else {
                 "intervention": self.primary,
                 "confidence": self.confidence,
-                "confidence_band": rb.settlement.band(self.confidence),
+                "confidence_band": self.confidence_band(rb),
                 "certainty": round(self.settled.scores[self.primary], 3),
             },
             "secondary": [{"intervention": iv, "certainty": round(self.settled.scores[iv], 3)} for iv in self.secondary],

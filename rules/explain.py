@@ -222,7 +222,7 @@ def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
         costs.append({"question": cs.question, "answer": cs.answer, "cost": cs.cost, "factor": round(1 - cs.cost, 3)})
         factors.append(f'(1 - {cs.cost} for "{q.label_of(cs.answer)}" to {cs.question})')
     lines.append("confidence = " + " x ".join(factors) + f" = {c.confidence:.3f}")
-    band = rb.settlement.band(c.confidence)
+    band = c.confidence_band(rb)
     lines.append(
         f"{band} confidence: how firmly the answers support {_name(rb, c.primary)}, not a probability; a "
         "\"don't know\" or vague answer is charged only when another answer to it would change the result")

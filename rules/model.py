@@ -87,6 +87,7 @@ class GateDef(Strict):
     label: str
     advice: str
     overridden_by: list[str] = []  # findings that set the gate aside (wellbeing red flags)
+    advice_no_lean: str | None = None  # check first: the advice when the answers point nowhere yet
 
 
 class SafetyLevel(Strict):
@@ -113,12 +114,15 @@ class Settlement(Strict):
     rival_weight: float = Field(ge=0, le=1)
     confidence_bands: Bands
 
-    def band(self, confidence: float | None) -> str | None:
-        """Confidence in words: high, moderate or low."""
+    def band(self, confidence: float | None, could_change: bool = False) -> str | None:
+        """Confidence in words: high, moderate or low. With ``could_change`` (some unknown answer could
+        still change the result) it is at most moderate: "high" means nothing known could overturn it."""
         if confidence is None:
             return None
         b = self.confidence_bands
-        return "high" if confidence >= b.high else "moderate" if confidence >= b.moderate else "low"
+        if confidence >= b.high and not could_change:
+            return "high"
+        return "moderate" if confidence >= b.moderate else "low"
 
 
 class VocabularyFile(Strict):

@@ -119,7 +119,7 @@ def test_a_full_path_to_each_outcome(outcome):
             assert boxes and all(x["how"] in " ".join(boxes) for x in expected.checks())
     else:
         name = KB.interventions[outcome].name
-        band = RB.settlement.band(expected.confidence)
+        band = expected.confidence_band(RB)
         assert f"Recommended: {name}** — {band} confidence ({expected.confidence:.0%}" in at.success[0].value
         # next steps come from the knowledge data
         assert KB.interventions[outcome].first_steps[0] in texts(at.markdown)

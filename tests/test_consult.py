@@ -187,3 +187,20 @@ def test_answers_are_tidied(rb):
 def test_same_answers_same_result(kb, rb):
     case_ = kb.cases[0]
     assert consult(case_.answers, rb).to_dict(rb) == consult(dict(reversed(list(case_.answers.items()))), rb).to_dict(rb)
+
+
+def test_high_confidence_only_when_no_unknown_answer_could_overturn_it(kb, rb):
+    answers = case(kb, "presentation-skills").answers
+    sure = consult(answers, rb)
+    assert sure.confidence >= rb.settlement.confidence_bands.high and sure.confidence_band(rb) == "high"
+    unsure = consult({**answers, "expectations_clear": "dont_know"}, rb)
+    assert unsure.overturns and unsure.confidence >= rb.settlement.confidence_bands.high
+    assert unsure.to_dict(rb)["primary"]["confidence_band"] == "moderate"
+
+
+def test_check_first_with_no_lean_says_so(kb, rb):
+    c = consult(case(kb, "too-little-known").answers, rb)
+    d = c.to_dict(rb)["cannot_recommend"]
+    assert d["reason"] == "check_first" and d["lean"] is None
+    assert d["advice"] == rb.gates["check_first"].advice_no_lean.strip() and "lean one way" not in d["advice"]
+    assert d["checks"]
