@@ -57,7 +57,12 @@ def test_confidence_arithmetic_counts_dont_know(rb):
     c = consult_explained({**case.answers, "feedback_given": "dont_know"}, rb)
     costs = c.explanation["confidence"]["answer_costs"]
     assert {"question": "feedback_given", "answer": "dont_know", "cost": 0.05, "factor": 0.95} in costs
-    assert "feedback_given" in c.explanation["confidence"]["arithmetic"][-1]
+    formula = next(line for line in c.explanation["confidence"]["arithmetic"] if line.startswith("confidence ="))
+    assert "feedback_given" in formula and formula.endswith(f"= {c.confidence:.3f}")
+    assert c.explanation["confidence"]["band"] in c.explanation["confidence"]["arithmetic"][-1]
+    # a "don't know" that could not change the result costs nothing
+    moot = consult_explained({**case.answers, "sudden_decline": "dont_know"}, rb)
+    assert not any(x["question"] == "sudden_decline" for x in moot.explanation["confidence"]["answer_costs"])
 
 
 def test_compare_reports_what_changed_and_why(rb):
