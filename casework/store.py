@@ -886,14 +886,14 @@ class Store:
             self._admin(a, "count all the cases")
         out: dict[str, int] = {}
         with self._tx() as s:
-            if n is not None and s.get(CaseRow, n) is not None:
-                self._case(s, n, a)
+            row = None if n is None else s.get(CaseRow, n)
+            hidden = row is not None and not a.may_see(row.owner, row.org_unit)
             for model in (CaseRow, *CHILD_TABLES):
                 col = model.id if model is CaseRow else model.case_id
                 q = select(sa.func.count()).select_from(model)
                 if n is not None:
                     q = q.where(col == n)
-                out[model.__tablename__] = s.scalar(q) or 0
+                out[model.__tablename__] = 0 if hidden else (s.scalar(q) or 0)  # hidden: as if missing
         return out
 
     # ------------------------------------------------------------------ plan and monitoring
