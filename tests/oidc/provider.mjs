@@ -33,7 +33,7 @@ const provider = new Provider(issuer, {
       client_id: 'triage-test',
       client_secret: 'triage-test-secret',
       redirect_uris: redirectUris,
-      post_logout_redirect_uris: redirectUris.map((u) => u.replace(/\/oauth2callback$/, '/')),
+      post_logout_redirect_uris: redirectUris, // Streamlit's st.logout returns to the redirect URI
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',
@@ -43,6 +43,13 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false, // the claims of the granted scopes go into the ID token too
   features: { devInteractions: { enabled: true } },
   cookies: { keys: ['triage-test-cookie-key-not-secret'] },
+  // The sign-out confirmation, without the default page's remote web font.
+  async logoutSource(ctx, form) {
+    ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head>
+<body><h1>Sign out of the test provider?</h1>${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
+  },
   async findAccount(ctx, sub) {
     const user = USERS[sub];
     if (!user) return undefined; // an unknown login fails at the provider
