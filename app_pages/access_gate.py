@@ -68,9 +68,14 @@ def current_actor() -> Actor | None:
     sign-in is configured (None when not signed in or not in the access configuration)."""
     if not auth_configured():
         return LOCAL_OPERATOR
-    if not st.user.is_logged_in:
+    if not _logged_in():
         return None
     return resolve_user(st.user.to_dict(), access_config())
+
+
+def _logged_in() -> bool:
+    """Signed in? (``st.user`` has no ``is_logged_in`` at all where Streamlit sees no ``[auth]``: not signed in.)"""
+    return bool(st.user.get("is_logged_in", False))
 
 
 def _provider() -> str | None:
@@ -133,7 +138,7 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
             "For a shared deployment configure sign-in (README: *Sign-in and roles*)."
         )
         return sections
-    if not st.user.is_logged_in:
+    if not _logged_in():
         _sign_in_page()
         st.stop()
     try:
