@@ -34,6 +34,7 @@ from casework.access import (
 log = logging.getLogger("triage.access")
 
 ADMIN_PAGE = ("access_admin.py", "Access and audit", ":material/admin_panel_settings:")
+SUMMARY_PAGE = ("case_summary.py", "Summary across cases", ":material/bar_chart:")
 
 
 def _secrets_section(name: str) -> dict[str, Any] | None:
@@ -158,6 +159,9 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
         name: [p for p in pages if actor.may_open(_page_key(p))] for name, pages in sections.items()
     }
     allowed = {name: pages for name, pages in allowed.items() if pages}
+    if actor.may_open("case_summary") and "Casework" in allowed:
+        f, title, icon = SUMMARY_PAGE
+        allowed["Casework"] = [*allowed["Casework"], st.Page(f"app_pages/{f}", title=title, icon=icon)]
     if actor.may_open("access_admin"):
         f, title, icon = ADMIN_PAGE
         allowed["Administration"] = [st.Page(f"app_pages/{f}", title=title, icon=icon)]

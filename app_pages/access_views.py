@@ -207,3 +207,46 @@ def render_admin() -> None:
 
 def page() -> None:
     guard(render_admin)
+
+
+# --------------------------------------------------------------------------- summary across cases
+
+
+def render_summary() -> None:
+    """Counts of the cases this user may see: per latest result, status and unit."""
+    from collections import Counter
+
+    from app_pages.access_gate import require
+    from app_pages.common import iv_name
+
+    require("case_summary")
+    st.title("Summary across cases")
+    try:
+        rows = get_store().list_cases(limit=100_000)
+    except StoreError as exc:
+        st.error(md_plain(exc))
+        return
+    st.caption(f"{len(rows)} case(s) you may see (your own, and those of your units).")
+    if not rows:
+        return
+
+    def outcome(r: dict) -> str:
+        if r["result_status"] == "complete" and r["primary"]:
+            return iv_name(r["primary"])
+        return {"cannot_recommend": "cannot recommend yet", "needs_answer": "needs another answer"}.get(
+            r["result_status"] or "", "no result")
+
+    by = Counter((outcome(r), r["status"], r.get("org_unit") or "(no unit)") for r in rows)
+    table = [{"result": o, "status": s, "unit": u, "cases": n} for (o, s, u), n in sorted(by.items())]
+    import altair as alt
+
+    chart = alt.Chart(alt.Data(values=table)).mark_bar().encode(
+        x=alt.X("sum(cases):Q", title="cases"), y=alt.Y("result:N", title=None), color=alt.Color("unit:N"),
+        tooltip=["result:N", "unit:N", "status:N", "sum(cases):Q"],
+    )
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def summary_page() -> None:
+    guard(render_summary)

@@ -49,8 +49,8 @@ _RANK = {r: i for i, r in enumerate(ROLES)}
 LEARN_PAGES = ("learn_interventions", "learn_topics", "learn_processes", "rule_table", "rule_map", "worked_cases")
 PAGES: dict[str, frozenset[str]] = {
     "team_leader": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases"}),
-    "ld": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch"}),
-    "admin": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "access_admin"}),
+    "ld": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary"}),
+    "admin": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary", "access_admin"}),
 }
 
 

@@ -56,8 +56,8 @@ LEARN = ["Interventions compared", "Study the topic", "Processes", "Decision tab
 PAGES = {
     "alice": ["Diagnose", *LEARN, "Cases"],
     "bob": ["Diagnose", *LEARN, "Cases"],
-    "lena": ["Diagnose", *LEARN, "Cases", "Batch"],
-    "ada": ["Diagnose", *LEARN, "Cases", "Batch", "Access and audit"],
+    "lena": ["Diagnose", *LEARN, "Cases", "Batch", "Summary across cases"],
+    "ada": ["Diagnose", *LEARN, "Cases", "Batch", "Summary across cases", "Access and audit"],
 }
 
 
@@ -252,6 +252,9 @@ def test_each_role_sees_exactly_its_pages_and_cases(deployment, new_page):
         page.goto(app + "/cases")
         page.get_by_role("heading", name="Cases").wait_for()
         seen[login] = open_case_options(page)
+        if login == "lena":  # the summary counts only the cases of her unit
+            page.goto(app + "/case_summary")
+            page.get_by_text("1 case(s) you may see").wait_for()
     assert seen["alice"] == [f"#{c['alice']} Alice sales case"]
     assert seen["bob"] == [f"#{c['bob']} Bob service case"]
     assert seen["lena"] == [f"#{c['alice']} Alice sales case"]  # her unit only
