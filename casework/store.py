@@ -735,7 +735,7 @@ class Store:
         """The whole case: header, answers, latest result, consultation history, plan, monitoring.
         Recorded in the audit log as a view (once per actor and case in 15 minutes)."""
         a = self._who(actor)
-        with self._tx(write=True) as s:
+        with self._tx() as s:  # a read; the write lock is taken only for a view not yet recorded
             row = self._case(s, case_id, a)
             recent = s.scalar(
                 select(AuditRow.id).where(
@@ -745,9 +745,10 @@ class Store:
                     AuditRow.at > _now() - VIEW_COALESCE,
                 ).limit(1)
             )
-            if recent is None:
-                _audit(s, a, "view", row.id)
-            return self._load(s, row)
+            case = self._load(s, row)
+        if recent is None:
+            self._record(a, "view", case["id"])  # if this fails, the case is not shown
+        return case
 
     def _load(self, s: Session, row: CaseRow) -> dict[str, Any]:
         answers = s.scalars(
