@@ -3,7 +3,8 @@
 One provider (the npm package ``oidc-provider``, ``tests/oidc/provider.mjs``) on a free loopback
 port, two app instances (``streamlit run app.py`` on two more ports) sharing one PostgreSQL
 database and one cookie secret, and headless system Chromium signing in as each test user through
-the provider's own login form. The users (see provider.mjs) and their roles (``ACCESS`` below):
+the provider's login form (each user has a password, checked by the provider). The users (see
+provider.mjs) and their roles (``ACCESS`` below):
 
     alice     team leader, unit sales (by the "team-leaders" group)
     bob       team leader, unit service (by his email)
@@ -199,14 +200,16 @@ def main_text(page) -> str:
     return page.locator('[data-testid="stMain"]').inner_text()
 
 
-def sign_in(page, app: str, login: str, expect: str = "Signed in as") -> None:
+def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: str | None = None) -> None:
     """Through the provider's login form, as a person would."""
     page.goto(app + "/")
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/interaction/**")
-    page.fill('input[name="login"]', login)
-    page.fill('input[name="password"]', "any password")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(password or f"{login}-password")
     page.get_by_role("button", name="Sign-in").click()
+    if password is not None:
+        return
     page.wait_for_url(app + "/**")
     page.get_by_text(expect).first.wait_for()
 
@@ -221,6 +224,7 @@ def nav_pages(page) -> list[str]:
 def open_case_options(page) -> list[str]:
     """The cases the Cases page offers to open (the options of its "Open case" box)."""
     page.locator('[data-testid="stSelectbox"]', has_text="Open case").click()
+    page.get_by_role("option").first.wait_for()
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return options
@@ -293,6 +297,16 @@ def test_no_way_to_someone_elses_case(deployment, new_page):
     assert {("alice@example.test", c["bob"]), ("alice@example.test", c["unowned"])} <= refused
     views = [e for e in deployment.audit() if e["action"] == "view" and e["actor"] == "alice@example.test"]
     assert [e["case_id"] for e in views] == [c["alice"]]
+
+
+def test_a_wrong_password_signs_no_one_in(deployment, new_page):
+    page = new_page()
+    sign_in(page, deployment.a, "ada", password="not-her-password")
+    page.get_by_role("alert").filter(has_text="Wrong login or password.").wait_for()
+    assert page.url.startswith(deployment.a) is False  # still at the provider
+    page.goto(deployment.a + "/access_admin")
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert "Access and audit" not in main_text(page)
 
 
 def test_unknown_user_gets_only_ask_your_administrator(deployment, new_page):

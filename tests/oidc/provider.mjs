@@ -5,10 +5,10 @@
 //
 // Listens on 127.0.0.1:PORT with the issuer http://127.0.0.1:PORT (discovery at
 // /.well-known/openid-configuration), one confidential client ("triage-test", secret
-// "triage-test-secret") allowed to use the given redirect URIs, and the test users below. Sign-in
-// goes through the provider's own login form (its development interactions: the login is the
-// account id). The email, name and groups claims are put in the ID token, which is what Streamlit's
-// st.user shows. Prints "ready <issuer>" on standard output when it listens.
+// "triage-test-secret") allowed to use the given redirect URIs, and the test users below, each with
+// a password checked by the login form (/interaction/<uid>). The email, name and groups claims are
+// put in the ID token, which is what Streamlit's st.user shows. Prints "ready <issuer>" when it listens.
+import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const [port, ...redirectUris] = process.argv.slice(2);
@@ -17,16 +17,19 @@ if (!port || redirectUris.length === 0) {
   process.exit(2);
 }
 
-// The test users: login -> claims. "stranger" can sign in but is not in any access config.
+// The test users: login -> password and claims. "stranger" can sign in but is in no access config.
 const USERS = {
-  alice: { name: 'Alice Leader', groups: ['team-leaders'] },
-  bob: { name: 'Bob Leader', groups: ['team-leaders'] },
-  lena: { name: 'Lena Learning', groups: ['ld-sales'] },
-  ada: { name: 'Ada Admin', groups: ['triage-admins'] },
-  stranger: { name: 'Sam Stranger', groups: [] },
+  alice: { password: 'alice-password', name: 'Alice Leader', groups: ['team-leaders'] },
+  bob: { password: 'bob-password', name: 'Bob Leader', groups: ['team-leaders'] },
+  lena: { password: 'lena-password', name: 'Lena Learning', groups: ['ld-sales'] },
+  ada: { password: 'ada-password', name: 'Ada Admin', groups: ['triage-admins'] },
+  stranger: { password: 'stranger-password', name: 'Sam Stranger', groups: [] },
 };
 
 const issuer = `http://127.0.0.1:${port}`;
+const page = (title, body) => `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
+const escape = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
 const provider = new Provider(issuer, {
   clients: [
     {
@@ -41,18 +44,11 @@ const provider = new Provider(issuer, {
   ],
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'groups'] },
   conformIdTokenClaims: false, // the claims of the granted scopes go into the ID token too
-  features: { devInteractions: { enabled: true } },
+  features: { devInteractions: { enabled: false } }, // our own login form below checks passwords
   cookies: { keys: ['triage-test-cookie-key-not-secret'] },
-  // The sign-out confirmation, without the default page's remote web font.
-  async logoutSource(ctx, form) {
-    ctx.body = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head>
-<body><h1>Sign out of the test provider?</h1>${form}
-<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
-<button type="submit" form="op.logoutForm">No, stay signed in</button></body></html>`;
-  },
   async findAccount(ctx, sub) {
     const user = USERS[sub];
-    if (!user) return undefined; // an unknown login fails at the provider
+    if (!user) return undefined;
     return {
       accountId: sub,
       async claims() {
@@ -69,9 +65,56 @@ const provider = new Provider(issuer, {
     await grant.save();
     return grant;
   },
+  // The sign-out confirmation, plain (the default page loads a remote web font).
+  async logoutSource(ctx, form) {
+    ctx.body = page('Sign out of the test provider?', `${form}
+<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+  },
 });
-
 provider.on('server_error', (ctx, err) => console.error('server_error', err));
-provider.listen(Number(port), '127.0.0.1', () => {
+
+function loginForm(uid, message = '') {
+  return page('Sign in to the test provider', `${message ? `<p role="alert">${escape(message)}</p>` : ''}
+<form method="post" action="/interaction/${escape(uid)}/login">
+<label>Login <input name="login" autocomplete="username" required autofocus></label>
+<label>Password <input name="password" type="password" autocomplete="current-password" required></label>
+<button type="submit">Sign-in</button></form>`);
+}
+
+async function readForm(req) {
+  let body = '';
+  for await (const chunk of req) {
+    body += chunk;
+    if (body.length > 10000) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+}
+
+function send(res, status, html) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+  res.end(html);
+}
+
+async function interaction(req, res) {
+  const details = await provider.interactionDetails(req, res);
+  if (details.prompt.name !== 'login') { // only login is ever asked (loadExistingGrant grants)
+    return send(res, 400, page('Unexpected prompt', escape(details.prompt.name)));
+  }
+  if (req.method === 'GET') return send(res, 200, loginForm(details.uid));
+  const form = await readForm(req);
+  const login = form.get('login') || '';
+  const user = Object.hasOwn(USERS, login) ? USERS[login] : undefined;
+  if (!user || form.get('password') !== user.password) {
+    return send(res, 401, loginForm(details.uid, 'Wrong login or password.'));
+  }
+  return provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+}
+
+const oidc = provider.callback();
+http.createServer((req, res) => {
+  if (!/^\/interaction\/[^/]+(\/login)?$/.test(req.url.split('?')[0])) return oidc(req, res);
+  interaction(req, res).catch((err) => send(res, 400, page('Sign-in failed', escape(err.message))));
+}).listen(Number(port), '127.0.0.1', () => {
   console.log(`ready ${issuer}`);
 });
