@@ -107,7 +107,8 @@ def _unknown_user_page() -> None:
         "You are signed in, but this tool does not know you yet, so there is nothing here for you. "
         "Ask your administrator to give you a role (team leader, L&D staff or administrator)."
     )
-    st.caption(f"Signed in as {st.user.get('email') or st.user.get('sub') or 'an unnamed account'}.")
+    who = str(st.user.get("email") or st.user.get("sub") or "an unnamed account")
+    st.markdown(f"Signed in as `{who.replace('`', '')}`.")  # code style: shown as typed, never a link
     _sign_out_button()
 
 
@@ -167,7 +168,7 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
         allowed["Administration"] = [st.Page(f"app_pages/{f}", title=title, icon=icon)]
     with st.sidebar:
         role = ", ".join([ROLE_NAMES[actor.role], *actor.units])
-        st.caption(f"Signed in as **{md_plain(actor.name or actor.id, one_line=True)}** ({md_plain(role, one_line=True)})")
+        st.markdown(f"Signed in as **{md_plain(actor.name or actor.id, one_line=True)}** ({md_plain(role, one_line=True)})")
         _sign_out_button()
     return allowed
 

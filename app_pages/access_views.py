@@ -202,7 +202,7 @@ def render_admin() -> None:
             render_roles()
     except StoreError as exc:
         st.error(md_plain(exc))
-    st.caption(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
+    st.markdown(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
 
 
 def page() -> None:
@@ -226,7 +226,7 @@ def render_summary() -> None:
     except StoreError as exc:
         st.error(md_plain(exc))
         return
-    st.caption(f"{len(rows)} case(s) you may see (your own, and those of your units).")
+    st.markdown(f"{len(rows)} case(s) you may see (your own, and those of your units).")
     if not rows:
         return
 

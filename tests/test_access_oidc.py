@@ -395,3 +395,38 @@ def test_admin_erases_a_persons_cases_and_the_audit_holds_no_content(deployment,
     blob = json.dumps(audit, default=str)
     for content in ("Alice sales case", "Avery Sales", "Bob service case", "Blake Service", "Ursula", "targets"):
         assert content not in blob
+
+
+def axe_violations(page) -> list[str]:
+    """WCAG 2.1 A and AA violations axe-core finds on the page (its id and the elements)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    # Streamlit's own page navigation is left out: its markup is the framework's, not the app's
+    result = Axe().run(
+        page,
+        context={"exclude": [['[data-testid="stSidebarNav"]']]},
+        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}},
+    )
+    return [f"{v['id']}: {[(n['target'], n['html'][:120]) for n in v['nodes']][:3]}" for v in result.response["violations"]]
+
+
+def test_access_pages_pass_axe(deployment, new_page):
+    """The sign-in page, the "ask your administrator" page, the admin's page and the summary."""
+    found = {}
+    page = new_page()
+    page.goto(deployment.a + "/")
+    page.get_by_role("button", name="Sign in").wait_for()
+    found["sign-in"] = axe_violations(page)
+    stranger = new_page()
+    sign_in(stranger, deployment.a, "stranger", expect="No access yet")
+    stranger.get_by_text("Ask your administrator").wait_for()
+    found["no access"] = axe_violations(stranger)
+    ada = new_page()
+    sign_in(ada, deployment.a, "ada")
+    ada.goto(deployment.a + "/access_admin")
+    ada.get_by_text("Download the audit log (CSV)").wait_for()
+    found["access and audit"] = axe_violations(ada)
+    ada.goto(deployment.a + "/case_summary")
+    ada.get_by_text("you may see").wait_for()
+    found["summary"] = axe_violations(ada)
+    assert found == {k: [] for k in found}
