@@ -120,10 +120,12 @@ def _record_once(actor: Actor, action: str) -> None:
 
     try:
         raw_store().record_event(action, actor=actor)
-    except Exception:  # noqa: BLE001 - the audit write failing must not open the app: it stays shut below
+    except Exception:  # noqa: BLE001 - an unrecorded sign-in does not open the app
         log.exception("could not record %s", action)
         if action == "sign_in":
-            raise
+            st.error("The case database cannot be used right now, so the app stays closed. Try again later.")
+            st.stop()
+        return
     st.session_state["_access_recorded"] = (actor.id, action)
 
 
@@ -135,9 +137,9 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
     """The navigation this session may see. Renders the sign-in or "ask your administrator" page
     and stops the script when the user may see none of the app."""
     if not auth_configured():
-        st.sidebar.caption(
+        st.sidebar.markdown(
             "**Local mode**: no sign-in; everything stays in this computer's case database. "
-            "For a shared deployment configure sign-in (README: *Sign-in and roles*)."
+            "For a shared deployment configure sign-in (README: *A shared deployment*)."
         )
         return sections
     if not _logged_in():

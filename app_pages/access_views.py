@@ -143,10 +143,10 @@ def render_assign(store) -> None:
     unowned = [r for r in rows if not r.get("owner")]
     st.markdown(f"**{len(unowned)} case(s) without an owner** (saved before sign-in was set up, or by the "
                 "command line): only administrators see them until they are assigned.")
-    if rows:
-        _case_table(unowned or rows[:0])
+    if unowned:
+        _case_table(unowned)
     with st.form("admin_assign"):
-        cid = st.selectbox("Case", [r["id"] for r in rows], format_func=lambda i: f"#{i}", index=None)
+        cid = st.number_input("Case id", min_value=1, step=1, value=unowned[0]["id"] if unowned else None)
         owner = st.text_input("Owner (email)")
         unit = st.text_input("Organisation unit")
         if st.form_submit_button("Assign") and cid is not None:

@@ -64,12 +64,8 @@ def to_csv(entries: Iterable[Mapping[str, Any]]) -> str:
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
+    from casework.batch import neutralise  # the spreadsheet-safety rule of the batch results
+
     for e in entries:
-        w.writerow([_cell(e.get(c)) for c in CSV_COLUMNS])
+        w.writerow(["" if e.get(c) is None else neutralise(e.get(c)) for c in CSV_COLUMNS])
     return buf.getvalue()
-
-
-def _cell(v: Any) -> Any:
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return "" if v is None else v

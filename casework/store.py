@@ -450,11 +450,9 @@ def visible_to(actor: Actor) -> sa.ColumnElement[bool]:
 def retention_cutoff(months: int, now: dt.datetime | None = None) -> dt.datetime:
     """The moment ``months`` calendar months before ``now``: cases last changed before it are past
     the retention period."""
-    now = _aware(now or _now())
-    y, m = divmod(now.year * 12 + now.month - 1 - int(months), 12)
-    m += 1
-    last = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return now.replace(year=y, month=m, day=min(now.day, last))
+    from dateutil.relativedelta import relativedelta
+
+    return _aware(now or _now()) - relativedelta(months=int(months))
 
 
 def _entry_dict(m: MonitoringRow) -> dict[str, Any]:

@@ -18,7 +18,7 @@ def test_local_mode_opens_on_the_first_question_without_sign_in():
     assert not at.exception, at.exception
     first = consult({}).next_question.id
     assert [r.key for r in at.radio if r.key and r.key.startswith("q_")] == [f"q_{first}"]
-    assert any("Local mode" in c.value for c in at.sidebar.caption)
+    assert any("Local mode" in m.value for m in at.sidebar.markdown)
     assert not [b for b in at.button if b.label in ("Sign in", "Sign out")]
 
 
@@ -36,5 +36,5 @@ def test_with_sign_in_configured_nothing_shows_before_sign_in(tmp_path, monkeypa
     assert not at.exception, at.exception
     assert [b.label for b in at.button] == ["Sign in"]
     assert not [r for r in at.radio if r.key and r.key.startswith("q_")]
-    assert not any("Local mode" in c.value for c in at.sidebar.caption)
+    assert not any("Local mode" in m.value for m in at.sidebar.markdown)
     assert not (tmp_path / "triage.sqlite3").exists()  # nothing stored, not even an empty database

@@ -387,3 +387,10 @@ def test_cli_acts_as_the_local_operator_and_purges_and_erases(tmp_path, monkeypa
     assert code == 0 and text.startswith("id,at,actor,role,action,case_id,detail")
     assert "local operator,admin,purge" in text and "Pat" not in text and "Olu" not in text
     s.close()
+
+
+def test_audit_csv_is_safe_to_open_in_a_spreadsheet(store):
+    evil = Actor("=HYPERLINK(\"http://x\")@example.test", "team_leader", units=("sales",))
+    store.create_case({"title": "t"}, answers(), actor=evil)
+    text = to_csv(store.audit_entries(actor=ADA))
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
