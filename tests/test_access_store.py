@@ -394,3 +394,19 @@ def test_audit_csv_is_safe_to_open_in_a_spreadsheet(store):
     store.create_case({"title": "t"}, answers(), actor=evil)
     text = to_csv(store.audit_entries(actor=ADA))
     assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text
+
+
+def test_migration_0003_goes_down_and_up_again(store, cases):
+    from alembic import command
+
+    from casework.store import _alembic_config
+
+    cfg = _alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0002")
+    with store.engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("audit_log")
+        assert "owner" not in {c["name"] for c in sa.inspect(conn).get_columns("cases")}
+    migrate(store.engine)
+    assert [r["owner"] for r in store.list_cases(actor=ADA)] == [None, None, None]  # back in the bucket
