@@ -16,6 +16,7 @@ themselves live in ``casework/``.
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import streamlit as st
@@ -38,15 +39,20 @@ SUMMARY_PAGE = ("case_summary.py", "Summary across cases", ":material/bar_chart:
 
 
 def _secrets_section(name: str) -> dict[str, Any] | None:
+    """A section of the secrets, or None. A secrets file that exists but cannot be read must not
+    fall back to local mode (that would open the app to everyone): it raises AccessConfigError."""
     try:
-        if name in st.secrets:
-            return st.secrets[name].to_dict() if hasattr(st.secrets[name], "to_dict") else dict(st.secrets[name])
-    except (FileNotFoundError, KeyError, AttributeError, ValueError):  # no secrets file, or an unreadable one
+        if name not in st.secrets:
+            return None
+        section = st.secrets[name]
+        return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+    except FileNotFoundError:  # Streamlit's error for "no secrets file" and for "cannot parse it"
+        from streamlit import config
+
+        if any(os.path.isfile(p) for p in config.get_option("secrets.files")):
+            log.error("the secrets file cannot be read", exc_info=True)
+            raise AccessConfigError("the secrets file cannot be read") from None
         return None
-    except Exception:  # noqa: BLE001 - Streamlit raises its own error for a broken secrets.toml
-        log.warning("the secrets file cannot be read")
-        return None
-    return None
 
 
 def auth_configured() -> bool:
@@ -136,7 +142,12 @@ def _page_key(p: st.Page) -> str:
 def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
     """The navigation this session may see. Renders the sign-in or "ask your administrator" page
     and stops the script when the user may see none of the app."""
-    if not auth_configured():
+    try:
+        configured = auth_configured()
+    except AccessConfigError:
+        st.error("The sign-in settings cannot be read, so no one is let in. Ask your administrator.")
+        st.stop()
+    if not configured:
         st.sidebar.markdown(
             "**Local mode**: no sign-in; everything stays in this computer's case database. "
             "For a shared deployment configure sign-in (README: *A shared deployment*)."

@@ -38,3 +38,24 @@ def test_with_sign_in_configured_nothing_shows_before_sign_in(tmp_path, monkeypa
     assert not [r for r in at.radio if r.key and r.key.startswith("q_")]
     assert not any("Local mode" in m.value for m in at.sidebar.markdown)
     assert not (tmp_path / "triage.sqlite3").exists()  # nothing stored, not even an empty database
+
+
+def test_an_unreadable_secrets_file_never_falls_back_to_local_mode(tmp_path, monkeypatch):
+    import pytest
+    from streamlit import config
+    from streamlit.runtime.secrets import Secrets
+
+    from app_pages import access_gate
+    from casework.access import AccessConfigError
+
+    broken = tmp_path / "secrets.toml"
+    broken.write_text('[auth]\nclient_id = "x\n', encoding="utf-8")  # an unterminated string
+    monkeypatch.setattr(config, "get_option", lambda k, _g=config.get_option: [str(broken)] if k == "secrets.files" else _g(k))
+    monkeypatch.setattr(access_gate.st, "secrets", Secrets())
+    with pytest.raises(AccessConfigError):
+        access_gate.auth_configured()
+    with pytest.raises(AccessConfigError):
+        access_gate.current_actor()  # never the local operator
+    broken.unlink()
+    monkeypatch.setattr(access_gate.st, "secrets", Secrets())
+    assert access_gate.auth_configured() is False  # no file at all: local mode
