@@ -12,6 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_pages.access_gate import gate
 from app_pages.common import FRIENDLY_ERROR, configure_logging, use_session_engines
 
 HERE = Path(__file__).resolve().parent
@@ -52,6 +53,7 @@ if extra:
     sections["Casework"] = extra
 
 log = logging.getLogger("triage.app")
+sections = gate(sections)  # sign-in when configured; only the pages of the user's role
 use_session_engines()
 current = st.navigation(sections)
 started = time.perf_counter()

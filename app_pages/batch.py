@@ -12,6 +12,7 @@ import os
 import altair as alt
 import streamlit as st
 
+from app_pages.access_gate import require
 from app_pages.logic import md_plain
 from casework import batch
 from knowledge.loader import load_knowledge
@@ -213,6 +214,7 @@ def results_section(run: batch.BatchRun) -> None:
 
 
 def page() -> None:
+    require("batch")
     st.title("Batch triage")
     upload_section()
     state = st.session_state.get(STATE)

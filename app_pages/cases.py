@@ -14,10 +14,12 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from app_pages.access_gate import require
+from app_pages.access_views import case_from_address, on_export, render_case_history
 from app_pages.common import flash, get_knowledge, get_store, guard, iv_name, show_flash
 from app_pages.logic import md_plain
 from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
-from casework.store import CaseDataError, CaseNotFound, Store, StoreError
+from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
 from knowledge.schema import INTERVENTION_IDS
 
 REPORT_FORMATS = {
@@ -481,11 +483,11 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
     name = ("case-" + str(cid) + "-" + "-".join((case["title"] or "").split())[:40]).strip("-")
     st.download_button(
         "Download the case (JSON)",
-        json.dumps(store.export_case(cid), indent=2, ensure_ascii=False),
+        json.dumps(export_data(case), indent=2, ensure_ascii=False),
         file_name=f"{name}.json",
         mime="application/json",
         key=f"case_export_{cid}",
-        on_click="ignore",
+        on_click=on_export(store, cid, "json"),
     )
     st.markdown("**Justification report** (with the saved plan and progress)")
     fmt = st.selectbox(
@@ -515,7 +517,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
             file_name=f"{name}.{f}",
             mime=REPORT_FORMATS[f][1],
             key=f"case_report_dl_{cid}",
-            on_click="ignore",
+            on_click=on_export(store, cid, f),
         )
 
 
@@ -556,9 +558,11 @@ def render_case(store: Store, cid: int) -> None:
         render_export(store, case)
     with tabs[5]:
         render_delete(store, case)
+    render_case_history(store, cid)
 
 
 def render() -> None:
+    require("cases")
     st.title("Cases")
     show_flash()
     try:
@@ -571,7 +575,7 @@ def render() -> None:
     try:
         render_from_diagnose(store)
         render_import(store)
-        cid = render_list(store)
+        cid = case_from_address(store) or render_list(store)
         if cid is not None:
             render_case(store, cid)
     except StoreError as exc:

@@ -66,17 +66,31 @@ def get_rulebase() -> RuleBase:
 @st.cache_resource(show_spinner=False)
 def _store_for(url: str):
     """One case store (one connection pool) per database URL, shared by the sessions of this server.
-    A store that cannot be made (a bad URL) raises and is not cached, so a fixed setting is used."""
+    A store that cannot be made (a bad URL) raises and is not cached, so a fixed setting is used.
+    It has no actor of its own: every call must say who acts (see :func:`get_store`)."""
     from casework.store import Store
 
-    return Store(url)
+    return Store(url, actor=None)
 
 
-def get_store():
-    """The case store the settings point to (``TRIAGE_DATABASE_URL`` or the SQLite file)."""
+def raw_store():
+    """The shared store itself (each call must pass ``actor=``)."""
     from casework.store import resolve_url
 
     return _store_for(resolve_url())
+
+
+def get_store():
+    """The case store the settings point to (``TRIAGE_DATABASE_URL`` or the SQLite file), acting
+    for this session's user: every call sees and changes only the cases that user may."""
+    from casework.store import StoreError
+
+    from .access_gate import current_actor
+
+    actor = current_actor()
+    if actor is None:
+        raise StoreError("you are not signed in")
+    return raw_store().acting(actor)
 
 
 def use_session_engines() -> None:

@@ -7,6 +7,13 @@
     triage cases export ID [-o F]   the case as JSON (standard output, or the file F)
     triage cases import FILE        an exported case becomes a new case; prints the new id last
     triage cases delete ID [--yes]  delete the case and everything under it (asks first)
+    triage cases history ID         the case's own audit entries (who did what, when)
+    triage cases assign ID --owner EMAIL [--unit UNIT]   give a case an owner (and unit)
+    triage cases purge [--months N] [--yes]   delete the cases past the retention period
+    triage cases erase --who NAME [--yes]     delete every case about one person (on request)
+
+The command line acts as the "local operator" (it runs where the database is, with its own
+credentials): it may do everything, and the audit log records it as such.
 
 ``--format json`` gives JSON for scripts (``list`` gives a list of objects with at least id and
 title). The database is the one the store chooses (``TRIAGE_DATABASE_URL``, or the SQLite file in
@@ -70,7 +77,9 @@ def cmd_save(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     notes = f.notes or str(f.extra.get("narrative") or "")
     store = _store(args)
-    cid = store.create_case({"title": f.title, "who": f.who, "notes": notes}, f.answers)
+    cid = store.create_case(
+        {"title": f.title, "who": f.who, "notes": notes}, f.answers, owner=args.owner, org_unit=args.unit
+    )
     case = store.get_case(cid)
     if args.format == "json":
         emit(
@@ -278,6 +287,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     a = action("save", cmd_save, "save an answers or worked-case file as a new case")
     a.add_argument("file", help="YAML or JSON file with an 'answers' mapping")
+    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
+                   "the admin-only bucket)")
+    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
     a = action("list", cmd_list, "list the saved cases")
     a.add_argument("--search", help="text to find in the title, who or notes")
     a.add_argument(
@@ -296,3 +308,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = action("delete", cmd_delete, "delete a case and everything under it")
     a.add_argument("id", type=_case_id)
     a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    from casework.cli_access import add_case_actions
+
+    add_case_actions(action, _store, _case_id)

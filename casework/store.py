@@ -17,6 +17,7 @@ unreachable, not a case database, case not found, bad data); a failed save rolls
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
@@ -33,7 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from casework.access import LOCAL_OPERATOR, Actor
 from casework.answers_io import MAX_HEADER_CHARS
+from casework.audit import VIEW_COALESCE, entry_dict
 from casework.plan import PlanError, normalise_entry, validate_plan
 from casework.plan import progress as plan_progress
 from rules.consult import AnswerError, Consultation, consult, normalise_answers
@@ -46,7 +49,7 @@ ENV_DIR = "TRIAGE_DATA_DIR"
 DEFAULT_DIR = "data"
 DEFAULT_FILE = "triage.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0002"  # the newest migration; a test checks it against the migrations folder
+SCHEMA_HEAD = "0003"  # the newest migration; a test checks it against the migrations folder
 EXPORT_FORMAT = "intervention-triage-case"
 EXPORT_VERSION = 1
 CASE_STATUSES = ("open", "closed")
@@ -88,9 +91,13 @@ class CaseRow(Base):
     result_status: Mapped[str | None] = mapped_column(sa.String(20))
     primary_intervention: Mapped[str | None] = mapped_column(sa.String(40))
     confidence: Mapped[float | None] = mapped_column(sa.Float)
+    owner: Mapped[str | None] = mapped_column(sa.String(320))  # None: the admin-only bucket
+    org_unit: Mapped[str | None] = mapped_column(sa.String(100))
     __table_args__ = (
         sa.Index("ix_cases_primary_intervention", "primary_intervention"),
         sa.Index("ix_cases_updated_at", "updated_at"),
+        sa.Index("ix_cases_owner", "owner"),
+        sa.Index("ix_cases_org_unit", "org_unit"),
     )
 
 
@@ -137,6 +144,19 @@ class MonitoringRow(Base):
     note: Mapped[str] = mapped_column(sa.Text, server_default="")
     events: Mapped[list] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """The audit log (see :mod:`casework.audit`): append-only, no case content."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(320))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    action: Mapped[str] = mapped_column(sa.String(20))
+    case_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # no foreign key: entries outlive the case
+    detail: Mapped[str] = mapped_column(sa.String(80), server_default="")
 
 
 CHILD_TABLES = (AnswerRow, ConsultationRow, PlanRow, MonitoringRow)
@@ -396,7 +416,43 @@ def _summary(row: CaseRow) -> dict[str, Any]:
         "confidence": row.confidence,
         "created_at": _iso(row.created_at),
         "updated_at": _iso(row.updated_at),
+        "owner": row.owner,
+        "org_unit": row.org_unit,
     }
+
+
+def _audit(s: Session, actor: Actor, action: str, case_id: int | None = None, detail: str = "") -> None:
+    """Add an audit entry to the transaction (no case content: the detail is from a fixed vocabulary)."""
+    s.add(AuditRow(at=_now(), actor=actor.id, role=actor.role, action=action, case_id=case_id, detail=detail))
+
+
+def _delete_rows(s: Session, ids: list[int]) -> None:
+    """Delete cases and everything under them."""
+    if not ids:
+        return
+    for model in CHILD_TABLES:
+        s.execute(sa.delete(model).where(model.case_id.in_(ids)))
+    s.execute(sa.delete(CaseRow).where(CaseRow.id.in_(ids)))
+
+
+def visible_to(actor: Actor) -> sa.ColumnElement[bool]:
+    """The cases ``actor`` may see, as a query condition (the rule of :meth:`Actor.may_see`):
+    an admin every case; anyone else their own; L&D staff also every case of their units. Cases
+    without an owner are seen by admins only."""
+    if actor.is_admin:
+        return sa.true()
+    mine = CaseRow.owner == actor.id
+    if actor.role == "ld" and actor.units:
+        return sa.or_(mine, sa.and_(CaseRow.owner.is_not(None), CaseRow.org_unit.in_(actor.units)))
+    return mine
+
+
+def retention_cutoff(months: int, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment ``months`` calendar months before ``now``: cases last changed before it are past
+    the retention period."""
+    from dateutil.relativedelta import relativedelta
+
+    return _aware(now or _now()) - relativedelta(months=int(months))
 
 
 def _entry_dict(m: MonitoringRow) -> dict[str, Any]:
@@ -443,6 +499,8 @@ class _Export(BaseModel):
     status: str = "open"
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    owner: str | None = Field(default=None, max_length=320)
+    org_unit: str | None = Field(default=None, max_length=100)
     answers: dict[str, Any]
     consultations: list[_ExportConsultation] = []
     plan: dict[str, Any] | None = None
@@ -454,9 +512,18 @@ class _Export(BaseModel):
 
 class Store:
     """Saved cases. ``Store(url=None)`` uses :func:`resolve_url`. Thread-safe: one store (one
-    connection pool) can serve many threads; every method runs in its own transaction."""
+    connection pool) can serve many threads; every method runs in its own transaction.
 
-    def __init__(self, url: str | None = None, *, timeout: float = 10.0):
+    Every method acts for someone: the ``actor`` keyword, else the store's own ``actor`` (by default
+    :data:`casework.access.LOCAL_OPERATOR`, the command line and the local app). A store made with
+    ``actor=None`` (the shared app's) refuses any call that does not say who acts. A case the actor
+    may not see is refused with the same message as a case that does not exist; every change, view,
+    export and refusal is written to the audit log in the same transaction.
+    :meth:`acting` gives a view of the store bound to one actor (what the pages use).
+    """
+
+    def __init__(self, url: str | None = None, *, timeout: float = 10.0, actor: Actor | None = LOCAL_OPERATOR):
+        self.actor = actor
         self.url = resolve_url(url)
         self.where = describe_url(self.url)
         self.engine = make_engine(self.url, timeout)
@@ -531,23 +598,53 @@ class Store:
                 return None
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
 
+    def acting(self, actor: Actor) -> ActingStore:
+        """This store with every call made for ``actor``."""
+        return ActingStore(self, actor)
+
+    def _who(self, actor: Actor | None) -> Actor:
+        a = actor if actor is not None else self.actor
+        if not isinstance(a, Actor):
+            raise StoreError("the case store was called without saying who acts; nothing was done")
+        return a
+
+    @staticmethod
+    def _admin(a: Actor, what: str) -> None:
+        if not a.is_admin:
+            raise StoreError(f"only an administrator may {what}")
+
     @contextmanager
     def _tx(self, write: bool = False) -> Iterator[Session]:
         self.ensure_ready()
         session = Session(self._write_engine if write else self.engine, expire_on_commit=False)
+        refused = None
         try:
             with session.begin():
                 yield session
         except sa_exc.SQLAlchemyError as exc:
             raise self._friendly(exc) from None
+        except CaseNotFound as exc:
+            refused = getattr(exc, "refused", None)
+            raise
         finally:
             session.close()
+            if refused is not None:  # someone else's case: say "not found", and record the attempt
+                self._record(refused[1], "refused", refused[0])
 
-    def _case(self, s: Session, case_id: Any) -> CaseRow:
+    def _record(self, actor: Actor, action: str, case_id: int | None = None, detail: str = "") -> None:
+        """An audit entry in a transaction of its own."""
+        with self._tx(write=True) as s:
+            _audit(s, actor, action, case_id, detail)
+
+    def _case(self, s: Session, case_id: Any, actor: Actor) -> CaseRow:
         n = _parse_id(case_id)
         row = s.get(CaseRow, n)
         if row is None:
             raise CaseNotFound(f"no case with id {n}")
+        if not actor.may_see(row.owner, row.org_unit):
+            exc = CaseNotFound(f"no case with id {n}")  # the same words as a missing case
+            exc.refused = (n, actor)
+            raise exc
         return row
 
     def _put_answers(self, s: Session, case_id: int, answers: Mapping[str, str]) -> None:
@@ -565,10 +662,28 @@ class Store:
 
     # ------------------------------------------------------------------ cases
 
-    def create_case(self, header: Mapping[str, Any] | None, answers: Mapping[str, Any]) -> int:
-        """Consult the rule base on ``answers`` and store a new case with that consultation; returns its id."""
+    def _owner_unit(self, a: Actor, owner: str | None, org_unit: str | None) -> tuple[str | None, str | None]:
+        """The owner and unit of a new case: the actor's own; an admin may name others."""
+        if owner is None and org_unit is None:
+            return a.owner_id, a.unit
+        self._admin(a, "save a case for someone else")
+        return (_text(owner).strip().lower() or None), (_text(org_unit).strip() or None)
+
+    def create_case(
+        self,
+        header: Mapping[str, Any] | None,
+        answers: Mapping[str, Any],
+        *,
+        actor: Actor | None = None,
+        owner: str | None = None,
+        org_unit: str | None = None,
+    ) -> int:
+        """Consult the rule base on ``answers`` and store a new case with that consultation; returns its id.
+        The case belongs to the actor (and their unit); an admin may give ``owner`` and ``org_unit``."""
+        a = self._who(actor)
         h = _header(header)
         c, given = _consult(answers)
+        own, unit = self._owner_unit(a, owner, org_unit)
         now = _now()
         with self._tx(write=True) as s:
             row = CaseRow(
@@ -578,6 +693,8 @@ class Store:
                 status=h["status"],
                 created_at=now,
                 updated_at=now,
+                owner=own,
+                org_unit=unit,
             )
             s.add(row)
             s.flush()
@@ -585,68 +702,104 @@ class Store:
             s.add(_consultation_row(row.id, c, given))
             self._set_summary(row, c.status, c.primary, c.confidence)
             row.updated_at = now
+            _audit(s, a, "create", row.id)
             return row.id
 
-    def update_case(self, case_id: Any, header: Mapping[str, Any]) -> None:
+    def update_case(self, case_id: Any, header: Mapping[str, Any], *, actor: Actor | None = None) -> None:
         """Change the title, who, notes or status of a case (only the keys given)."""
+        a = self._who(actor)
         h = _header(header, partial=True)
         with self._tx(write=True) as s:
-            row = self._case(s, case_id)
+            row = self._case(s, case_id, a)
             for k, v in h.items():
                 setattr(row, k, v)
             row.updated_at = _now()
+            _audit(s, a, "change", row.id)
 
-    def get_case(self, case_id: Any) -> dict[str, Any]:
-        """The whole case: header, answers, latest result, consultation history, plan, monitoring."""
-        with self._tx() as s:
-            row = self._case(s, case_id)
-            answers = s.scalars(
-                select(AnswerRow).where(AnswerRow.case_id == row.id).order_by(AnswerRow.position)
-            ).all()
-            cons = s.scalars(
-                select(ConsultationRow).where(ConsultationRow.case_id == row.id).order_by(ConsultationRow.id)
-            ).all()
-            plan = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
-            entries = s.scalars(
-                select(MonitoringRow)
-                .where(MonitoringRow.case_id == row.id)
-                .order_by(MonitoringRow.entry_date, MonitoringRow.id)
-            ).all()
-            out = _summary(row)
-            out.update(
-                notes=row.notes,
-                answers={a.question_id: a.value for a in answers},
-                result=cons[-1].result if cons else None,
-                consultations=[
-                    {
-                        "id": x.id,
-                        "created_at": _iso(x.created_at),
-                        "rulebase_version": x.rulebase_version,
-                        "status": x.status,
-                        "primary": x.primary_intervention,
-                        "confidence": x.confidence,
-                        "answers": x.answers,
-                        "result": x.result,
-                    }
-                    for x in cons
-                ],
-                plan=plan.plan if plan else None,
-                plan_updated_at=_iso(plan.updated_at) if plan else None,
-                monitoring=[_entry_dict(m) for m in entries],
+    def assign_case(
+        self, case_id: Any, owner: str | None, org_unit: str | None = None, *, actor: Actor | None = None
+    ) -> None:
+        """Give a case an owner and an organisation unit (administrators only; how cases leave the
+        admin-only bucket)."""
+        a = self._who(actor)
+        self._admin(a, "assign cases")
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            row.owner = _text(owner).strip().lower() or None
+            row.org_unit = _text(org_unit).strip() or None
+            _audit(s, a, "assign", row.id)
+
+    def get_case(self, case_id: Any, *, actor: Actor | None = None) -> dict[str, Any]:
+        """The whole case: header, answers, latest result, consultation history, plan, monitoring.
+        Recorded in the audit log as a view (once per actor and case in 15 minutes)."""
+        a = self._who(actor)
+        with self._tx() as s:  # a read; the write lock is taken only for a view not yet recorded
+            row = self._case(s, case_id, a)
+            recent = s.scalar(
+                select(AuditRow.id).where(
+                    AuditRow.case_id == row.id,
+                    AuditRow.actor == a.id,
+                    AuditRow.action == "view",
+                    AuditRow.at > _now() - VIEW_COALESCE,
+                ).limit(1)
             )
-            return out
+            case = self._load(s, row)
+        if recent is None:
+            self._record(a, "view", case["id"])  # if this fails, the case is not shown
+        return case
 
-    def list_cases(self, filters: Mapping[str, Any] | None = None, **kw: Any) -> list[dict[str, Any]]:
-        """Case summaries, most recently changed first. Filters: ``text`` (in title, who or notes),
-        ``intervention`` (the latest primary), ``status`` (open | closed), ``result_status``
-        (complete | needs_answer | cannot_recommend), ``limit`` (default 1000)."""
+    def _load(self, s: Session, row: CaseRow) -> dict[str, Any]:
+        answers = s.scalars(
+            select(AnswerRow).where(AnswerRow.case_id == row.id).order_by(AnswerRow.position)
+        ).all()
+        cons = s.scalars(
+            select(ConsultationRow).where(ConsultationRow.case_id == row.id).order_by(ConsultationRow.id)
+        ).all()
+        plan = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
+        entries = s.scalars(
+            select(MonitoringRow)
+            .where(MonitoringRow.case_id == row.id)
+            .order_by(MonitoringRow.entry_date, MonitoringRow.id)
+        ).all()
+        out = _summary(row)
+        out.update(
+            notes=row.notes,
+            answers={a.question_id: a.value for a in answers},
+            result=cons[-1].result if cons else None,
+            consultations=[
+                {
+                    "id": x.id,
+                    "created_at": _iso(x.created_at),
+                    "rulebase_version": x.rulebase_version,
+                    "status": x.status,
+                    "primary": x.primary_intervention,
+                    "confidence": x.confidence,
+                    "answers": x.answers,
+                    "result": x.result,
+                }
+                for x in cons
+            ],
+            plan=plan.plan if plan else None,
+            plan_updated_at=_iso(plan.updated_at) if plan else None,
+            monitoring=[_entry_dict(m) for m in entries],
+        )
+        return out
+
+    def list_cases(
+        self, filters: Mapping[str, Any] | None = None, *, actor: Actor | None = None, **kw: Any
+    ) -> list[dict[str, Any]]:
+        """The summaries of the cases the actor may see, most recently changed first. Filters:
+        ``text`` (in title, who or notes), ``intervention`` (the latest primary), ``status``
+        (open | closed), ``result_status`` (complete | needs_answer | cannot_recommend), ``limit``
+        (default 1000)."""
+        a = self._who(actor)
         f = {**(filters or {}), **kw}
         unknown = [k for k in f if k not in ("text", "intervention", "status", "result_status", "limit")]
         if unknown:
             raise CaseDataError(
                 f"unknown filters {unknown} (use text, intervention, status, result_status, limit)"
             )
-        q = select(CaseRow)
+        q = select(CaseRow).where(visible_to(a))
         if f.get("text"):
             pat = "%" + re.sub(r"([\\%_])", r"\\\1", _text(f["text"]).strip()) + "%"
             q = q.where(
@@ -666,26 +819,35 @@ class Store:
         with self._tx() as s:
             return [_summary(r) for r in s.scalars(q).all()]
 
-    def rediagnose(self, case_id: Any, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def rediagnose(
+        self, case_id: Any, answers: Mapping[str, Any] | None = None, *, actor: Actor | None = None
+    ) -> dict[str, Any]:
         """Consult again (with new answers, or the stored ones under the current rule base) and keep
         the earlier consultations. Returns the new result with ``changed`` (did the primary change) and
         ``dropped_answers`` (stored answers to questions or options the rule base no longer has)."""
+        a = self._who(actor)
         n = _parse_id(case_id)
         dropped: dict[str, str] = {}
         if answers is None:  # the stored answers; any the current questions no longer know are set aside
-            stored = self.get_case(n)["answers"]
+            with self._tx() as s:
+                self._case(s, n, a)
+                stored = {
+                    x.question_id: x.value
+                    for x in s.scalars(select(AnswerRow).where(AnswerRow.case_id == n).order_by(AnswerRow.position))
+                }
             qs = load_rulebase().knowledge.question_index
             answers = {q: v for q, v in stored.items() if q in qs and v in qs[q].option_values()}
             dropped = {q: v for q, v in stored.items() if q not in answers}
         c, given = _consult(answers)
         with self._tx(write=True) as s:
-            row = self._case(s, n)
+            row = self._case(s, n, a)
             before = (row.result_status, row.primary_intervention)
             self._put_answers(s, row.id, given)
             cons = _consultation_row(row.id, c, given)
             s.add(cons)
             s.flush()
             self._set_summary(row, c.status, c.primary, c.confidence)
+            _audit(s, a, "rediagnose", row.id)
             return {
                 "consultation_id": cons.id,
                 "status": c.status,
@@ -696,13 +858,13 @@ class Store:
                 "dropped_answers": dropped,
             }
 
-    def delete_case(self, case_id: Any) -> None:
+    def delete_case(self, case_id: Any, *, actor: Actor | None = None) -> None:
         """Delete a case and everything under it (answers, consultations, plan, monitoring) for real."""
+        a = self._who(actor)
         with self._tx(write=True) as s:
-            row = self._case(s, case_id)
-            for model in CHILD_TABLES:
-                s.execute(sa.delete(model).where(model.case_id == row.id))
-            s.execute(sa.delete(CaseRow).where(CaseRow.id == row.id))
+            row = self._case(s, case_id, a)
+            _delete_rows(s, [row.id])
+            _audit(s, a, "delete", row.id)
         if self.backend == "sqlite":
             self._checkpoint()
 
@@ -715,30 +877,37 @@ class Store:
         except sa_exc.SQLAlchemyError:
             log.debug("checkpoint skipped", exc_info=True)
 
-    def counts(self, case_id: Any | None = None) -> dict[str, int]:
-        """How many rows each table holds (for one case, or in all)."""
+    def counts(self, case_id: Any | None = None, *, actor: Actor | None = None) -> dict[str, int]:
+        """How many rows each table holds (for one case the actor may see, or in all: admins only)."""
+        a = self._who(actor)
         n = None if case_id is None else _parse_id(case_id)
+        if n is None:
+            self._admin(a, "count all the cases")
         out: dict[str, int] = {}
         with self._tx() as s:
+            row = None if n is None else s.get(CaseRow, n)
+            hidden = row is not None and not a.may_see(row.owner, row.org_unit)
             for model in (CaseRow, *CHILD_TABLES):
                 col = model.id if model is CaseRow else model.case_id
                 q = select(sa.func.count()).select_from(model)
                 if n is not None:
                     q = q.where(col == n)
-                out[model.__tablename__] = s.scalar(q) or 0
+                out[model.__tablename__] = 0 if hidden else (s.scalar(q) or 0)  # hidden: as if missing
         return out
 
     # ------------------------------------------------------------------ plan and monitoring
 
-    def save_plan(self, case_id: Any, plan: Mapping[str, Any]) -> None:
+    def save_plan(self, case_id: Any, plan: Mapping[str, Any], *, actor: Actor | None = None) -> None:
         """Store (or replace) the case's action plan."""
         try:
             clean = _scrub(validate_plan(plan))
         except PlanError as exc:
             raise CaseDataError(["plan: " + p for p in exc.problems]) from None
+        a = self._who(actor)
         now = _now()
         with self._tx(write=True) as s:
-            row = self._case(s, case_id)
+            row = self._case(s, case_id, a)
+            _audit(s, a, "plan", row.id)
             existing = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
             if existing is None:
                 s.add(_plan_row(row.id, clean, now))
@@ -748,35 +917,40 @@ class Store:
                 existing.updated_at = now
             row.updated_at = now
 
-    def get_plan(self, case_id: Any) -> dict[str, Any] | None:
+    def get_plan(self, case_id: Any, *, actor: Actor | None = None) -> dict[str, Any] | None:
+        a = self._who(actor)
         with self._tx() as s:
-            row = self._case(s, case_id)
+            row = self._case(s, case_id, a)
             p = s.scalar(select(PlanRow).where(PlanRow.case_id == row.id))
             return p.plan if p else None
 
-    def add_monitoring(self, case_id: Any, entry: Mapping[str, Any]) -> int:
+    def add_monitoring(self, case_id: Any, entry: Mapping[str, Any], *, actor: Actor | None = None) -> int:
         """Record a monitoring entry: a value against a measure ({date, measure, value, note}) or a
         coaching session ({date, kind: "session", events: [1..8], note}). Returns the entry id."""
         try:
             e = _scrub(normalise_entry(entry))
         except PlanError as exc:
             raise CaseDataError(["monitoring entry: " + p for p in exc.problems]) from None
+        a = self._who(actor)
         with self._tx(write=True) as s:
-            row = self._case(s, case_id)
+            row = self._case(s, case_id, a)
+            _audit(s, a, "monitoring", row.id, "added an entry")
             m = _monitoring_row(row.id, e, _now())
             s.add(m)
             row.updated_at = _now()
             s.flush()
             return m.id
 
-    def delete_monitoring(self, case_id: Any, entry_id: Any) -> None:
+    def delete_monitoring(self, case_id: Any, entry_id: Any, *, actor: Actor | None = None) -> None:
         """Remove one monitoring entry (a value recorded by mistake)."""
         try:
             eid = int(entry_id)
         except (TypeError, ValueError):
             raise CaseNotFound(f"'{_text(entry_id)[:40]}' is not a monitoring entry id") from None
+        a = self._who(actor)
         with self._tx(write=True) as s:
-            row = self._case(s, case_id)
+            row = self._case(s, case_id, a)
+            _audit(s, a, "monitoring", row.id, "removed an entry")
             done = s.execute(
                 sa.delete(MonitoringRow).where(MonitoringRow.case_id == row.id, MonitoringRow.id == eid)
             )
@@ -784,49 +958,131 @@ class Store:
                 raise CaseNotFound(f"case {row.id} has no monitoring entry {entry_id}")
             row.updated_at = _now()
 
-    def progress(self, case_id: Any, today: dt.date | None = None) -> dict[str, Any]:
+    def progress(
+        self, case_id: Any, today: dt.date | None = None, *, actor: Actor | None = None
+    ) -> dict[str, Any]:
         """Progress against each measure of success of the case's plan (see :func:`casework.plan.progress`)."""
-        case = self.get_case(case_id)
+        case = self.get_case(case_id, actor=actor)
         return plan_progress(case["plan"], case["monitoring"], today)
 
     # ------------------------------------------------------------------ export and import
 
-    def export_case(self, case_id: Any) -> dict[str, Any]:
-        """The whole case as JSON-ready data; also an answers file (``answers``, ``title``, ``who``, ``notes``)."""
-        case = self.get_case(case_id)
-        return {
-            "format": EXPORT_FORMAT,
-            "format_version": EXPORT_VERSION,
-            "exported_at": _iso(_now()),
-            "id": case["id"],
-            "title": case["title"],
-            "who": case["who"],
-            "notes": case["notes"],
-            "status": case["status"],
-            "created_at": case["created_at"],
-            "updated_at": case["updated_at"],
-            "answers": case["answers"],
-            "consultations": [
-                {
-                    "created_at": x["created_at"],
-                    "answers": x["answers"],
-                    "result": x["result"],
-                    "rulebase_version": x["rulebase_version"],
-                }
-                for x in case["consultations"]
-            ],
-            "plan": case["plan"],
-            "monitoring": [{k: v for k, v in e.items() if k != "id"} for e in case["monitoring"]],
-        }
+    def export_case(self, case_id: Any, *, actor: Actor | None = None) -> dict[str, Any]:
+        """The whole case as JSON-ready data; also an answers file (``answers``, ``title``, ``who``,
+        ``notes``). Recorded in the audit log as an export."""
+        a = self._who(actor)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            _audit(s, a, "export", row.id, "json")
+            return export_data(self._load(s, row))
 
-    def import_case(self, data: Any) -> int:
-        """Store an exported case as a new case (a new id); validated first, every problem named."""
+    def record_export(self, case_id: Any, fmt: str, *, actor: Actor | None = None) -> None:
+        """Record an export made from case data already shown (a report or a download on a page),
+        after checking that the actor may see the case."""
+        a = self._who(actor)
+        if fmt not in ("json", "pdf", "html", "md", "docx"):
+            raise CaseDataError(f"unknown export format {_text(fmt)[:20]!r}")
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            _audit(s, a, "export", row.id, fmt)
+
+    def import_case(self, data: Any, *, actor: Actor | None = None) -> int:
+        """Store an exported case as a new case (a new id); validated first, every problem named.
+        The new case belongs to the actor; an export that names an owner the actor may not see is
+        refused as a case that does not exist. An admin's import keeps the exported owner and unit."""
+        a = self._who(actor)
         try:
-            return self._import_case(data)
+            return self._import_case(data, a)
         except RecursionError:  # JSON nested deeper than any export: refused, not a crash
             raise CaseDataError("not a case export: the data is nested too deeply") from None
 
-    def _import_case(self, data: Any) -> int:
+    # ------------------------------------------------------------------ audit, retention, erasure
+
+    def record_event(self, action: str, *, actor: Actor | None = None) -> None:
+        """Record a sign-in (``sign_in``) or a refused, unknown user (``unknown_user``)."""
+        if action not in ("sign_in", "unknown_user"):
+            raise CaseDataError(f"not an access event: {_text(action)[:20]!r}")
+        self._record(self._who(actor), action)
+
+    def audit_entries(
+        self, *, actor: Actor | None = None, case_id: Any | None = None, limit: int = 100_000
+    ) -> list[dict[str, Any]]:
+        """The audit log, oldest first (administrators only); optionally for one case id."""
+        a = self._who(actor)
+        self._admin(a, "read the audit log")
+        q = select(AuditRow)
+        if case_id is not None:
+            q = q.where(AuditRow.case_id == _parse_id(case_id))
+        with self._tx() as s:
+            return [entry_dict(r) for r in s.scalars(q.order_by(AuditRow.id).limit(max(1, int(limit))))]
+
+    def case_history(self, case_id: Any, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """A case's own audit entries, oldest first, for anyone who may see the case."""
+        a = self._who(actor)
+        with self._tx() as s:
+            row = self._case(s, case_id, a)
+            q = select(AuditRow).where(AuditRow.case_id == row.id).order_by(AuditRow.id)
+            return [entry_dict(r) for r in s.scalars(q)]
+
+    def purge_candidates(
+        self, months: int, *, actor: Actor | None = None, now: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """The cases past the retention period: last changed (or closed) more than ``months`` ago."""
+        a = self._who(actor)
+        self._admin(a, "purge cases")
+        cutoff = retention_cutoff(months, now)
+        with self._tx() as s:
+            q = select(CaseRow).where(CaseRow.updated_at < cutoff).order_by(CaseRow.updated_at, CaseRow.id)
+            return [_summary(r) for r in s.scalars(q)]
+
+    def purge(
+        self, months: int, ids: list[int] | None = None, *, actor: Actor | None = None, now: dt.datetime | None = None
+    ) -> list[int]:
+        """Delete, for real, the cases past the retention period (only those of ``ids`` when given:
+        the list the user confirmed, each checked again). Returns the ids deleted; each leaves an
+        audit entry without content."""
+        a = self._who(actor)
+        self._admin(a, "purge cases")
+        cutoff = retention_cutoff(months, now)
+        with self._tx(write=True) as s:
+            q = select(CaseRow.id).where(CaseRow.updated_at < cutoff)
+            if ids is not None:
+                q = q.where(CaseRow.id.in_([_parse_id(i) for i in ids] or [0]))
+            gone = list(s.scalars(q))
+            _delete_rows(s, gone)
+            for n in gone:
+                _audit(s, a, "purge", n, f"retention {int(months)} months")
+        if gone and self.backend == "sqlite":
+            self._checkpoint()
+        return gone
+
+    def erasure_candidates(self, who: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """The cases about one person (their ``who`` field, ignoring case and surrounding spaces)."""
+        a = self._who(actor)
+        self._admin(a, "erase a person's cases")
+        name = _text(who).strip().lower()
+        if not name:
+            raise CaseDataError("say whose cases to erase (the 'who' of the cases)")
+        with self._tx() as s:
+            q = select(CaseRow).where(sa.func.lower(sa.func.trim(CaseRow.who)) == name).order_by(CaseRow.id)
+            return [_summary(r) for r in s.scalars(q)]
+
+    def erase(self, who: str, ids: list[int], *, actor: Actor | None = None) -> list[int]:
+        """Delete, for real, the cases about ``who`` among ``ids`` (the list the user confirmed).
+        Returns the ids deleted; the audit entries say "erasure on request", not whose."""
+        a = self._who(actor)
+        wanted = {c["id"] for c in self.erasure_candidates(who, actor=a)} & {_parse_id(i) for i in ids}
+        with self._tx(write=True) as s:
+            gone = sorted(wanted)
+            _delete_rows(s, gone)
+            for n in gone:
+                _audit(s, a, "erase", n)
+        if gone and self.backend == "sqlite":
+            self._checkpoint()
+        return gone
+
+
+    def _import_case(self, data: Any, a: Actor) -> int:
         if not isinstance(data, Mapping):
             raise CaseDataError(f"a case export must be a mapping, not {type(data).__name__}")
         if data.get("format") != EXPORT_FORMAT:
@@ -872,6 +1128,11 @@ class Store:
                 problems.append(f"consultations[{i}].result: no valid 'status'")
         if problems:
             raise CaseDataError(problems)
+        if (ex.owner is not None or ex.org_unit is not None) and not a.may_see(ex.owner, ex.org_unit):
+            # someone else's case: refused in the same words as a case that does not exist
+            self._record(a, "refused", ex.id)
+            raise CaseNotFound(f"no case with id {ex.id}" if ex.id else "no such case")
+        own, unit = (ex.owner, ex.org_unit) if a.is_admin else (a.owner_id, a.unit)
         fresh = None if ex.consultations else _consult(answers)[0]
         now = _now()
         with self._tx(write=True) as s:
@@ -883,6 +1144,8 @@ class Store:
                 status=h["status"],
                 created_at=created,
                 updated_at=_aware(ex.updated_at) if ex.updated_at else now,
+                owner=own,
+                org_unit=unit,
             )
             s.add(row)
             s.flush()
@@ -918,4 +1181,59 @@ class Store:
             for e in entries:
                 s.add(_monitoring_row(row.id, e, now))
             s.flush()
+            _audit(s, a, "import", row.id)
             return row.id
+
+
+def export_data(case: Mapping[str, Any]) -> dict[str, Any]:
+    """A case (as :meth:`Store.get_case` gives it) as an export: JSON-ready, also an answers file."""
+    return {
+        "format": EXPORT_FORMAT,
+        "format_version": EXPORT_VERSION,
+        "exported_at": _iso(_now()),
+        "id": case["id"],
+        "title": case["title"],
+        "who": case["who"],
+        "notes": case["notes"],
+        "status": case["status"],
+        "created_at": case["created_at"],
+        "updated_at": case["updated_at"],
+        "owner": case.get("owner"),
+        "org_unit": case.get("org_unit"),
+        "answers": case["answers"],
+        "consultations": [
+            {
+                "created_at": x["created_at"],
+                "answers": x["answers"],
+                "result": x["result"],
+                "rulebase_version": x["rulebase_version"],
+            }
+                for x in case["consultations"]
+            ],
+            "plan": case["plan"],
+            "monitoring": [{k: v for k, v in e.items() if k != "id"} for e in case["monitoring"]],
+        }
+
+
+class ActingStore:
+    """A :class:`Store` bound to one actor: the same methods, each called with ``actor=`` filled in
+    (what the pages use: ``get_store()`` returns the shared store acting for the signed-in user)."""
+
+    ACTING = frozenset(
+        {
+            "create_case", "update_case", "assign_case", "get_case", "list_cases", "rediagnose",
+            "delete_case", "counts", "save_plan", "get_plan", "add_monitoring", "delete_monitoring",
+            "progress", "export_case", "record_export", "import_case", "record_event", "audit_entries",
+            "case_history", "purge_candidates", "purge", "erasure_candidates", "erase",
+        }
+    )
+
+    def __init__(self, store: Store, actor: Actor):
+        self._store = store
+        self.actor = actor
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if name in self.ACTING:
+            return functools.partial(attr, actor=self.actor)
+        return attr

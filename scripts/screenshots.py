@@ -62,20 +62,25 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> flo
 
 @contextlib.contextmanager
 def serve_app(
-    port: int | None = None, log_path: Path | None = None, script: Path | None = None
+    port: int | None = None,
+    log_path: Path | None = None,
+    script: Path | None = None,
+    extra_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen, float]]:
     """Run ``streamlit run app.py`` (or ``script``) on a free local port; yield (base url, process,
-    seconds to healthy). Only the process started here is stopped at the end.
+    seconds to healthy). ``extra_args`` go to ``streamlit run`` (e.g. ``--secrets.files``), ``env``
+    is added to the environment. Only the process started here is stopped at the end.
     """
     port = port or free_port()
     script = script or ROOT / "app.py"
     cmd = [
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false", *(extra_args or []),
     ]
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=script.parent, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:

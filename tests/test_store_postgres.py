@@ -9,6 +9,7 @@ the end of the session. Each test gets an empty database of its own (a schema on
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -150,12 +151,12 @@ def postgres_server():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture
-def new_database(postgres_server):
-    """A factory of empty databases, dropped after the test. Each is a schema of its own on the
+@contextlib.contextmanager
+def databases(server_url: str):
+    """A factory of empty databases, dropped at the end. Each is a schema of its own on the
     server's database, reached through ``search_path`` (creating a schema takes milliseconds, a
     whole database half a second); to the store it is an empty database."""
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     made: list[str] = []
 
     def make() -> str:
@@ -163,16 +164,25 @@ def new_database(postgres_server):
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE SCHEMA "{name}"')
         made.append(name)
-        url = sa.make_url(postgres_server)
+        url = sa.make_url(server_url)
         return url.set(query={**url.query, "options": f"-csearch_path={name}"}).render_as_string(
             hide_password=False
         )
 
-    yield make
-    with admin.connect() as conn:
-        for name in made:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
-    admin.dispose()
+    try:
+        yield make
+    finally:
+        with admin.connect() as conn:
+            for name in made:
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture
+def new_database(postgres_server):
+    """A factory of empty databases (see :func:`databases`), dropped after the test."""
+    with databases(postgres_server) as make:
+        yield make
 
 
 class TestStorePostgres(StoreContract):

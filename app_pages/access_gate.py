@@ -1,0 +1,195 @@
+"""The gate in front of every page: sign-in through OpenID Connect (Streamlit's ``st.login``), the
+signed-in user's role, and the pages that role may open.
+
+- No ``[auth]`` section in ``.streamlit/secrets.toml``: **local mode**, as before — no sign-in, the
+  app acts as the local operator, and the sidebar says so.
+- ``[auth]`` configured: nothing is shown or stored before sign-in. The user's ID-token claims
+  (``st.user``) are looked up in the access configuration (``TRIAGE_ACCESS`` file or the secrets'
+  ``[access]`` section, see :mod:`casework.access`); someone it does not know sees only "ask your
+  administrator" and a sign-out button. A known user gets the pages of their role, and every case
+  store call made for them (:func:`app_pages.common.get_store`) is limited to the cases they may see.
+
+This module translates Streamlit's user into a :class:`casework.access.Actor`; the rules
+themselves live in ``casework/``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import streamlit as st
+
+from app_pages.logic import md_plain
+from casework.access import (
+    LOCAL_OPERATOR,
+    ROLE_NAMES,
+    AccessConfig,
+    AccessConfigError,
+    Actor,
+    load_config,
+    resolve_user,
+)
+
+log = logging.getLogger("triage.access")
+
+ADMIN_PAGE = ("access_admin.py", "Access and audit", ":material/admin_panel_settings:")
+SUMMARY_PAGE = ("case_summary.py", "Summary across cases", ":material/bar_chart:")
+
+
+def _secrets_section(name: str) -> dict[str, Any] | None:
+    """A section of the secrets, or None. A secrets file that exists but cannot be read must not
+    fall back to local mode (that would open the app to everyone): it raises AccessConfigError."""
+    try:
+        if name not in st.secrets:
+            return None
+        section = st.secrets[name]
+        return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+    except FileNotFoundError:  # Streamlit's error for "no secrets file" and for "cannot parse it"
+        from streamlit import config
+
+        if any(os.path.isfile(p) for p in config.get_option("secrets.files")):
+            log.error("the secrets file cannot be read", exc_info=True)
+            raise AccessConfigError("the secrets file cannot be read") from None
+        return None
+
+
+def auth_configured() -> bool:
+    """Is sign-in configured (an ``[auth]`` section in the secrets)?"""
+    return bool(_secrets_section("auth"))
+
+
+@st.cache_resource(show_spinner=False, ttl=30)
+def _config(fallback_key: str) -> AccessConfig:  # noqa: ARG001 - the key only keys the cache
+    return load_config(fallback=_secrets_section("access"))
+
+
+def access_config() -> AccessConfig:
+    """The access configuration (re-read at most every 30 seconds, so a change applies soon)."""
+    return _config(repr(_secrets_section("access")))
+
+
+def current_actor() -> Actor | None:
+    """Who uses this session: the local operator in local mode; the signed-in user's actor when
+    sign-in is configured (None when not signed in or not in the access configuration)."""
+    if not auth_configured():
+        return LOCAL_OPERATOR
+    if not _logged_in():
+        return None
+    return resolve_user(st.user.to_dict(), access_config())
+
+
+def _logged_in() -> bool:
+    """Signed in? (``st.user`` has no ``is_logged_in`` at all where Streamlit sees no ``[auth]``: not signed in.)"""
+    return bool(st.user.get("is_logged_in", False))
+
+
+def _provider() -> str | None:
+    """The provider to sign in with: the default ``[auth]`` one, else the first named one."""
+    auth = _secrets_section("auth") or {}
+    if "client_id" in auth:
+        return None
+    named = [k for k, v in auth.items() if isinstance(v, dict)]
+    return named[0] if named else None
+
+
+def _sign_out_button() -> None:
+    if st.button("Sign out", key="access_sign_out"):
+        st.session_state.clear()  # nothing of this session survives the sign-out
+        st.logout()
+
+
+def _sign_in_page() -> None:
+    st.title("Intervention triage")
+    st.markdown("This is a shared deployment: sign in with your organisation's account to continue.")
+    if st.button("Sign in", type="primary", key="access_sign_in"):
+        st.login(_provider())
+
+
+def _unknown_user_page() -> None:
+    st.title("No access yet")
+    st.warning(
+        "You are signed in, but this tool does not know you yet, so there is nothing here for you. "
+        "Ask your administrator to give you a role (team leader, L&D staff or administrator)."
+    )
+    who = str(st.user.get("email") or st.user.get("sub") or "an unnamed account")
+    st.markdown(f"Signed in as `{who.replace('`', '')}`.")  # code style: shown as typed, never a link
+    _sign_out_button()
+
+
+def _record_once(actor: Actor, action: str) -> None:
+    """One sign-in (or refusal) entry in the audit log per session."""
+    if st.session_state.get("_access_recorded") == (actor.id, action):
+        return
+    from app_pages.common import raw_store
+
+    try:
+        raw_store().record_event(action, actor=actor)
+    except Exception:  # noqa: BLE001 - an unrecorded sign-in does not open the app
+        log.exception("could not record %s", action)
+        if action == "sign_in":
+            st.error("The case database cannot be used right now, so the app stays closed. Try again later.")
+            st.stop()
+        return
+    st.session_state["_access_recorded"] = (actor.id, action)
+
+
+def _page_key(p: st.Page) -> str:
+    return p.url_path or "diagnose"  # the default page (Diagnose) has the empty path
+
+
+def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
+    """The navigation this session may see. Renders the sign-in or "ask your administrator" page
+    and stops the script when the user may see none of the app."""
+    try:
+        configured = auth_configured()
+    except AccessConfigError:
+        st.error("The sign-in settings cannot be read, so no one is let in. Ask your administrator.")
+        st.stop()
+    if not configured:
+        st.sidebar.markdown(
+            "**Local mode**: no sign-in; everything stays in this computer's case database. "
+            "For a shared deployment configure sign-in (README: *A shared deployment*)."
+        )
+        return sections
+    if not _logged_in():
+        _sign_in_page()
+        st.stop()
+    try:
+        actor = current_actor()
+    except AccessConfigError as exc:
+        log.error("access configuration: %s", exc)
+        st.error("The access configuration cannot be used, so no one is let in. Ask your administrator.")
+        _sign_out_button()
+        st.stop()
+    if actor is None:
+        claims = st.user.to_dict()
+        _record_once(Actor(id=str(claims.get("email") or claims.get("sub") or "?"), role="none"), "unknown_user")
+        _unknown_user_page()
+        st.stop()
+    _record_once(actor, "sign_in")
+    allowed = {
+        name: [p for p in pages if actor.may_open(_page_key(p))] for name, pages in sections.items()
+    }
+    allowed = {name: pages for name, pages in allowed.items() if pages}
+    if actor.may_open("case_summary") and "Casework" in allowed:
+        f, title, icon = SUMMARY_PAGE
+        allowed["Casework"] = [*allowed["Casework"], st.Page(f"app_pages/{f}", title=title, icon=icon)]
+    if actor.may_open("access_admin"):
+        f, title, icon = ADMIN_PAGE
+        allowed["Administration"] = [st.Page(f"app_pages/{f}", title=title, icon=icon)]
+    with st.sidebar:
+        role = ", ".join([ROLE_NAMES[actor.role], *actor.units])
+        st.markdown(f"Signed in as **{md_plain(actor.name or actor.id, one_line=True)}** ({md_plain(role, one_line=True)})")
+        _sign_out_button()
+    return allowed
+
+
+def require(page: str) -> None:
+    """At the top of a page: stop unless this session's user may open ``page`` (the navigation
+    already hides it; this holds when a page is reached some other way)."""
+    actor = current_actor()
+    if actor is None or not actor.may_open(page):
+        st.warning("This page is not available to you.")
+        st.stop()

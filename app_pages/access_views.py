@@ -1,0 +1,252 @@
+"""Access pieces on the pages: a case's own history, opening a case from the page address, and the
+administrator's page (audit log, retention and purge, erasure on request, cases to assign, who has
+which role).
+
+Thin: every rule is applied by the store (:mod:`casework.store`) for the acting user; this module
+only renders what it returns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from app_pages.common import flash, get_store, guard, show_flash
+from app_pages.logic import md_plain
+from casework.access import ROLE_NAMES, AccessConfigError, retention_months
+from casework.audit import ACTIONS, to_csv
+from casework.store import CaseDataError, CaseNotFound, StoreError
+
+
+def render_case_history(store, cid: int) -> None:
+    """The case's own audit entries (who did what, when), for anyone who may see the case."""
+    with st.expander("History of this case (audit log)"):
+        entries = store.case_history(cid)
+        st.dataframe(
+            [
+                {"when": e["at"][:16].replace("T", " "), "who": e["actor"], "role": e["role"],
+                 "what": ACTIONS.get(e["action"], e["action"]), "detail": e["detail"]}
+                for e in entries
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+
+
+def case_from_address(store) -> int | None:
+    """The case named in the page address (``?case=ID``), if the user may see it. A case that is
+    someone else's gets the same message as one that does not exist."""
+    wanted = st.query_params.get("case")
+    if not wanted:
+        return None
+    try:
+        return int(store.get_case(wanted)["id"])
+    except CaseNotFound as exc:
+        st.warning(f"{md_plain(str(exc).capitalize())}.")
+        return None
+
+
+def on_export(store, cid: int, fmt: str):
+    """A download button's callback: record the export in the audit log."""
+
+    def record() -> None:
+        try:
+            store.record_export(cid, fmt)
+        except StoreError:  # the download itself has happened; the failure goes to the log
+            import logging
+
+            logging.getLogger("triage.access").exception("could not record an export")
+
+    return record
+
+
+# --------------------------------------------------------------------------- the admin page
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "")[:16].replace("T", " ")
+
+
+def _case_table(rows: list[dict]) -> None:
+    st.dataframe(
+        [{"id": r["id"], "title": r["title"] or "(untitled)", "about": r["who"], "status": r["status"],
+          "owner": r.get("owner") or "(none)", "unit": r.get("org_unit") or "", "updated": _when(r["updated_at"])}
+         for r in rows],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def render_audit(store) -> None:
+    entries = store.audit_entries()
+    st.markdown(f"{len(entries)} entries, oldest first. No case content is kept here: only who, when, "
+                "which role, what was done and to which case id.")
+    st.download_button(
+        "Download the audit log (CSV)", to_csv(entries), file_name="triage-audit.csv", mime="text/csv",
+        key="admin_audit_csv", on_click="ignore",
+    )
+    st.dataframe(entries[-500:][::-1], hide_index=True, width="stretch")
+
+
+def render_retention(store) -> None:
+    try:
+        months = retention_months(_config())
+    except AccessConfigError as exc:
+        st.error(md_plain(exc))
+        return
+    st.markdown(
+        f"Cases are kept for **{months} months** after they were closed or last changed "
+        "(`retention_months` in the access configuration, or `TRIAGE_RETENTION_MONTHS`)."
+    )
+    due = store.purge_candidates(months)
+    if not due:
+        st.success("No case is past the retention period.")
+        return
+    st.markdown(f"**{len(due)} case(s) past the retention period** will be deleted with everything under them:")
+    _case_table(due)
+    sure = st.checkbox(f"Yes, delete these {len(due)} case(s) for good", key="admin_purge_sure")
+    if st.button("Delete the cases past retention", key="admin_purge", type="primary", disabled=not sure):
+        gone = store.purge(months, [r["id"] for r in due])
+        flash("success", f"Deleted {len(gone)} case(s) past the retention period.")
+        st.session_state.pop("admin_purge_sure", None)
+        st.rerun()
+
+
+def render_erasure(store) -> None:
+    st.markdown("Erase every case about one person on their request: type their name as written in the "
+                "cases' *Who or what it is about*.")
+    who = st.text_input("Person", key="admin_erase_who")
+    if not who.strip():
+        return
+    try:
+        rows = store.erasure_candidates(who)
+    except CaseDataError as exc:
+        st.error(md_plain(exc))
+        return
+    if not rows:
+        st.info("No case is about this person.")
+        return
+    st.markdown(f"**{len(rows)} case(s)** will be deleted with everything under them:")
+    _case_table(rows)
+    sure = st.checkbox(f"Yes, erase these {len(rows)} case(s) for good", key="admin_erase_sure")
+    if st.button("Erase", key="admin_erase", type="primary", disabled=not sure):
+        gone = store.erase(who, [r["id"] for r in rows])
+        flash("success", f"Erased {len(gone)} case(s).")
+        for k in ("admin_erase_sure", "admin_erase_who"):
+            st.session_state.pop(k, None)
+        st.rerun()
+
+
+def render_assign(store) -> None:
+    rows = store.list_cases(limit=100_000)
+    unowned = [r for r in rows if not r.get("owner")]
+    st.markdown(f"**{len(unowned)} case(s) without an owner** (saved before sign-in was set up, or by the "
+                "command line): only administrators see them until they are assigned.")
+    if unowned:
+        _case_table(unowned)
+    with st.form("admin_assign"):
+        cid = st.number_input("Case id", min_value=1, step=1, value=unowned[0]["id"] if unowned else None)
+        owner = st.text_input("Owner (email)")
+        unit = st.text_input("Organisation unit")
+        if st.form_submit_button("Assign") and cid is not None:
+            try:
+                store.assign_case(cid, owner, unit)
+            except (CaseNotFound, CaseDataError) as exc:
+                st.error(md_plain(exc))
+            else:
+                flash("success", f"Case {cid} assigned.")
+                st.rerun()
+
+
+def _config():
+    from app_pages.access_gate import access_config
+
+    return access_config()
+
+
+def render_roles() -> None:
+    try:
+        cfg = _config()
+    except AccessConfigError as exc:
+        st.error(md_plain(exc))
+        return
+    st.markdown("Who has which role (from `TRIAGE_ACCESS` or the `[access]` section of the secrets; "
+                f"groups are read from the `{md_plain(cfg.groups_claim)}` claim of the ID token).")
+    st.dataframe(
+        [{"user or group": k, "by": by, "role": ROLE_NAMES[v["role"]], "units": ", ".join(v["units"])}
+         for by, table in (("email", cfg.users), ("group", cfg.groups)) for k, v in table.items()],
+        hide_index=True,
+        width="stretch",
+    )
+
+
+def render_admin() -> None:
+    from app_pages.access_gate import require
+
+    require("access_admin")
+    st.title("Access and audit")
+    show_flash()
+    try:
+        store = get_store()
+        tabs = st.tabs(["Audit log", "Retention", "Erasure", "Cases to assign", "Roles"])
+        with tabs[0]:
+            render_audit(store)
+        with tabs[1]:
+            render_retention(store)
+        with tabs[2]:
+            render_erasure(store)
+        with tabs[3]:
+            render_assign(store)
+        with tabs[4]:
+            render_roles()
+    except StoreError as exc:
+        st.error(md_plain(exc))
+    st.markdown(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
+
+
+def page() -> None:
+    guard(render_admin)
+
+
+# --------------------------------------------------------------------------- summary across cases
+
+
+def render_summary() -> None:
+    """Counts of the cases this user may see: per latest result, status and unit."""
+    from collections import Counter
+
+    from app_pages.access_gate import require
+    from app_pages.common import iv_name
+
+    require("case_summary")
+    st.title("Summary across cases")
+    try:
+        rows = get_store().list_cases(limit=100_000)
+    except StoreError as exc:
+        st.error(md_plain(exc))
+        return
+    st.markdown(f"{len(rows)} case(s) you may see (your own, and those of your units).")
+    if not rows:
+        return
+
+    def outcome(r: dict) -> str:
+        if r["result_status"] == "complete" and r["primary"]:
+            return iv_name(r["primary"])
+        return {"cannot_recommend": "cannot recommend yet", "needs_answer": "needs another answer"}.get(
+            r["result_status"] or "", "no result")
+
+    by = Counter((outcome(r), r["status"], r.get("org_unit") or "(no unit)") for r in rows)
+    table = [{"result": o, "status": s, "unit": u, "cases": n} for (o, s, u), n in sorted(by.items())]
+    import altair as alt
+
+    chart = alt.Chart(alt.Data(values=table)).mark_bar().encode(
+        x=alt.X("sum(cases):Q", title="cases"), y=alt.Y("result:N", title=None), color=alt.Color("unit:N"),
+        tooltip=["result:N", "unit:N", "status:N", "sum(cases):Q"],
+    )
+    st.altair_chart(chart, width="stretch")
+    st.dataframe(table, hide_index=True, width="stretch")
+
+
+def summary_page() -> None:
+    guard(render_summary)
