@@ -114,6 +114,14 @@ def format_text(c, explain: bool) -> str:
         note = d["concern_read_from_old_answers"]
         out.append(f"(No 'concern' was given: read as {note['concern']}, because {note['because']}.)")
     out.append(f"Status: {d['status']}")
+    sm = d["summary"]
+    out.append(sm["headline"])
+    out += [f"  - {b}" for b in sm["because"]]
+    if sm["next_step"]:
+        out.append(f"First step: {sm['next_step']}")
+    if sm["decides"]:
+        out.append(sm["decides"])
+    out.append("")
     if d["status"] == "needs_answer":
         q = c.next_question
         out.append(f"Next question [{q.id}]: {q.text}")
@@ -132,11 +140,13 @@ def format_text(c, explain: bool) -> str:
     else:
         p = d["primary"]
         out.append(f"Primary: {name(p['intervention'])} ({p['confidence_band']} confidence, {p['confidence']:.0%}:"
-                   " how firmly the answers support it, not a probability)")
-        if d["secondary"]:
-            out.append("Secondary: " + ", ".join(name(s["intervention"]) for s in d["secondary"]))
+                   f" how firmly the answers support it, not a probability; certainty {p['certainty']:.2f})")
+        for s in d["secondary"]:
+            out.append(f"Secondary: {name(s['intervention'])}, {s['role']} (certainty {s['certainty']:.2f})")
     for r in d["ruled_out"]:
-        out.append(f"Not {name(r['intervention'])}: {r['reason']}")
+        out.append(f"Ruled out: {name(r['intervention'])}: {r['reason']}")
+    for r in d["cannot_lead"]:
+        out.append(f"Cannot lead: {name(r['intervention'])}: {r['reason']}")
     if d["could_change_result"]:
         out.append("Answers that could still change the result:")
         for o in d["could_change_result"]:
@@ -155,11 +165,12 @@ def format_text(c, explain: bool) -> str:
             used = ", ".join(f"{q}={a['value']}" for q, a in h["answers"].items())
             out.append(f"  - {h['rule']}: {h['conclusion']}. {h['rationale']} ({refs})" + (f" [answers: {used}]" if used else ""))
         out += ["", "Why not the others:"]
-        for iv, reasons in e["why_not"].items():
-            out.append(f"  {name(iv)}:")
-            out += [f"    - {r}" for r in reasons]
+        for iv, wn in e["why_not"].items():
+            out.append(f"  {name(iv)} ({wn['verdict'].replace('_', ' ')}):")
+            out += [f"    - {r}" for r in wn["text"]]
         if e["confidence"]:
-            out += ["", "Confidence:"] + ["  " + line for line in e["confidence"]["arithmetic"]]
+            out += ["", "Confidence:", "  " + e["confidence"]["meaning"]]
+            out += ["  " + line for line in e["confidence"]["arithmetic"]]
         if e["decisive"]:
             out += ["", "Decisive answers (changing one alone changes the primary):"]
             for dd in e["decisive"]:

@@ -283,28 +283,16 @@ class Consultation:
         return out
 
     def ruled_out(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
-        """Interventions that are out: excluded outright, or barred from leading and not secondary."""
-        rb = rb or load_rulebase()
-        out: list[dict[str, str]] = []
-        seen: set[str] = set()
-        keep = {self.primary, *self.secondary}
-        for e in self.settled.exclusions:
-            if e.intervention in seen or (e.scope == "not_primary" and e.intervention in keep):
-                continue
-            if e.scope == "not_primary" and any(
-                x.scope == "excluded" for x in self.settled.excluded(e.intervention)
-            ):
-                continue  # report the outright exclusion instead
-            seen.add(e.intervention)
-            out.append(
-                {
-                    "intervention": e.intervention,
-                    "reason": rb.by_id[e.rule].rationale.strip(),
-                    "rule": e.rule,
-                    "scope": e.scope,
-                }
-            )
-        return out
+        """Interventions excluded outright (must not be used): ``{intervention, reason, rule}``."""
+        from .summary import ruled_out
+
+        return ruled_out(rb or load_rulebase(), self)
+
+    def cannot_lead(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
+        """Interventions that may support but must not lead: ``{intervention, reason, rule}``."""
+        from .summary import cannot_lead
+
+        return cannot_lead(rb or load_rulebase(), self)
 
     def safety_dict(self, rb: RuleBase) -> dict[str, Any] | None:
         if self.safety is None:
@@ -313,6 +301,8 @@ class Consultation:
         return {"level": self.safety, "title": level.title, "guidance": list(level.guidance)}
 
     def to_dict(self, rb: RuleBase | None = None) -> dict[str, Any]:
+        from .summary import primary_part, secondary_part, summary
+
         rb = rb or load_rulebase()
         nq = self.next_question
         gate = rb.gates.get(self.gate) if self.gate else None
@@ -335,16 +325,10 @@ class Consultation:
                 "why": nq.why,
                 "options": [{"value": o.value, "label": o.label} for o in nq.options],
             },
-            "primary": None
-            if self.primary is None
-            else {
-                "intervention": self.primary,
-                "confidence": self.confidence,
-                "confidence_band": self.confidence_band(rb),
-                "certainty": round(self.settled.scores[self.primary], 3),
-            },
-            "secondary": [{"intervention": iv, "certainty": round(self.settled.scores[iv], 3)} for iv in self.secondary],
+            "primary": primary_part(rb, self),
+            "secondary": secondary_part(rb, self),
             "ruled_out": self.ruled_out(rb),
+            "cannot_lead": self.cannot_lead(rb),
             "cannot_recommend": cannot,
             "provisional": self.provisional,
             "concern": self.answers.get("concern"),
@@ -364,6 +348,7 @@ class Consultation:
         }
         if self.settled.overridden_gate:
             d["gate_set_aside"] = self.settled.overridden_gate
+        d["summary"] = summary(rb, self, d)
         if self.explanation is not None:
             d["explanation"] = self.explanation
         return d

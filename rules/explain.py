@@ -152,48 +152,12 @@ def how(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
 # --------------------------------------------------------------------------- why not
 
 
-def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, list[str]]:
-    """For each intervention that is not primary: the reasons, in plain words."""
-    findings = set(c.findings)
-    s = c.settled
-    out: dict[str, list[str]] = {}
-    for iv in INTERVENTION_IDS:
-        if iv == c.primary:
-            continue
-        reasons: list[str] = []
-        for e in s.excluded(iv):
-            rule = rb.by_id[e.rule]
-            head = "ruled out" if e.scope == "excluded" else "cannot lead"
-            reasons.append(f"{_name(rb, iv)} {head}: {rule.rationale.strip()} [{rule.id}]")
-        for step in s.evidence[iv]:
-            if step.cf < 0:
-                rule = rb.by_id[step.rule]
-                reasons.append(f"evidence against ({step.cf:+.2f}): {rule.rationale.strip()} [{rule.id}]")
-        if c.status == "cannot_recommend" and c.gate:
-            reasons.append(f"no recommendation yet: {rb.gates[c.gate].label}")
-        elif c.primary and iv in c.secondary:
-            reasons.append(
-                f"supported (certainty {s.scores[iv]:.2f}) but less than {_name(rb, c.primary)} "
-                f"({s.scores[c.primary]:.2f}); kept as a secondary intervention"
-            )
-        elif c.primary and not any(e.scope == "excluded" for e in s.excluded(iv)):
-            reasons.append(
-                f"less support: certainty {s.scores[iv]:.2f} against {s.scores[c.primary]:.2f} "
-                f"for {_name(rb, c.primary)}"
-            )
-        # what would have supported it, and which of its conditions failed
-        missing = []
-        for rule in rb.rules:
-            sup = rule.then.support
-            if sup and sup.intervention == iv and sup.cf > 0 and rule.id not in c.fired:
-                failed = failed_parts(rb, rule.when, c.answers, findings)
-                if failed:
-                    missing.append((len(failed), -sup.cf, rule, failed))
-        for _, _, rule, failed in sorted(missing, key=lambda m: (m[0], m[1]))[:max_missing]:
-            cf = rule.then.support.cf
-            reasons.append(f"would gain support ({cf:+.2f}, {rule.id}) if " + "; and ".join(failed))
-        out[iv] = reasons
-    return out
+def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, dict[str, Any]]:
+    """For each intervention that is not primary: the structured verdict with its text
+    (see :func:`rules.summary.why_not`)."""
+    from .summary import why_not as structured
+
+    return structured(rb, c, max_missing)
 
 
 # --------------------------------------------------------------------------- confidence
@@ -232,7 +196,10 @@ def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
                              for a, out in o.alternatives]}
         for o in c.overturns
     ]
+    from .summary import result_words
+
     return {"evidence": steps, "rival": rival, "answer_costs": costs, "value": c.confidence, "band": band,
+            "certainty": round(value, 3), "meaning": " ".join(result_words().confidence.meaning.split()),
             "could_overturn": overturn, "arithmetic": lines}
 
 
@@ -276,6 +243,12 @@ def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
                     "gate": gate,
                 }
             )
+    # one entry per question (the first alternative that changes the primary), with every alternative
+    grouped: dict[str, dict[str, Any]] = {}
+    for d in out:
+        alt = {k: d[k] for k in ("alternative", "alternative_label", "new_primary", "new_status", "gate")}
+        grouped.setdefault(d["question"], {**d, "alternatives": []})["alternatives"].append(alt)
+    out = list(grouped.values())
     out.sort(key=lambda d: (d["new_primary"] is None, kb.questions.index(kb.question(d["question"]))))
     return out
 

@@ -64,7 +64,13 @@ class Rule(Strict):
     when: Condition
     then: Then
     rationale: str = ""
+    # for a rule that bars several interventions: the reason worded for each one (else the rationale)
+    reasons: dict[str, str] = {}
     sources: list[str] = []
+
+    def reason_for(self, iv: str) -> str:
+        """The reason this rule gives for ``iv``: its own wording for ``iv``, else the rationale."""
+        return (self.reasons.get(iv) or self.rationale).strip()
 
     def interventions(self) -> list[str]:
         t = self.then
@@ -123,6 +129,9 @@ class Settlement(Strict):
         if confidence >= b.high and not could_change:
             return "high"
         return "moderate" if confidence >= b.moderate else "low"
+
+    # a rival that could lead within this much certainty of the primary makes a close call
+    close_call_margin: float = Field(default=0.05, ge=0, le=1)
 
 
 class VocabularyFile(Strict):
@@ -219,6 +228,9 @@ def _check_rule(rule: Rule, where: str, kb: Knowledge, findings: dict, gates: di
     for iv in rule.interventions():
         if iv not in INTERVENTION_IDS:
             raise RuleBaseError(f"{where}: then: unknown intervention '{iv}'")
+    for iv in rule.reasons:
+        if iv not in rule.interventions():
+            raise RuleBaseError(f"{where}: reasons: '{iv}' is not an intervention this rule concludes about")
     for key in rule.sources:
         if key not in kb.sources:
             raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")

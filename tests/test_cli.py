@@ -46,7 +46,7 @@ def test_consult_explain_json(capsys, rb):
     assert code == 0
     assert {h["rule"] for h in e["how"]} == set(json.loads(out)["fired_rules"])
     assert all({"rule", "rationale", "answers", "sources"} <= set(h) for h in e["how"])
-    assert "coaching" in e["why_not"] and any("perpetuate" in r for r in e["why_not"]["coaching"])
+    assert "coaching" in e["why_not"] and any("perpetuate" in r for r in e["why_not"]["coaching"]["reasons"])
     for d in e["decisive"]:
         assert {"question", "answer", "alternative", "new_primary"} <= set(d)
         assert d["new_primary"] is None or d["new_primary"] in rb.knowledge.interventions

@@ -23,7 +23,7 @@ def test_explanation_of_worked_case(case, rb):
         assert set(h["answers"]) == {q for q in rule.when.answers if q in c.answers}
         assert [s["key"] for s in h["sources"]] == rule.sources
     assert set(e["why_not"]) == set(INTERVENTION_IDS) - {c.primary}
-    assert all(e["why_not"][iv] for iv in e["why_not"])
+    assert all(e["why_not"][iv]["text"] for iv in e["why_not"])
     for d in e["decisive"]:
         changed = consult({**c.answers, d["question"]: d["alternative"]}, rb)
         assert changed.status != "needs_answer"
@@ -37,8 +37,11 @@ def test_explanation_of_worked_case(case, rb):
 def test_why_not_names_the_exclusion_reason(rb):
     case = next(c for c in CASES if c.id == "call-centre")
     why = consult_explained(case.answers, rb).explanation["why_not"]
-    assert why["coaching"][0].startswith("Coaching ruled out: The targets conflict")
-    assert any("could already do it" in r for r in why["training"])
+    coaching = why["coaching"]
+    assert coaching["verdict"] == "excluded" and "COA-ruled-out-goal-conflict" in coaching["rules"]
+    assert coaching["text"][0].startswith("Coaching is ruled out: The targets conflict")
+    assert why["training"]["verdict"] == "excluded"
+    assert any("could already do it" in r for r in why["training"]["reasons"])
 
 
 def test_why_question_lists_rules_waiting_and_interventions(rb):

@@ -1,0 +1,406 @@
+"""The result model and its plain summary: primary, secondary with their roles, ruled out, cannot lead,
+a structured "why not" for every other intervention, confidence in words, and the summary a team
+leader reads first (what to do, the strongest reasons, the first step, whether it is a close call).
+
+Everything is computed from the settled numbers and the rule rows; the wording lives in
+``results.yaml`` beside this module (roles, verdicts, summary templates) and the thresholds in
+``vocabulary.yaml`` (settlement). The text of a "why not" is rendered from its structured verdict, so
+"less than" is only ever said of a smaller number.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from knowledge.loader import read_yaml, validate
+from knowledge.schema import INTERVENTION_IDS
+
+from .explain import condition_parts, failed_parts
+from .model import RuleBase, RuleBaseError
+
+if TYPE_CHECKING:
+    from .consult import Consultation
+
+HERE = Path(__file__).resolve().parent
+VERDICTS = ("excluded", "cannot_lead", "less_support", "no_support")
+Verdict = Literal["excluded", "cannot_lead", "less_support", "no_support"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RoleRow(_Strict):
+    primary: str
+    secondary: str
+    role: str
+
+
+class ConfidenceWords(_Strict):
+    words: dict[Literal["high", "moderate", "low"], str]
+    meaning: str
+
+
+class SummaryWords(_Strict):
+    headline_primary: str
+    headline_secondary: str
+    headline_gate: str
+    headline_lean: str
+    headline_safety: str
+    headline_needs_answer: str
+    next_question: str
+    close_call: str
+    decides: str
+    decides_none: str
+    check: str
+
+
+class ResultWords(_Strict):
+    roles: list[RoleRow]
+    verdicts: dict[Verdict, str]
+    fit: dict[Literal["primary", "secondary", "lean"], str]
+    confidence: ConfidenceWords
+    summary: SummaryWords
+
+
+@functools.cache
+def result_words(path: Path = HERE / "results.yaml") -> ResultWords:
+    """The wording of results, validated: every intervention named in a role row exists, every
+    verdict has its label, and the last role row matches any pair."""
+    words = validate(ResultWords, read_yaml(path), path.name)
+    for i, row in enumerate(words.roles):
+        for iv in (row.primary, row.secondary):
+            if iv != "any" and iv not in INTERVENTION_IDS:
+                raise RuleBaseError(f"{path.name}: roles[{i}]: unknown intervention '{iv}'")
+    if set(words.verdicts) != set(VERDICTS):
+        raise RuleBaseError(f"{path.name}: verdicts: need a label for each of {', '.join(VERDICTS)}")
+    if not words.roles or (words.roles[-1].primary, words.roles[-1].secondary) != ("any", "any"):
+        raise RuleBaseError(f"{path.name}: roles: the last row must be {{primary: any, secondary: any}}")
+    return words
+
+
+# --------------------------------------------------------------------------- small pieces
+
+
+def _name(rb: RuleBase, iv: str) -> str:
+    return rb.knowledge.interventions[iv].name
+
+
+def _r(x: float) -> float:
+    return round(x, 9)
+
+
+def confidence_band(rb: RuleBase, value: float | None) -> str | None:
+    """"high", "moderate" or "low" for a confidence (thresholds in vocabulary.yaml, settlement)."""
+    return rb.settlement.band(None if value is None else _r(value))
+
+
+def confidence_text(rb: RuleBase, value: float | None) -> str:
+    """Confidence in words with the number, e.g. "moderate (52%)"; empty without a value."""
+    band = confidence_band(rb, value)
+    return "" if band is None else f"{result_words().confidence.words[band]} ({value:.0%})"
+
+
+def role_of(primary: str, secondary: str) -> str:
+    """The role of ``secondary`` beside ``primary`` (the first matching row of results.yaml)."""
+    for row in result_words().roles:
+        if row.primary in ("any", primary) and row.secondary in ("any", secondary):
+            return row.role
+    raise AssertionError("unreachable: the last role row matches any pair")
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a text (up to the first full stop followed by a capital)."""
+    text = " ".join(text.split())
+    parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(])", text, maxsplit=1)
+    return parts[0] if parts else text
+
+
+def _barred(c: Consultation) -> set[str]:
+    return {e.intervention for e in c.settled.exclusions}
+
+
+def could_lead(rb: RuleBase, c: Consultation) -> list[str]:
+    """Interventions no rule bars whose support reaches the primary threshold, best first."""
+    s = c.settled
+    order = {iv: i for i, iv in enumerate(rb.settlement.precedence)}
+    barred = _barred(c)
+    ok = [iv for iv in INTERVENTION_IDS if iv not in barred and _r(s.scores[iv]) >= rb.settlement.primary_threshold]
+    return sorted(ok, key=lambda iv: (-_r(s.scores[iv]), order[iv]))
+
+
+# --------------------------------------------------------------------------- the result model
+
+
+def primary_part(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
+    if c.primary is None:
+        return None
+    return {
+        "intervention": c.primary,
+        "label": _name(rb, c.primary),
+        "confidence": c.confidence,
+        "confidence_band": c.confidence_band(rb),
+        "certainty": round(c.settled.scores[c.primary], 3),
+    }
+
+
+def secondary_part(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
+    return [
+        {
+            "intervention": iv,
+            "label": _name(rb, iv),
+            "certainty": round(c.settled.scores[iv], 3),
+            "role": role_of(c.primary, iv),
+        }
+        for iv in c.secondary
+    ]
+
+
+def _bars(rb: RuleBase, c: Consultation, scope: str, skip: set[str]) -> list[dict[str, str]]:
+    out, seen = [], set(skip)
+    for e in c.settled.exclusions:
+        if e.scope != scope or e.intervention in seen:
+            continue
+        seen.add(e.intervention)
+        out.append({"intervention": e.intervention, "reason": rb.by_id[e.rule].reason_for(e.intervention),
+                    "rule": e.rule})
+    return out
+
+
+def ruled_out(rb: RuleBase, c: Consultation) -> list[dict[str, str]]:
+    """Interventions excluded outright (must not be used): one entry each, with the first rule's reason
+    worded for that intervention. Never the primary or a secondary (settlement keeps them apart)."""
+    return _bars(rb, c, "excluded", {iv for iv in (c.primary, *c.secondary) if iv})
+
+
+def cannot_lead(rb: RuleBase, c: Consultation) -> list[dict[str, str]]:
+    """Interventions that may support but must not lead (and are not excluded outright or primary)."""
+    excluded = {e.intervention for e in c.settled.exclusions if e.scope == "excluded"}
+    return _bars(rb, c, "not_primary", excluded | ({c.primary} if c.primary else set()))
+
+
+# --------------------------------------------------------------------------- why not
+
+
+def _would_gain(rb: RuleBase, c: Consultation, iv: str, limit: int) -> list[dict[str, Any]]:
+    """The unfired rules that would support ``iv``, fewest failed conditions first."""
+    findings = set(c.findings)
+    missing = []
+    for rule in rb.rules:
+        sup = rule.then.support
+        if sup and sup.intervention == iv and sup.cf > 0 and rule.id not in c.fired:
+            failed = failed_parts(rb, rule.when, c.answers, findings)
+            if failed:
+                missing.append((len(failed), -sup.cf, rule.id, failed))
+    return [
+        {"rule": rid, "cf": -neg, "if": failed}
+        for _, neg, rid, failed in sorted(missing, key=lambda m: (m[0], m[1]))[:limit]
+    ]
+
+
+def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, dict[str, Any]]:
+    """For each intervention that is not primary: ``{verdict, certainty, rules, reasons, would_change,
+    text}``. The verdict is "excluded" (a rule rules it out), "cannot_lead" (a rule bars it from leading),
+    "less_support" (some support, less than the primary's or not enough to recommend) or "no_support"
+    (no net support); ``text`` is rendered from the rest by :func:`why_not_text`."""
+    s = c.settled
+    out: dict[str, dict[str, Any]] = {}
+    for iv in INTERVENTION_IDS:
+        if iv == c.primary:
+            continue
+        excl = [e.rule for e in s.excluded(iv) if e.scope == "excluded"]
+        bars = [e.rule for e in s.excluded(iv) if e.scope == "not_primary"]
+        against = [st.rule for st in s.evidence[iv] if st.cf < 0]
+        cf = round(s.scores[iv], 3)
+        verdict: Verdict = (
+            "excluded" if excl else "cannot_lead" if bars else "less_support" if _r(s.scores[iv]) > 0 else "no_support"
+        )
+        rules = list(dict.fromkeys([*excl, *bars, *against]))
+        would = []
+        if verdict in ("excluded", "cannot_lead"):
+            for rid in excl or bars:
+                would.append({"rule": rid, "cf": None, "unless": condition_parts(rb, rb.by_id[rid].when)})
+        if verdict != "excluded":
+            would += _would_gain(rb, c, iv, max_missing)
+        entry = {
+            "verdict": verdict,
+            "certainty": cf,
+            "rules": rules,
+            "reasons": [rb.by_id[r].reason_for(iv) for r in rules],
+            "would_change": would,
+        }
+        entry["text"] = why_not_text(rb, c, iv, entry)
+        out[iv] = entry
+    return out
+
+
+def why_not_text(rb: RuleBase, c: Consultation, iv: str, e: Mapping[str, Any]) -> list[str]:
+    """The plain-words lines of one "why not" entry, from its verdict and numbers."""
+    name, cf, verdict = _name(rb, iv), e["certainty"], e["verdict"]
+    lines: list[str] = []
+    kinds = {r: rb.by_id[r].then.kind for r in e["rules"]}
+    for rid, reason in zip(e["rules"], e["reasons"], strict=True):
+        if kinds[rid] == "rule_out":
+            lines.append(f"{name} is ruled out: {reason}")
+        elif kinds[rid] == "not_primary" and verdict != "excluded":
+            lines.append(f"{name} may support but must not lead: {reason}")
+        elif kinds[rid] == "support":
+            step = next(st for st in c.settled.evidence[iv] if st.rule == rid)
+            lines.append(f"Evidence against ({step.cf:+.2f}): {reason}")
+    p = c.primary
+    pcf = round(c.settled.scores[p], 3) if p else None
+    if iv in c.secondary:
+        lines.append(f"Kept as a secondary intervention ({role_of(p, iv)}), certainty {cf:.2f}.")
+    elif verdict == "less_support":
+        if p is None:
+            gate = rb.gates.get(c.settled.gate or "")
+            why = f": {gate.label}" if gate else ""
+            lines.append(f"Some support (certainty {cf:.2f}), but no recommendation can be made yet{why}.")
+        elif cf < pcf:
+            lines.append(f"Less support: certainty {cf:.2f}, less than {_name(rb, p)} ({pcf:.2f}).")
+        else:
+            lines.append(
+                f"As much support as {_name(rb, p)} (certainty {cf:.2f}); {_name(rb, p)} comes first in the "
+                "order of precedence (wellbeing, then the organisation and work system, then the person)."
+            )
+        if p is not None and _r(c.settled.scores[iv]) < rb.settlement.primary_threshold:
+            lines[-1] = lines[-1][:-1] + f"; {rb.settlement.primary_threshold:.2f} is needed to lead."
+    elif verdict == "no_support":
+        lines.append(
+            "No rule supported it." if cf == 0 else f"The evidence counts against it (certainty {cf:.2f})."
+        )
+    for w in e["would_change"]:
+        if w.get("unless"):
+            lines.append(f"This holds while {'; and '.join(w['unless'])} [{w['rule']}].")
+        else:
+            lines.append(f"Would gain support ({w['cf']:+.2f}, {w['rule']}) if " + "; and ".join(w["if"]))
+    return lines
+
+
+# --------------------------------------------------------------------------- close call
+
+
+def close_call(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
+    """The strongest rival that could lead, when it is within ``close_call_margin`` of the primary's
+    certainty; with what would decide between them (the nearest support each still lacks)."""
+    if c.status != "complete" or c.primary is None:
+        return None
+    rivals = [iv for iv in could_lead(rb, c) if iv != c.primary]
+    if not rivals:
+        return None
+    s, rival = c.settled, rivals[0]
+    if _r(s.scores[c.primary] - s.scores[rival]) > rb.settlement.close_call_margin:
+        return None
+    decides = []
+    for iv in (rival, c.primary):
+        for w in _would_gain(rb, c, iv, 1):
+            decides.append({"intervention": iv, "rule": w["rule"], "if": w["if"],
+                            "text": f"{_name(rb, iv)} would gain support if " + "; and ".join(w["if"])})
+    return {
+        "rival": rival,
+        "primary_certainty": round(s.scores[c.primary], 3),
+        "rival_certainty": round(s.scores[rival], 3),
+        "decides": decides,
+    }
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: SummaryWords) -> dict[str, Any]:
+    cr = d.get("cannot_recommend") or {}
+    label = cr.get("label") or (rb.gates[c.gate].label if c.gate in rb.gates else str(cr.get("reason") or ""))
+    headline = w.headline_gate.format(label=label)
+    lean = cr.get("lean")
+    if lean in INTERVENTION_IDS:
+        headline += " (" + w.headline_lean.format(name=_name(rb, lean)) + ")"
+    advice = " ".join(str(cr.get("advice") or "").split())
+    because = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(])", advice)[:3] if advice else []
+    checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
+    if checks:
+        first = checks[0]
+        next_step = w.check.format(what=first.get("what", ""), how=first.get("how", "")).replace(" ()", "")
+    else:
+        next_step = because[0] if because else ""
+    return {"headline": headline, "because": because, "next_step": next_step}
+
+
+def _because(rb: RuleBase, c: Consultation, rule_ids: list[str], limit: int = 3) -> list[str]:
+    """Up to ``limit`` sentences, the first sentence of the reason each supporting rule gives (the
+    strongest first; every rule fired, so what its reason states held)."""
+    out: list[str] = []
+    for rid in rule_ids:
+        rule = rb.by_id[rid]
+        reason = first_sentence(rule.reason_for(c.primary))
+        if reason not in out:
+            out.append(reason)
+        if len(out) == limit:
+            break
+    return out
+
+
+def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``{headline, because (at most 3 sentences), next_step, close_call, decides, confidence}``.
+
+    ``d`` is the consultation's plain dict (``to_dict``) when at hand: a "cannot recommend" result is
+    summarised from its ``cannot_recommend`` part, whatever the gate (its label, advice, checks and
+    lean), and safety guidance, when present, comes first."""
+    w = result_words().summary
+    d = d or {}
+    kb = rb.knowledge
+    cc = None
+    conf = None
+    if c.status == "complete" and c.primary:
+        iv = kb.interventions[c.primary]
+        headline = w.headline_primary.format(name=iv.name)
+        if c.secondary:
+            s0 = c.secondary[0]
+            headline += "; " + w.headline_secondary.format(name=_name(rb, s0), role=role_of(c.primary, s0))
+        steps = sorted((st for st in c.settled.evidence[c.primary] if st.cf > 0), key=lambda st: -st.cf)
+        because = _because(rb, c, [st.rule for st in steps])
+        next_step = iv.first_steps[0]
+        cc = close_call(rb, c)
+        conf = {
+            "band": confidence_band(rb, c.confidence),
+            "value": c.confidence,
+            "text": confidence_text(rb, c.confidence),
+            "meaning": " ".join(result_words().confidence.meaning.split()),
+        }
+    elif c.status == "cannot_recommend":
+        g = _gate_summary(rb, c, d, w)
+        headline, because, next_step = g["headline"], g["because"], g["next_step"]
+    else:
+        headline = w.headline_needs_answer
+        because = []
+        next_step = w.next_question.format(text=c.next_question.text) if c.next_question else ""
+    if d.get("safety_alert"):
+        headline = f"{w.headline_safety}: {headline}"
+        guidance = (d.get("safety") or {}).get("guidance") if isinstance(d.get("safety"), Mapping) else None
+        if guidance:
+            next_step = str(guidance[0])
+        else:
+            proc = kb.processes.get("referral_process")
+            if proc and proc.steps:
+                next_step = " ".join(proc.steps[0].text.split())
+    decides = None
+    if cc:
+        note = w.close_call.format(
+            rival=_name(rb, cc["rival"]), rival_cf=cc["rival_certainty"], primary_cf=cc["primary_certainty"]
+        )
+        text = "; or ".join(x["text"] for x in cc["decides"])
+        decides = note + " " + (w.decides.format(text=text) if text else w.decides_none)
+    return {
+        "headline": headline,
+        "because": because,
+        "next_step": next_step,
+        "close_call": cc is not None,
+        "rival": cc["rival"] if cc else None,
+        "decides": decides,
+        "confidence": conf,
+    }
