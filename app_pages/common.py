@@ -215,9 +215,15 @@ def answer_label(qid: str, value: str) -> str:
     return get_knowledge().question(qid).label_of(value)
 
 
+def _summary_memo(c: Consultation) -> dict[str, Any]:
+    return _memo("_memo_summary", answers_key(c.answers) + (c.status,), lambda: c.to_dict(get_rulebase()))
+
+
 def render_result(c: Consultation, *, heading: str | None = None, show_summary: bool = True) -> None:
-    """The outcome of a consultation: primary with confidence, secondary, ruled out with reasons,
-    or why no recommendation can be made yet."""
+    """The outcome of a consultation in plain words, summary first: what to do, how firmly the answers
+    support it, the strongest reasons, whether it is a close call, the secondary interventions with
+    their roles, and what is ruled out or cannot lead (no rule ids: those are in the expert detail).
+    ``show_summary=False`` gives the short form (the what-if panel)."""
     rb = get_rulebase()
     kb = rb.knowledge
     if heading:
@@ -228,9 +234,11 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
         if c.provisional:
             st.caption(f"So far the answers point to {iv_name(c.provisional)}.")
         return
+    d = _summary_memo(c)
+    sm = d["summary"]
     if c.status == "cannot_recommend":
-        gate = rb.gates[c.gate]
-        st.warning(f"**Cannot recommend yet: {gate.label}.** {gate.advice.strip()}")
+        cr = d["cannot_recommend"] or {}
+        st.warning(f"**Cannot recommend yet: {cr.get('label', '')}.** {cr.get('advice', '')}")
         if c.gate == "check_first":
             st.markdown(f"**The answers lean to:** {iv_name(c.lean)}" if c.lean
                         else "**The answers do not point to any intervention yet.**")
@@ -240,24 +248,33 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
             for x in c.checks(rb):
                 st.checkbox(f"**{x['what'][:1].upper()}{x['what'][1:]}**: {x['how']}", value=False,
                             key=f"check_{heading or ''}_{x['question'] or x['for']}")
+        elif show_summary:
+            unknown = [q for q, v in c.answers.items() if v == DONT_KNOW]
+            if unknown:
+                st.markdown("**Answers to find out** (you answered \"Don't know\"):")
+                st.markdown("\n".join(f"- ❓ {kb.question(q).text}" for q in unknown))
     else:
         iv = kb.interventions[c.primary]
-        band = c.confidence_band(rb)
-        st.success(f"**Recommended: {iv.name}** — {band} confidence ({c.confidence:.0%}: how firmly the "
-                   "answers support it, not a probability)")
+        conf = sm["confidence"]
+        st.success(f"**{sm['headline']}** — confidence {conf['text']}")
         if show_summary:
+            st.caption(conf["meaning"])
+            if sm["because"]:
+                st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
+            if sm["decides"]:
+                st.info(sm["decides"], icon=":material/balance:")
             st.markdown(iv.summary.strip())
-        if c.secondary:
-            st.markdown(
-                "**Also:** "
-                + ", ".join(f"{iv_name(s)} (certainty {c.settled.scores[s]:.0%})" for s in c.secondary)
-            )
-    out = c.ruled_out(rb)
-    if out:
+        for s in d["secondary"]:
+            st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")
+    if show_summary and sm["next_step"] and c.status == "complete":
+        st.markdown(f"**First step:** {sm['next_step']}")
+    if d["ruled_out"]:
         st.markdown("**Ruled out**")
-        for r in out:
-            head = "ruled out" if r["scope"] == "excluded" else "cannot lead"
-            st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']} `{r['rule']}`")
+        st.markdown("\n".join(f"- **{iv_name(r['intervention'])}** (ruled out): {r['reason']}" for r in d["ruled_out"]))
+    lead = [r for r in d["cannot_lead"] if r["intervention"] not in c.secondary]
+    if lead and show_summary:
+        st.markdown("**May support, must not lead**")
+        st.markdown("\n".join(f"- **{iv_name(r['intervention'])}** (cannot lead): {r['reason']}" for r in lead))
 
 
 def result_line(status: str, primary: str | None, confidence: float | None, gate: str | None = None) -> str:
@@ -272,8 +289,12 @@ def result_line(status: str, primary: str | None, confidence: float | None, gate
 # --------------------------------------------------------------------------- what-if
 
 
-def whatif_panel(answers: Mapping[str, str], prefix: str, on_apply: Callable[[str, str], None] | None = None) -> None:
-    """Change one answered question and see the new result beside the current one."""
+def whatif_panel(
+    answers: Mapping[str, str], prefix: str, on_apply: Callable[[str, str], None] | None = None,
+    show_ids: bool = True,
+) -> None:
+    """Change one answered question and see the new result beside the current one (the rules that
+    make the difference are named by id only with ``show_ids``)."""
     rb = get_rulebase()
     kb = rb.knowledge
     answered = list(answers)
@@ -315,11 +336,11 @@ def whatif_panel(answers: Mapping[str, str], prefix: str, on_apply: Callable[[st
     if diff["rules_now_firing"]:
         st.markdown("Rules that would now fire:")
         for r in diff["rules_now_firing"]:
-            st.markdown(f"- `{r['rule']}` {r['rationale']}")
+            st.markdown(f"- `{r['rule']}` {r['rationale']}" if show_ids else f"- {r['rationale']}")
     if diff["rules_no_longer_firing"]:
         st.markdown("Rules that would no longer fire:")
         for r in diff["rules_no_longer_firing"]:
-            st.markdown(f"- `{r['rule']}` {r['rationale']}")
+            st.markdown(f"- `{r['rule']}` {r['rationale']}" if show_ids else f"- {r['rationale']}")
     if on_apply is not None:
         st.button(
             "Use this answer",

@@ -271,14 +271,68 @@ def question_block(c: Consultation, qid: str) -> None:
 
 
 def result_block(c: Consultation) -> None:
+    """The result, summary first: what to do and the next steps; then why not the others, what
+    could change it, what-if and the report; the rule trace, ids and arithmetic under a toggle."""
     rb = get_rulebase()
     kb = rb.knowledge
     st.subheader("Result")
     render_result(c)
     save_block()
     e = explain_memo(c)
-    tabs = st.tabs(["How we got here", "Why not the others", "Decisive answers", "Confidence", "What if",
-                    "Next steps", "Report"])
+    st.markdown("### Next steps")
+    if c.primary:
+        iv = kb.interventions[c.primary]
+        st.markdown(f"**{iv.name}**")
+        st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(iv.first_steps, 1)))
+        st.markdown(f"**Who leads:** {iv.who_leads}  \n**Time horizon:** {iv.time_horizon}")
+        for s in c.secondary:
+            with st.expander(f"Next steps for {iv_name(s)} (secondary)"):
+                st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(kb.interventions[s].first_steps, 1)))
+        sources_line(iv.sources)
+    elif c.gate:
+        st.markdown(rb.gates[c.gate].advice.strip() if c.gate in rb.gates else "")
+    st.caption("The full action plan (measures of success, owners, dates) is made when you save the case "
+               "(Casework → Cases → Plan) and is in the report below.")
+    with st.expander("Why not the others?"):
+        for iv, wn in e["why_not"].items():
+            words = verdict_label(wn["verdict"])
+            reasons = "".join(f"\n  - {r}" for r in wn["reasons"] if r)
+            st.markdown(f"- **{iv_name(iv)}**: {words}" + (f" (also recommended: {role_for(c, iv)})"
+                                                          if iv in c.secondary else "") + reasons)
+    with st.expander("What could change the result?"):
+        if e["decisive"]:
+            st.markdown("Changing one of these answers alone would change the recommendation:")
+            for d in e["decisive"]:
+                alts = "; ".join(
+                    f"*{a['alternative_label']}* gives **"
+                    + (iv_name(a["new_primary"]) if a["new_primary"] else "no recommendation yet") + "**"
+                    for a in d["alternatives"])
+                st.markdown(f"- {d['question_text']} (now *{answer_label(d['question'], d['answer'])}*): {alts}")
+        else:
+            st.markdown("No single answer change would change the recommendation.")
+    with st.expander("What if?"):
+        whatif_panel(c.answers, "diag", on_apply=on_apply_whatif,
+                     show_ids=bool(st.session_state.get("expert_detail")))
+    with st.expander("Report for a manager or budget holder"):
+        report_block(c)
+    if st.toggle("Expert detail: rules, ids and arithmetic", key="expert_detail"):
+        expert_detail(c, e)
+
+
+def verdict_label(verdict: str) -> str:
+    from rules.summary import result_words
+
+    return result_words().verdicts[verdict].lower()
+
+
+def role_for(c: Consultation, iv: str) -> str:
+    from rules.summary import role_of
+
+    return role_of(c.primary, iv)
+
+
+def expert_detail(c: Consultation, e: dict) -> None:
+    tabs = st.tabs(["How we got here", "Why not, in full", "Decisive answers", "Confidence"])
     with tabs[0]:
         for h in e["how"]:
             with st.container(border=True):
@@ -291,22 +345,20 @@ def result_block(c: Consultation) -> None:
                 if h["sources"]:
                     st.caption("References: " + "; ".join(s["short"] for s in h["sources"]))
     with tabs[1]:
-        for iv, reasons in e["why_not"].items():
-            with st.expander(f"Why not {iv_name(iv)}?"):
-                st.markdown("\n".join(f"- {r}" for r in reasons) or "No reasons recorded.")
+        for iv, wn in e["why_not"].items():
+            st.markdown(f"**{iv_name(iv)}** — verdict `{wn['verdict']}`, certainty {wn['certainty']:.2f}"
+                        + (" · rules " + ", ".join(f"`{r}`" for r in wn["rules"]) if wn["rules"] else ""))
+            st.markdown("\n".join(f"- {t}" for t in wn["text"]))
     with tabs[2]:
-        if e["decisive"]:
-            st.markdown("Changing one of these answers alone would change the recommendation:")
-            for d in e["decisive"]:
-                new = iv_name(d["new_primary"]) if d["new_primary"] else "no recommendation"
-                st.markdown(
-                    f"- {d['question_text']} *{answer_label(d['question'], d['answer'])}* → "
-                    f"*{d['alternative_label']}* gives **{new}**"
-                )
-        else:
+        for d in e["decisive"]:
+            for a in d["alternatives"]:
+                new = iv_name(a["new_primary"]) if a["new_primary"] else f"cannot recommend ({a['gate']})"
+                st.markdown(f"- `{d['question']}`: `{d['answer']}` → `{a['alternative']}` gives **{new}**")
+        if not e["decisive"]:
             st.markdown("No single answer change would change the recommendation.")
     with tabs[3]:
         if e["confidence"]:
+            st.markdown(e["confidence"]["meaning"])
             st.code("\n".join(e["confidence"]["arithmetic"]), language=None, wrap_lines=True)
             st.caption(
                 "Evidence is combined as certainty factors (EMYCIN); the confidence is then reduced for a "
@@ -314,22 +366,6 @@ def result_block(c: Consultation) -> None:
             )
         else:
             st.markdown("No confidence: there is no recommendation yet.")
-    with tabs[4]:
-        whatif_panel(c.answers, "diag", on_apply=on_apply_whatif)
-    with tabs[5]:
-        if c.primary:
-            iv = kb.interventions[c.primary]
-            st.markdown(f"**Next steps for {iv.name}**")
-            st.markdown("\n".join(f"{i}. {s}" for i, s in enumerate(iv.first_steps, 1)))
-            st.markdown(f"**Who leads:** {iv.who_leads}  \n**Time horizon:** {iv.time_horizon}")
-            for s in c.secondary:
-                with st.expander(f"Next steps for {iv_name(s)} (secondary)"):
-                    st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(kb.interventions[s].first_steps, 1)))
-            sources_line(iv.sources)
-        elif c.gate:
-            st.markdown(rb.gates[c.gate].advice.strip())
-    with tabs[6]:
-        report_block(c)
 
 
 def save_block() -> None:

@@ -19,6 +19,7 @@ from app_pages.logic import (
 from casework.answers_io import AnswersFileError, dump_answers
 from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
+from rules import summary
 from rules.consult import consult
 from rules.model import load_rulebase
 
@@ -120,14 +121,16 @@ def test_a_full_path_to_each_outcome(outcome):
     else:
         name = KB.interventions[outcome].name
         band = expected.confidence_band(RB)
-        assert f"Recommended: {name}** — {band} confidence ({expected.confidence:.0%}" in at.success[0].value
+        assert f"**Recommended: {name}" in at.success[0].value
+        assert f"confidence {band} ({expected.confidence:.0%})" in at.success[0].value
         # next steps come from the knowledge data
         assert KB.interventions[outcome].first_steps[0] in texts(at.markdown)
-    # why not: one expander per other intervention
-    labels = [e.label for e in at.expander]
+    # why not: one line per other intervention, with its verdict in words
+    md = texts(at.markdown)
     others = [iv for iv in INTERVENTION_IDS if iv != expected.primary]
     for iv in others:
-        assert f"Why not {KB.interventions[iv].name}?" in labels
+        assert f"- **{KB.interventions[iv].name}**: " in md
+    assert "Why not the others?" in [e.label for e in at.expander]
     # the answers are also in the page address
     assert dict(at.query_params) == {k: v for k, v in expected.answers.items()}
 
@@ -138,11 +141,68 @@ def test_ruled_out_reasons_and_explanations_for_the_call_centre():
     md = texts(at.markdown)
     coaching_rule = RB.by_id["COA-ruled-out-goal-conflict"]
     assert "**Coaching** (ruled out)" in md and coaching_rule.rationale.strip() in md
+    assert "`ENV-goal-conflict`" not in md  # rule ids only in the expert detail
+    at.toggle(key="expert_detail").set_value(True).run()
+    md = texts(at.markdown)
     # how we got here lists the fired rules with their references
     assert "`ENV-goal-conflict`" in md
     assert "Kerr (1975)" in texts(at.caption)
     # the confidence arithmetic
     assert any("confidence =" in str(c.value) for c in at.code)
+
+
+def visible_texts(at: AppTest) -> str:
+    kinds = ("markdown", "caption", "success", "info", "warning", "error", "code", "subheader", "title")
+    return "\n".join(str(e.value) for k in kinds for e in getattr(at, k))
+
+
+@pytest.mark.parametrize("case_id", ["call-centre", "new-crm-rollout", "looks-like-coaching-distress", "bad-attitude"])
+def test_default_result_view_shows_summary_and_next_steps_and_no_rule_ids(case_id):
+    answers = CASES[case_id].answers
+    at = new_app()
+    drive(at, answers)
+    d = consult(answers).to_dict(RB)
+    sm = d["summary"]
+    shown = visible_texts(at)
+    assert sm["headline"] in shown
+    assert all(b in shown for b in sm["because"])
+    assert sm["next_step"] in shown
+    assert "### Next steps" in texts(at.markdown)
+    if d["primary"]:
+        assert summary.result_words().confidence.words[sm["confidence"]["band"]] in at.success[0].value
+        assert " ".join(summary.result_words().confidence.meaning.split()) in texts(at.caption)
+    # the summary comes before the next steps, and no rule id, arithmetic or verdict code is shown
+    md = [str(m.value) for m in at.markdown]
+    assert any(sm["next_step"] in m for m in md)
+    leaked = [rid for rid in RB.by_id if rid in shown]
+    assert not leaked, leaked
+    assert "confidence =" not in shown and "verdict `" not in shown
+    # the expert detail shows them
+    at.toggle(key="expert_detail").set_value(True).run()
+    shown = visible_texts(at)
+    assert any(rid in shown for rid in d["fired_rules"])
+
+
+def test_close_call_is_flagged_with_what_decides():
+    """A near tie between two interventions that could both lead is flagged on the result."""
+    answers = find_close_call()
+    at = new_app()
+    drive(at, answers)
+    sm = consult(answers).to_dict(RB)["summary"]
+    assert sm["close_call"] and sm["decides"] in texts(at.info)
+
+
+def find_close_call() -> dict[str, str]:
+    import random
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        answers: dict[str, str] = {}
+        while (c := consult(answers, RB)).status == "needs_answer":
+            answers[c.next_question.id] = rng.choice(c.next_question.option_values())
+        if c.to_dict(RB)["summary"]["close_call"]:
+            return answers
+    raise AssertionError("no close call found in 3000 random paths")
 
 
 # --------------------------------------------------------------------------- previous, change
@@ -185,7 +245,7 @@ def test_changing_an_earlier_answer_from_the_result_changes_the_result():
     answers["targets_conflict"] = "compatible"
     drive(at, answers)
     md = texts(at.markdown)
-    assert "COA-ruled-out-goal-conflict" not in md
+    assert "**Coaching** (ruled out)" not in md and RB.by_id["COA-ruled-out-goal-conflict"].rationale.strip() not in md
     assert at.session_state["answers"]["targets_conflict"] == "compatible"
 
 
