@@ -275,7 +275,7 @@ def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
 
 def _fresh_plan(case: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        return build_plan(case["answers"])
+        return build_plan(case["answers"], notes=str(case.get("notes") or ""))
     except PlanError as exc:
         st.info(f"No plan yet: {exc}")
         return None

@@ -84,6 +84,7 @@ class Suggest(_Strict):
     findings: list[str] | None = None  # finding kinds
     secondary: bool | None = None
     dont_know: bool | None = None
+    case_notes: bool | None = None  # the case notes (the gap as the user described it)
     checks: bool | None = None  # "check first": what to find out, and how
 
     @model_validator(mode="after")
@@ -93,7 +94,7 @@ class Suggest(_Strict):
             raise ValueError("'map' goes with 'answer'")
         if len(given) != 1:
             raise ValueError(
-                "a suggestion needs exactly one of text, answer, findings, secondary, dont_know, checks "
+                "a suggestion needs exactly one of text, answer, findings, secondary, dont_know, checks, case_notes "
                 f"(got {given or 'none'})"
             )
         return self
@@ -290,9 +291,11 @@ def _as_consultation(consultation: Any, rb: RuleBase) -> Consultation:
     raise PlanError(f"expected a consultation or an answers mapping, not {type(consultation).__name__}")
 
 
-def _suggestion(sg: Suggest | None, c: Consultation, rb: RuleBase) -> str:
+def _suggestion(sg: Suggest | None, c: Consultation, rb: RuleBase, notes: str = "") -> str:
     if sg is None:
         return ""
+    if sg.case_notes:
+        return notes.strip()
     kb = rb.knowledge
     if sg.text is not None:
         return sg.text.strip()
@@ -315,7 +318,7 @@ def _suggestion(sg: Suggest | None, c: Consultation, rb: RuleBase) -> str:
     return ""
 
 
-def _section(s: SectionT, c: Consultation, rb: RuleBase) -> dict[str, Any]:
+def _section(s: SectionT, c: Consultation, rb: RuleBase, notes: str = "") -> dict[str, Any]:
     kb = rb.knowledge
     findings = set(c.findings)
     checklist = [{"text": t.strip(), "detail": "", "done": False} for t in s.checklist]
@@ -351,7 +354,7 @@ def _section(s: SectionT, c: Consultation, rb: RuleBase) -> dict[str, Any]:
                 "id": f.id,
                 "label": f.label,
                 "prompt": f.prompt.strip(),
-                "value": (v := _suggestion(f.suggest, c, rb)),
+                "value": (v := _suggestion(f.suggest, c, rb, notes)),
                 "suggested": bool(v),
             }
             for f in s.fields
@@ -362,7 +365,7 @@ def _section(s: SectionT, c: Consultation, rb: RuleBase) -> dict[str, Any]:
     }
 
 
-def build_plan(consultation: Any, rb: RuleBase | None = None) -> dict[str, Any]:
+def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = "") -> dict[str, Any]:
     """An editable action plan for a consultation (a Consultation, its ``to_dict()``, or answers).
 
     Returns plain data: ``intervention`` (or ``gate`` for a "cannot recommend yet" result), ``title``,
@@ -370,6 +373,7 @@ def build_plan(consultation: Any, rb: RuleBase | None = None) -> dict[str, Any]:
     ``items`` with an owner each), ``measures`` (a list of {measure, target, date} when the template
     asks for measures of success: coaching and training), the secondary interventions with their first
     steps, the process the plan follows, source keys and the rule-base version.
+    ``notes`` are the case notes: fields that hold the gap statement start from them.
     Raises :class:`PlanError` when the diagnosis still needs an answer.
     """
     rb = rb or load_rulebase()
@@ -387,7 +391,7 @@ def build_plan(consultation: Any, rb: RuleBase | None = None) -> dict[str, Any]:
         kind, name = "gate", rb.gates[c.gate].label
     findings = set(c.findings)
     sections = [
-        _section(s, c, rb)
+        _section(s, c, rb, notes if isinstance(notes, str) else "")
         for s in tpl.sections
         if s.show_when is None or s.show_when.holds(c.answers, findings)
     ]

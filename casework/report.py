@@ -72,7 +72,7 @@ def clean(text: Any, limit: int = MAX_FIELD) -> str:
 
 @dataclass
 class Block:
-    kind: str  # h1 h2 h3 p alert bullets kv table small
+    kind: str  # h1 h2 h3 p lead alert bullets kv table small pagebreak
     text: str = ""
     items: list[str] = field(default_factory=list)
     rows: list[list[str]] = field(default_factory=list)
@@ -115,10 +115,34 @@ def _case_fields(case: Any) -> dict[str, Any]:
     return out
 
 
+def _fit(d: Mapping[str, Any], why: Mapping[str, Any], iv: str) -> str:
+    """How an intervention fits this case, in words (the options table)."""
+    from rules.summary import result_words
+
+    w = result_words()
+    if d["primary"] and d["primary"]["intervention"] == iv:
+        return w.fit["primary"]
+    for s in d["secondary"]:
+        if s["intervention"] == iv:
+            return w.fit["secondary"].format(role=s["role"])
+    cr = d.get("cannot_recommend") or {}
+    if cr.get("lean") == iv:
+        return w.fit["lean"]
+    wn = why.get(iv)
+    return w.verdicts[wn["verdict"]] if wn else ""
+
+
 def build_document(
     case: Mapping[str, Any], rb: RuleBase | None = None, today: dt.date | None = None
 ) -> Document:
-    """The report's content as blocks, independent of the output format."""
+    """The report's content as blocks, independent of the output format.
+
+    Page 1 is for the budget holder: the recommendation, the summary, the reasons and why not the
+    alternatives. Then the options compared (who delivers, time to effect, effort and cost), the
+    case and the action plan with its measures of success; the answers, the rule trace, the
+    confidence arithmetic and the decisive answers are the appendix; the references close it."""
+    from rules.summary import result_words
+
     rb = rb or load_rulebase()
     kb = rb.knowledge
     today = today or dt.date.today()
@@ -129,86 +153,119 @@ def build_document(
         raise ReportError("bad answers: " + "; ".join(exc.problems)) from None
     e = c.explanation
     d = c.to_dict(rb)
+    sm = d["summary"]
+    why = e["why_not"]
+    words = result_words()
     name = lambda iv: kb.interventions[iv].name  # noqa: E731
     source_keys: list[str] = []
     B: list[Block] = []
     title = f["title"] or "Untitled case"
 
     B.append(Block("h1", f"Justification report: {title}"))
-    B.append(Block("small", f"Prepared {today.isoformat()} · rule base {c.rulebase_version}"))
+    B.append(Block("small", f"Prepared {today.isoformat()} · rule base {c.rulebase_version}"
+                   + (f" · about: {f['who']}" if f["who"] else "")))
     if d["safety_alert"]:
         from .plan import load_templates
 
         B.append(Block("alert", load_templates().data.safety_notice.strip()))
 
-    # the case
-    B.append(Block("h2", "The case"))
-    B.append(Block("kv", rows=[["Case", title], ["About", f["who"] or "—"], ["Date", today.isoformat()]]))
-    if f["notes"]:
-        B.append(Block("p", f["notes"]))
-
-    # the answers
-    B.append(Block("h2", "The answers"))
-    if c.answers:
-        B.append(
-            Block(
-                "table",
-                header=["Question", "Answer"],
-                rows=[[kb.question(q).text, kb.question(q).label_of(v)] for q, v in c.answers.items()],
-            )
-        )
-    else:
-        B.append(Block("p", "No answers yet."))
-    if c.ignored:
-        B.append(Block("p", "Answers not used (the questions were not on this path):"))
-        B.append(
-            Block(
-                "bullets",
-                items=[f"{kb.question(q).text}: {kb.question(q).label_of(v)}" for q, v in c.ignored.items()],
-            )
-        )
-
-    # the result
-    B.append(Block("h2", "The result"))
+    # page 1: the recommendation and the summary
+    B.append(Block("h2", "Recommendation"))
+    B.append(Block("lead", sm["headline"]))
     if c.status == "complete":
         iv = kb.interventions[c.primary]
-        B.append(Block("p", f"Recommended: {iv.name}, with confidence {_pct(c.confidence)}."))
+        conf = sm["confidence"]
+        B.append(Block("p", f"Confidence: {conf['text']}. {conf['meaning']}"))
         B.append(Block("p", iv.summary.strip()))
-        if c.secondary:
-            B.append(
-                Block(
-                    "p",
-                    "Also: "
-                    + ", ".join(f"{name(s)} (certainty {_pct(c.settled.scores[s])})" for s in c.secondary)
-                    + ".",
-                )
-            )
+        for x in d["secondary"]:
+            B.append(Block("p", f"Also: {name(x['intervention'])}, {x['role']}."))
         source_keys += iv.sources
-        if e.get("confidence"):
-            B.append(Block("h3", "How the confidence was combined"))
-            B.append(Block("bullets", items=list(e["confidence"]["arithmetic"])))
     elif c.status == "cannot_recommend":
-        gate = rb.gates[c.gate]
-        B.append(Block("p", f"No recommendation yet: {gate.label}. {gate.advice.strip()}"))
+        cr = d["cannot_recommend"] or {}
+        B.append(Block("p", f"{cr.get('label', '')}. {cr.get('advice', '')}"))
+        checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
+        unknown = [q for q, v in c.answers.items() if v == "dont_know"]
+        if checks:
+            B.append(Block("h3", "Check first"))
+            B.append(Block("bullets", items=[
+                f"☐ {_s(x.get('what'))}" + (f" ({_s(x.get('how'))})" if x.get("how") else "") for x in checks]))
+        elif unknown:
+            B.append(Block("h3", "Answers to find out (answered \"don't know\")"))
+            B.append(Block("bullets", items=[f"☐ {kb.question(q).text}" for q in unknown]))
     else:
         q = c.next_question
         B.append(Block("p", f'The diagnosis is not finished: the next question is "{q.text}".'))
         if c.provisional:
             B.append(Block("p", f"So far the answers point to {name(c.provisional)}."))
-    ruled = c.ruled_out(rb)
-    if ruled:
-        B.append(Block("h3", "Ruled out"))
-        B.append(
-            Block(
-                "bullets",
-                items=[f"{name(r['intervention'])}: {r['reason']} [{r['rule']}]" for r in ruled],
-            )
-        )
-        for r in ruled:
-            source_keys += rb.by_id[r["rule"]].sources
+    if sm["decides"]:
+        B.append(Block("p", sm["decides"]))
+    if sm["because"]:
+        B.append(Block("h3", "Why"))
+        B.append(Block("bullets", items=list(sm["because"])))
+    if sm["next_step"]:
+        B.append(Block("h3", "First step"))
+        B.append(Block("p", sm["next_step"]))
+    if why:
+        B.append(Block("h3", "Why not the alternatives"))
+        items = []
+        for iv_id, wn in why.items():
+            fit = _fit(d, why, iv_id)
+            reason = wn["reasons"][0] if wn["reasons"] else ""
+            if not reason and wn["verdict"] == "less_support":
+                reason = next((t for t in wn["text"] if not t.startswith("Would gain")), "")
+            items.append(f"{name(iv_id)} — {fit}" + (f": {reason}" if reason and iv_id not in c.secondary else "."))
+            source_keys += [k for r in wn["rules"][:1] for k in rb.by_id[r].sources]
+        B.append(Block("bullets", items=items))
 
-    # how it was reached
-    B.append(Block("h2", "How the result was reached"))
+    # the options compared
+    B.append(Block("pagebreak"))
+    B.append(Block("h2", "The options compared"))
+    rows = []
+    for iv_id in INTERVENTION_IDS:
+        o = kb.interventions[iv_id].option
+        rows.append([name(iv_id), _fit(d, why, iv_id), o.delivered_by, o.time_to_effect, o.effort, o.cost])
+        source_keys += o.sources
+    B.append(Block("table", header=["Option", "Fit for this case", "Who delivers", "Typical time to effect",
+                                    "Relative effort", "Relative cost"], rows=rows))
+    cited = list(dict.fromkeys(k for iv_id in INTERVENTION_IDS for k in kb.interventions[iv_id].option.sources))
+    B.append(Block("small", "Typical ranges from the sources, not figures for this organisation: "
+                   + "; ".join(kb.sources[k].short for k in cited) + "."))
+
+    # the case and the action plan
+    B.append(Block("h2", "The case"))
+    B.append(Block("kv", rows=[["Case", title], ["About", f["who"] or "—"], ["Date", today.isoformat()]]))
+    if f["notes"]:
+        B.append(Block("p", f["notes"]))
+    plan = f["plan"]
+    if plan is None and c.status != "needs_answer":
+        try:
+            plan = build_plan(c, rb, notes=f["notes"])
+        except PlanError:
+            plan = None
+    B.append(Block("h2", "Action plan"))
+    if plan:
+        B += _plan_blocks(plan)
+        source_keys += [k for k in plan.get("sources") or [] if isinstance(k, str)]
+    else:
+        B.append(Block("p", "No action plan until the diagnosis is finished."))
+    if f["monitoring"]:
+        B.append(Block("h2", "Progress"))
+        B += _progress_blocks(progress(plan, f["monitoring"], today))
+
+    # appendix: the answers and the reasoning in full
+    B.append(Block("pagebreak"))
+    B.append(Block("h2", "Appendix A: the answers"))
+    if c.answers:
+        B.append(Block("table", header=["Question", "Answer"],
+                       rows=[[kb.question(q).text, kb.question(q).label_of(v)] for q, v in c.answers.items()]))
+    else:
+        B.append(Block("p", "No answers yet."))
+    if c.ignored:
+        B.append(Block("p", "Answers not used (the questions were not on this path):"))
+        B.append(Block("bullets", items=[f"{kb.question(q).text}: {kb.question(q).label_of(v)}"
+                                         for q, v in c.ignored.items()]))
+
+    B.append(Block("h2", "Appendix B: how the result was reached"))
     if e["how"]:
         items = []
         for h in e["how"]:
@@ -224,49 +281,30 @@ def build_document(
         B.append(Block("bullets", items=items))
     else:
         B.append(Block("p", "No rule has fired yet."))
-
-    # why not the others
-    B.append(Block("h2", "Why not the other interventions"))
-    for iv in INTERVENTION_IDS:
-        if iv not in e["why_not"]:
-            continue
-        B.append(Block("h3", name(iv)))
-        reasons = e["why_not"][iv] or ["No rule supported it."]
-        B.append(Block("bullets", items=list(reasons)))
-
-    # decisive answers
-    B.append(Block("h2", "Decisive answers"))
+    if e.get("confidence"):
+        B.append(Block("h3", "How the confidence was combined"))
+        B.append(Block("p", e["confidence"]["meaning"]))
+        B.append(Block("bullets", items=list(e["confidence"]["arithmetic"])))
+    B.append(Block("h3", "Why not the other interventions, in full"))
+    for iv_id, wn in why.items():
+        B.append(Block("p", f"{name(iv_id)} — {words.verdicts[wn['verdict']]} (certainty {wn['certainty']:.2f})"))
+        B.append(Block("bullets", items=list(wn["text"])))
+    B.append(Block("h3", "Decisive answers"))
     if e["decisive"]:
         B.append(Block("p", "Changing any one of these answers alone would change the recommendation:"))
         items = []
         for dd in e["decisive"]:
             q = kb.question(dd["question"])
-            new = name(dd["new_primary"]) if dd["new_primary"] else "no recommendation yet"
-            items.append(f'{q.text}: "{q.label_of(dd["answer"])}" → "{dd["alternative_label"]}" gives {new}')
+            alts = "; ".join(
+                f'"{a["alternative_label"]}" gives '
+                + (name(a["new_primary"]) if a["new_primary"] else "no recommendation yet")
+                for a in dd["alternatives"])
+            items.append(f'{q.text} (now "{q.label_of(dd["answer"])}"): {alts}')
         B.append(Block("bullets", items=items))
     elif c.status == "needs_answer":
         B.append(Block("p", "Worked out once the diagnosis is finished."))
     else:
         B.append(Block("p", "No single change of answer would change the recommendation."))
-
-    # the action plan
-    plan = f["plan"]
-    if plan is None and c.status != "needs_answer":
-        try:
-            plan = build_plan(c, rb)
-        except PlanError:
-            plan = None
-    B.append(Block("h2", "Action plan"))
-    if plan:
-        B += _plan_blocks(plan)
-        source_keys += [k for k in plan.get("sources") or [] if isinstance(k, str)]
-    else:
-        B.append(Block("p", "No action plan until the diagnosis is finished."))
-
-    # monitoring
-    if f["monitoring"]:
-        B.append(Block("h2", "Progress"))
-        B += _progress_blocks(progress(plan, f["monitoring"], today))
 
     # references
     B.append(Block("h2", "References"))
@@ -397,18 +435,19 @@ def _progress_blocks(p: Mapping[str, Any]) -> list[Block]:
 
 # --------------------------------------------------------------------------- Markdown
 
-_MD_INLINE = re.compile(r"([\\`*_\[\]|~$])")
+_MD_INLINE = re.compile(r"([\\`*_\[\]|~$])|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
 _MD_LINE_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
 
 
 def md_escape(text: str) -> str:
-    """Neutralise Markdown and HTML in text: HTML special characters become entities, inline Markdown
-    punctuation (emphasis, code, links, tables) is backslash-escaped, a line start that would make a
-    heading, quote, list or rule is escaped, and leading indentation (a code block) is dropped."""
-    s = html.escape(clean(text), quote=True)
+    """Neutralise Markdown in text, escaping only what Markdown would act on: inline punctuation
+    (emphasis, code, links, tables, strike-through, maths) is backslash-escaped, so is a ``<`` that
+    could open an HTML tag and an ``&`` that would start a character reference; a line start that
+    would make a heading, quote, list or rule is escaped, and leading indentation (a code block) is
+    dropped. Everything else (``&``, ``'``, ``"``, ``->``) stays as it is."""
     lines = []
-    for line in s.split("\n"):
-        line = _MD_INLINE.sub(r"\\\1", line.strip())
+    for line in clean(text).split("\n"):
+        line = _MD_INLINE.sub(lambda m: "\\" + m.group(0), line.strip())
         m = _MD_LINE_START.match(line)
         if m:
             g = m.group(1)
@@ -428,6 +467,8 @@ def render_markdown(doc: Document) -> str:
             out.append("#" * int(b.kind[1]) + " " + _md_cell(b.text))
         elif b.kind == "p":
             out.append(md_escape(b.text))
+        elif b.kind == "lead":
+            out.append("**" + _md_cell(b.text) + "**")
         elif b.kind == "small":
             out.append("*" + _md_cell(b.text) + "*")
         elif b.kind == "alert":
@@ -454,6 +495,8 @@ td,th{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top;text-align:le
 .alert{border:2px solid #b00020;background:#fdecee;padding:.6rem .8rem;font-weight:bold}
 .small{color:#555;font-size:.85rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
 dt{font-weight:bold}dd{margin:0;white-space:pre-wrap}p{white-space:pre-wrap}
+.lead{font-size:1.15rem;font-weight:bold}hr.pagebreak{border:0;margin:0}
+@media print{hr.pagebreak{break-before:page}}
 """
 
 
@@ -471,6 +514,10 @@ def render_html(doc: Document) -> str:
             out.append(f"<{b.kind}>{esc(b.text)}</{b.kind}>")
         elif b.kind == "p":
             out.append(f"<p>{esc(b.text)}</p>")
+        elif b.kind == "lead":
+            out.append(f'<p class="lead">{esc(b.text)}</p>')
+        elif b.kind == "pagebreak":
+            out.append('<hr class="pagebreak">')
         elif b.kind == "small":
             out.append(f'<p class="small">{esc(b.text)}</p>')
         elif b.kind == "alert":
@@ -563,6 +610,11 @@ def render_pdf(doc: Document) -> bytes:
         elif b.kind == "p":
             para(b.text)
             pdf.ln(1)
+        elif b.kind == "lead":
+            para(b.text, 12, True, 6.5)
+            pdf.ln(1)
+        elif b.kind == "pagebreak":
+            pdf.add_page()
         elif b.kind == "small":
             pdf.set_text_color(90)
             para(b.text, 8.5, h=4.5)
@@ -604,13 +656,14 @@ def _pdf_table(pdf: Any, b: Block, width: float) -> None:
             pdf.ln(1)
         return
     n = len(b.header)
-    widths = (62, 38) if n == 2 else tuple([100 / n] * n)
-    pdf.set_font("DejaVu", "", 9.5)
+    widths = {2: (62, 38), 6: (13, 17, 18, 17, 17, 18)}.get(n, tuple([100 / n] * n))
+    pdf.set_font("DejaVu", "", 9.5 if n < 5 else 7.5)
     pdf.set_draw_color(190)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
-        line_height=4.8,
+        line_height=4.8 if n < 5 else 3.6,
+        padding=1 if n >= 5 else None,
         headings_style=_headings_style(),
         width=width,
     ) as table:
@@ -646,6 +699,12 @@ def render_docx(doc: Document) -> bytes:
             d.add_heading(clean(b.text), level={"h1": 0, "h2": 1, "h3": 2}[b.kind])
         elif b.kind == "p":
             d.add_paragraph(clean(b.text))
+        elif b.kind == "lead":
+            run = d.add_paragraph().add_run(clean(b.text))
+            run.bold = True
+            run.font.size = Pt(13)
+        elif b.kind == "pagebreak":
+            d.add_page_break()
         elif b.kind == "small":
             run = d.add_paragraph().add_run(clean(b.text))
             run.font.size = Pt(8.5)

@@ -202,6 +202,7 @@ def load_from(folder: Path) -> Knowledge:
 
     for i, iv in enumerate(ivf.interventions):
         check_sources(f"interventions.yaml: interventions[{i}] (id={iv.id})", iv.sources)
+        check_sources(f"interventions.yaml: interventions[{i}] (id={iv.id}).option", iv.option.sources)
     for i, rs in enumerate(ivf.related_services):
         check_sources(f"interventions.yaml: related_services[{i}]", rs.sources)
     for i, q in enumerate(qf.questions):

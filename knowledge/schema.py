@@ -35,6 +35,17 @@ class Source(Strict):
 # --- interventions ----------------------------------------------------------------------------
 
 
+class OptionFacts(Strict):
+    """How an intervention compares as an option (the report's options table): typical ranges from
+    the sources, not figures for a particular organisation."""
+
+    delivered_by: str
+    time_to_effect: str
+    effort: str
+    cost: str
+    sources: list[str] = Field(min_length=1)
+
+
 class Intervention(Strict):
     id: InterventionId
     name: str
@@ -45,6 +56,7 @@ class Intervention(Strict):
     time_horizon: str
     first_steps: list[str] = Field(min_length=1)
     sources: list[str] = Field(min_length=1)
+    option: OptionFacts
 
 
 class ComparisonRow(Strict):
