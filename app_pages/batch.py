@@ -105,7 +105,13 @@ def upload_section() -> None:
         triage_with_progress("worked-cases", "worked-cases.csv", lambda: (cases, columns, []))
 
 
+BAR = 22  # bar thickness in pixels; the chart grows with the number of bars instead
+
+
 def chart(summary: dict, group_by: str | None) -> alt.Chart:
+    """Rows per outcome (per group when grouped) as horizontal bars: whole-number axis, full labels,
+    the largest first, bars of a fixed thickness."""
+    count_axis = alt.Axis(tickMinStep=1, format="d", title="rows")
     if group_by:
         ranked = sorted(summary["groups"].items(), key=lambda kv: -kv[1]["rows"])[:MAX_CHART_GROUPS]
         data = [
@@ -115,22 +121,23 @@ def chart(summary: dict, group_by: str | None) -> alt.Chart:
             if n
         ]
         return (
-            alt.Chart(alt.Data(values=data))
-            .mark_bar()
+            alt.Chart(alt.Data(values=data), height=alt.Step(BAR + 8))
+            .mark_bar(size=BAR)
             .encode(
-                y=alt.Y("group:N", title=group_by, sort="-x"),
-                x=alt.X("sum(rows):Q", title="rows"),
-                color=alt.Color("outcome:N", title="outcome"),
+                y=alt.Y("group:N", title=group_by, sort=[g for g, _ in ranked], axis=alt.Axis(labelLimit=0)),
+                x=alt.X("sum(rows):Q", axis=count_axis),
+                color=alt.Color("outcome:N", title="outcome", legend=alt.Legend(labelLimit=0, orient="bottom")),
                 tooltip=["group:N", "outcome:N", "rows:Q"],
             )
         )
-    data = [{"outcome": outcome_label(o), "rows": n} for o, n in summary["by_outcome"].items() if n]
+    ranked_outcomes = sorted(((o, n) for o, n in summary["by_outcome"].items() if n), key=lambda kv: -kv[1])
+    data = [{"outcome": outcome_label(o), "rows": n} for o, n in ranked_outcomes]
     return (
-        alt.Chart(alt.Data(values=data))
-        .mark_bar()
+        alt.Chart(alt.Data(values=data), height=alt.Step(BAR + 8))
+        .mark_bar(size=BAR)
         .encode(
-            y=alt.Y("outcome:N", title=None, sort="-x"),
-            x=alt.X("rows:Q", title="rows"),
+            y=alt.Y("outcome:N", title=None, sort=[d["outcome"] for d in data], axis=alt.Axis(labelLimit=0)),
+            x=alt.X("rows:Q", axis=count_axis),
             color=alt.Color("outcome:N", legend=None),
             tooltip=["outcome:N", "rows:Q"],
         )

@@ -42,7 +42,10 @@ MAX_ROWS = 50_000  # data rows (below the header)
 MAX_COLUMNS = 500
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell can hold
 CASE_ID = "case_id"
-OUTPUT_COLUMNS = ("status", "primary", "confidence", "secondary", "ruled_out", "reason", "safety_alert", "errors")
+OUTPUT_COLUMNS = (
+    "status", "primary", "primary_label", "confidence", "confidence_band", "secondary", "ruled_out", "cannot_lead",
+    "headline", "because", "next_step", "close_call", "reason", "safety_alert", "errors",
+)
 STATUSES = ("complete", "needs_answer", "cannot_recommend", "error")
 OUTCOMES = (*INTERVENTION_IDS, "needs_answer", "cannot_recommend", "error")
 POOL_MIN_KEYS = 2_000  # fewer distinct answer rows than this are triaged in-process
@@ -873,6 +876,26 @@ class Outcome:
     ruled_out: tuple[str, ...]
     reason: str
     safety_alert: bool
+    cannot_lead: tuple[str, ...] = ()
+    summary: tuple[tuple[str, str], ...] = ()  # the result's plain summary, as batch cells
+
+    def cells(self, rb) -> dict[str, str]:
+        """The result columns of a row, for people: labels beside ids, confidence as a whole
+        percentage, empty cells empty (never "None")."""
+        name = rb.knowledge.interventions
+        return {
+            "status": self.status,
+            "primary": self.primary or "",
+            "primary_label": name[self.primary].name if self.primary else "",
+            "confidence": "" if self.confidence is None else f"{self.confidence:.0%}",
+            "secondary": _LIST_SEP.join(self.secondary),
+            "ruled_out": _LIST_SEP.join(self.ruled_out),
+            "cannot_lead": _LIST_SEP.join(self.cannot_lead),
+            **dict(self.summary),
+            "reason": self.reason,
+            "safety_alert": "yes" if self.safety_alert else "",
+            "errors": "",
+        }
 
 
 def _reason(rb, c) -> str:
@@ -927,14 +950,24 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
         overturns=overturns,
         safety=safety,
     )
+    d = c.to_dict(rb)
+    sm = d["summary"]
     out = Outcome(
         status=c.status,
         primary=c.primary,
         confidence=c.confidence,
         secondary=tuple(c.secondary),
-        ruled_out=tuple(r["intervention"] for r in c.ruled_out(rb)),
+        ruled_out=tuple(r["intervention"] for r in d["ruled_out"]),
         reason=_reason(rb, c),
         safety_alert=c.safety_alert,
+        cannot_lead=tuple(r["intervention"] for r in d["cannot_lead"]),
+        summary=(
+            ("confidence_band", (d["primary"] or {}).get("confidence_band") or ""),
+            ("headline", _one_line(sm["headline"])),
+            ("because", _one_line(" ".join(sm["because"]))),
+            ("next_step", _one_line(sm["next_step"])),
+            ("close_call", _one_line(sm["decides"]) if sm["close_call"] else ""),
+        ),
     )
     cache[key] = out
     return out
@@ -988,8 +1021,11 @@ def _mp_context():
 def triage_rows(
     rows: Sequence[Mapping[str, Any]], progress: Progress | None = None, workers: int = 1
 ) -> list[dict[str, Any]]:
-    """Triage each row: the row's own columns plus ``status``, ``primary``, ``confidence``,
-    ``secondary`` and ``ruled_out`` (semicolon-joined ids), ``reason``, ``safety_alert`` and ``errors``.
+    """Triage each row: the row's own columns plus ``status``, ``primary`` (id) and ``primary_label``,
+    ``confidence`` (a whole percentage, "93%") and ``confidence_band`` (high / moderate / low),
+    ``secondary``, ``ruled_out`` and ``cannot_lead`` (semicolon-joined ids), the plain summary
+    (``headline``, ``because``, ``next_step``, ``close_call`` — what would decide a near tie, else
+    empty), ``reason``, ``safety_alert`` and ``errors``. Cells without a value are empty strings.
 
     A row with a problem (a value not among the options, a duplicate case id, a problem found while
     reading it) gets status ``error`` and the problems in ``errors``; the other rows are triaged.
@@ -1084,22 +1120,9 @@ def triage_rows(
         d = dict(row)
         key = row_key[i]
         if key is None:
-            d.update(
-                status="error", primary="", confidence=None, secondary="", ruled_out="", reason="",
-                safety_alert="", errors="; ".join(errors[i]),
-            )
+            d.update({c: "" for c in OUTPUT_COLUMNS}, status="error", errors="; ".join(errors[i]))
         else:
-            o = results[key]
-            d.update(
-                status=o.status,
-                primary=o.primary or "",
-                confidence=o.confidence,
-                secondary=_LIST_SEP.join(o.secondary),
-                ruled_out=_LIST_SEP.join(o.ruled_out),
-                reason=o.reason,
-                safety_alert="yes" if o.safety_alert else "",
-                errors="",
-            )
+            d.update(results[key].cells(rb))
         out_rows.append(d)
     if progress:
         progress(total, total)

@@ -28,12 +28,21 @@ def answers_of(row: dict) -> dict:
 def expected(answers: dict) -> dict:
     """What a batch row must say, from consult() on the same answers."""
     c = consult(answers)
+    d = c.to_dict()
+    sm = d["summary"]
     return {
         "status": c.status,
         "primary": c.primary or "",
-        "confidence": c.confidence,
+        "primary_label": RB.knowledge.interventions[c.primary].name if c.primary else "",
+        "confidence": "" if c.confidence is None else f"{round(c.confidence * 100)}%",
+        "confidence_band": d["primary"]["confidence_band"] if c.primary else "",
         "secondary": ";".join(c.secondary),
         "ruled_out": ";".join(r["intervention"] for r in c.ruled_out()),
+        "cannot_lead": ";".join(r["intervention"] for r in c.cannot_lead()),
+        "headline": sm["headline"],
+        "because": " ".join(" ".join(sm["because"]).split()),
+        "next_step": " ".join(sm["next_step"].split()),
+        "close_call": " ".join(sm["decides"].split()) if sm["close_call"] else "",
         "safety_alert": "yes" if c.safety_alert else "",
         "errors": "",
     }
@@ -391,7 +400,7 @@ def test_csv_output_has_every_input_column_then_the_results(tmp_path):
     assert list(out[0]) == [*columns, *batch.OUTPUT_COLUMNS]
     for r, o in zip(results, out, strict=True):
         assert o["status"] == r["status"] and o["primary"] == r["primary"]
-        assert o["confidence"] == ("" if r["confidence"] is None else repr(r["confidence"]))
+        assert o["confidence"] == r["confidence"] and (r["confidence"] == "" or r["confidence"].endswith("%"))
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
 
 

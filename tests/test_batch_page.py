@@ -4,6 +4,7 @@ grouping, filters, downloads, and a clear message for a file that cannot be used
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,19 @@ def test_upload_triage_summary_grouping_and_downloads():
     assert summary_df["rows"].iloc[-1] == 120 and summary_df["outcome"].iloc[-1] == "Total"
     assert len(results_df) == 120
     assert set(results_df.columns) >= {"case_id", "team", *batch.OUTPUT_COLUMNS}
-    assert list(at.dataframe[1].proto.column_order)[:9] == ["case_id", *batch.OUTPUT_COLUMNS]  # results first
+    n = 1 + len(batch.OUTPUT_COLUMNS)
+    assert list(at.dataframe[1].proto.column_order)[:n] == ["case_id", *batch.OUTPUT_COLUMNS]  # results first
+    # for people: labels beside ids, confidence as %, empty cells empty
+    assert all(results_df["primary_label"].eq("") == results_df["primary"].eq(""))
+    assert all(c == "" or c.endswith("%") for c in results_df["confidence"])
+    assert not results_df[list(batch.OUTPUT_COLUMNS)].isna().any().any()
+    # the chart: bars sorted largest first, whole-number axis, labels never cut
+    spec = json.loads(at.get("vega_lite_chart")[0].proto.spec)
+    counts = [v["rows"] for v in values]
+    assert counts == sorted(counts, reverse=True)
+    assert spec["encoding"]["y"]["sort"] == [v["outcome"] for v in values]
+    assert spec["encoding"]["x"]["axis"]["tickMinStep"] == 1 and spec["encoding"]["x"]["axis"]["format"] == "d"
+    assert spec["encoding"]["y"]["axis"]["labelLimit"] == 0
     assert any("row 7, column gap_defined: 'sometimes' is not one of" in m.value for m in at.markdown)
     assert [b.label for b in at.download_button][-2:] == ["Download results (CSV)", "Download results (Excel)"]
 
