@@ -76,7 +76,7 @@ def render() -> None:
         st.error(f"Not this time: you chose **{_name(pick)}**; the rule base says **{_name(right_answer)}**.")
         if pick in e["why_not"]:
             st.markdown(f"**Why not {_name(pick)}**")
-            st.markdown("\n".join(f"- {r}" for r in e["why_not"][pick]))
+            st.markdown("\n".join(f"- {r}" for r in e["why_not"][pick]["text"]))
         elif pick == CANNOT:
             st.markdown("There was enough to go on: the gap is defined, worth closing, and the answers support "
                         f"{_name(right_answer)}.")
