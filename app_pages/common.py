@@ -263,11 +263,12 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:
                 st.info(sm["decides"], icon=":material/balance:")
-            st.markdown(iv.summary.strip())
+            st.markdown(f"**First step:** {sm['next_step']}")
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")
-    if show_summary and sm["next_step"] and c.status == "complete":
-        st.markdown(f"**First step:** {sm['next_step']}")
+        if show_summary:
+            with st.expander(f"What {iv.name.lower()} is"):
+                st.markdown(iv.summary.strip())
     if d["ruled_out"]:
         st.markdown("**Ruled out**")
         st.markdown("\n".join(f"- **{iv_name(r['intervention'])}** (ruled out): {r['reason']}" for r in d["ruled_out"]))

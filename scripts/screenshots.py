@@ -152,8 +152,8 @@ def shoot(out_dir: Path) -> list[Path]:
                 page.goto(url + "/?" + case_query("call-centre"))
                 page.get_by_text("Recommended: Work-system fix").first.wait_for()
                 wait_idle(page)
-                page.get_by_role("heading", name="Result").scroll_into_view_if_needed()
-                page.wait_for_timeout(300)
+                page.get_by_role("heading", name="Result").evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(500)
                 snap("result")
 
                 page.goto(url + "/learn_interventions")
@@ -167,6 +167,26 @@ def shoot(out_dir: Path) -> list[Path]:
                 snap("decision-table")
 
                 if size_name == "laptop":
+                    # the expert detail of the same result: rule trace, ids and arithmetic
+                    page.goto(url + "/?" + case_query("call-centre"))
+                    page.get_by_text("Recommended: Work-system fix").first.wait_for()
+                    wait_idle(page)
+                    page.get_by_text("Expert detail: rules, ids and arithmetic").click()
+                    page.get_by_role("tab", name="How we got here").wait_for()
+                    wait_idle(page)
+                    page.get_by_role("tab", name="How we got here").scroll_into_view_if_needed()
+                    page.wait_for_timeout(300)
+                    snap("result-expert")
+
+                    # the batch page on the worked cases: the chart and the results table
+                    page.goto(url + "/batch")
+                    page.get_by_role("button", name="Try it with the worked cases").click()
+                    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+                    wait_idle(page)
+                    page.locator('[data-testid="stVegaLiteChart"]').first.scroll_into_view_if_needed()
+                    page.wait_for_timeout(800)
+                    snap("batch")
+
                     # the map of the current case: open the case by its link, then the map in the same session
                     page.goto(url + "/?" + case_query("call-centre"))
                     page.get_by_text("Recommended: Work-system fix").first.wait_for()
@@ -187,6 +207,27 @@ def shoot(out_dir: Path) -> list[Path]:
     return written
 
 
+def report_page_one(out_dir: Path) -> Path | None:
+    """Page 1 of the call-centre justification report (PDF) as a PNG, when pdftoppm is installed."""
+    import shutil
+    import tempfile
+
+    if not shutil.which("pdftoppm"):
+        return None
+    sys.path.insert(0, str(ROOT))
+    from casework.report import render_report
+    from knowledge.loader import load_knowledge
+
+    case = next(c for c in load_knowledge().cases if c.id == "call-centre")
+    data = {"title": case.title, "who": "Contact centre team", "notes": case.narrative, "answers": case.answers}
+    with tempfile.TemporaryDirectory() as tmp:
+        pdf = Path(tmp) / "report.pdf"
+        pdf.write_bytes(render_report(data, "pdf"))
+        subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
+                        str(out_dir / "report-page1")], check=True)
+    return out_dir / "report-page1.png"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -194,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     if not CHROMIUM.exists():
         sys.stderr.write(f"screenshots: {CHROMIUM} not found; install it with: apt-get install -y chromium\n")
         return 2
-    for path in shoot(args.out):
+    paths = shoot(args.out)
+    report = report_page_one(args.out)
+    for path in [*paths, *([report] if report else [])]:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     return 0
 
