@@ -209,10 +209,18 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
             "Safety first: the answers say someone may be at risk of harm. See the plan's emergency steps."
         )
     st.markdown(f"**Result:** {_result_text(case['result_status'], case['primary'], case['confidence'])}")
+    summary = res.get("summary") or {}
+    if summary.get("headline"):  # results saved before the summary existed have none
+        st.markdown(f"**{md_plain(summary['headline'], one_line=True)}**"
+                    + (f" — first step: {md_plain(summary['next_step'], one_line=True)}" if summary.get("next_step") else ""))
     if res.get("secondary"):
-        st.markdown("**Also:** " + ", ".join(iv_name(s["intervention"]) for s in res["secondary"]))
+        st.markdown("**Also:** " + ", ".join(
+            iv_name(s["intervention"]) + (f" ({s['role']})" if s.get("role") else "") for s in res["secondary"]))
     for r in res.get("ruled_out") or []:
-        st.markdown(f"- Not **{iv_name(r['intervention'])}**: {r['reason']}")
+        head = "cannot lead" if r.get("scope") == "not_primary" else "ruled out"
+        st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']}")
+    for r in res.get("cannot_lead") or []:
+        st.markdown(f"- **{iv_name(r['intervention'])}** (cannot lead): {r['reason']}")
     with st.form(f"case_header_form_{cid}"):
         title = st.text_input("Title", case["title"])
         who = st.text_input("Who or what it is about", case["who"])
