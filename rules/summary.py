@@ -59,6 +59,7 @@ class SummaryWords(_Strict):
     decides: str
     decides_none: str
     check: str
+    gate_step_sentence: dict[str, int] = {}
 
 
 class ResultWords(_Strict):
@@ -325,9 +326,11 @@ def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: Summar
     checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
     if checks:
         first = checks[0]
-        next_step = w.check.format(what=first.get("what", ""), how=first.get("how", "")).replace(" ()", "")
+        how = str(first.get("how") or "").strip()
+        next_step = w.check.format(what=first.get("what", ""), how=how[:1].lower() + how[1:]).rstrip(": ")
     else:
-        next_step = because[0] if because else ""
+        n = w.gate_step_sentence.get(str(cr.get("reason")), 1)
+        next_step = because[min(n, len(because)) - 1] if because else ""
     return {"headline": headline, "because": because, "next_step": next_step}
 
 

@@ -21,7 +21,10 @@ def test_worked_case_gives_expected_result(case, rb):
         assert c.lean == e.lean
     for iv in e.secondary:
         assert iv in c.secondary
-    out = {d["intervention"] for d in c.ruled_out(rb)}
+    # the expected "ruled out" are those that must not be used or lead: excluded outright, or barred from
+    # leading and not kept as a secondary (the result lists the two apart: ruled_out and cannot_lead)
+    kept = {c.primary, *c.secondary}
+    out = {d["intervention"] for d in c.ruled_out(rb)} | {d["intervention"] for d in c.cannot_lead(rb)} - kept
     for iv in e.ruled_out:
         assert iv in out
     assert not c.ignored, f"{case.id} holds answers off its path: {c.ignored}"
