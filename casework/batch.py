@@ -918,24 +918,27 @@ def _reason(rb, c) -> str:
 
 
 def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
-    """The result for one row of normalised answers, as consult() gives it."""
-    from rules.consult import Consultation, conclude, read_legacy, safety_level
+    """The result for one row of normalised answers, as consult() gives it (the same reading of
+    answers saved before ``concern``, the same walk, settlement and safety level)."""
+    from rules.consult import SEVERAL, Consultation, conclude, read_legacy, safety_level
     from rules.settle import settle
 
-    given, _note = read_legacy(clean)
+    given, legacy = read_legacy(clean)
     w = comp.walk(given)
     safety = safety_level(clean)
-    key = (frozenset(w.accepted.items()), safety)
+    key = (frozenset(w.accepted.items()), safety, legacy is not None)
     hit = cache.get(key)
     if hit is not None:
         return hit
     fired, findings = comp.fire(w.accepted)
-    overturns = []
-    if w.next_question is None:
+    nq = rb.knowledge.question(w.next_question) if w.next_question else None
+    if nq is not None and SEVERAL in findings:
+        nq = nq.for_group()  # worded for a group, as consult() asks it
+    overturns: list = []
+    if nq is None:
         st, overturns = conclude(rb, w.accepted, fired)
     else:
         st = settle(rb, fired, w.accepted)
-    nq = rb.knowledge.question(w.next_question) if w.next_question else None
     c = Consultation(
         status="needs_answer" if nq is not None else st.status,
         answers=dict(w.accepted),
@@ -948,6 +951,7 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
         rulebase_version=rb.version,
         stopped_by=w.stopped_by,
         overturns=overturns,
+        legacy=legacy,
         safety=safety,
     )
     d = c.to_dict(rb)
