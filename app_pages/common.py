@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from knowledge.loader import Knowledge, load_knowledge
-from knowledge.schema import INTERVENTION_IDS
+from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 from rules.consult import Consultation, consult
 from rules.explain import compare, explain
 from rules.model import RuleBase, load_rulebase

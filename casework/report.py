@@ -115,6 +115,12 @@ def _case_fields(case: Any) -> dict[str, Any]:
     return out
 
 
+def _check_text(x: Mapping[str, Any]) -> str:
+    from rules.summary import check_text
+
+    return check_text({k: _s(x.get(k)) for k in ("what", "how")})
+
+
 def _fit(d: Mapping[str, Any], why: Mapping[str, Any], iv: str) -> str:
     """How an intervention fits this case, in words (the options table)."""
     from rules.summary import result_words
@@ -182,13 +188,11 @@ def build_document(
         source_keys += iv.sources
     elif c.status == "cannot_recommend":
         cr = d["cannot_recommend"] or {}
-        B.append(Block("p", f"{cr.get('label', '')}. {cr.get('advice', '')}"))
         checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
         unknown = [q for q, v in c.answers.items() if v == "dont_know"]
         if checks:
             B.append(Block("h3", "Check first"))
-            B.append(Block("bullets", items=[
-                f"☐ {_s(x.get('what'))}" + (f" ({_s(x.get('how'))})" if x.get("how") else "") for x in checks]))
+            B.append(Block("bullets", items=[f"☐ {_check_text(x)}" for x in checks]))
         elif unknown:
             B.append(Block("h3", "Answers to find out (answered \"don't know\")"))
             B.append(Block("bullets", items=[f"☐ {kb.question(q).text}" for q in unknown]))
@@ -211,7 +215,9 @@ def build_document(
         for iv_id, wn in why.items():
             fit = _fit(d, why, iv_id)
             reason = wn["reasons"][0] if wn["reasons"] else ""
-            if not reason and wn["verdict"] == "less_support":
+            if iv_id == (d.get("cannot_recommend") or {}).get("lean"):
+                reason = ""  # the fit says it: the answers lean to it
+            elif not reason and wn["verdict"] == "less_support":
                 reason = next((t for t in wn["text"] if not t.startswith("Would gain")), "")
             items.append(f"{name(iv_id)} — {fit}" + (f": {reason}" if reason and iv_id not in c.secondary else "."))
             source_keys += [k for r in wn["rules"][:1] for k in rb.by_id[r].sources]

@@ -314,6 +314,13 @@ def close_call(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- the summary
 
 
+def check_text(check: Mapping[str, Any]) -> str:
+    """One check of a "check first" result in words: what to find out, and how."""
+    how = " ".join(str(check.get("how") or "").split())
+    what = " ".join(str(check.get("what") or "").split())
+    return result_words().summary.check.format(what=what, how=how[:1].lower() + how[1:]).rstrip(": ")
+
+
 def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: SummaryWords) -> dict[str, Any]:
     cr = d.get("cannot_recommend") or {}
     label = cr.get("label") or (rb.gates[c.gate].label if c.gate in rb.gates else str(cr.get("reason") or ""))
@@ -325,9 +332,7 @@ def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: Summar
     because = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(])", advice)[:3] if advice else []
     checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
     if checks:
-        first = checks[0]
-        how = str(first.get("how") or "").strip()
-        next_step = w.check.format(what=first.get("what", ""), how=how[:1].lower() + how[1:]).rstrip(": ")
+        next_step = check_text(checks[0])
     else:
         n = w.gate_step_sentence.get(str(cr.get("reason")), 1)
         next_step = because[min(n, len(because)) - 1] if because else ""
