@@ -97,14 +97,15 @@ def _r(x: float) -> float:
     return round(x, 9)
 
 
-def confidence_band(rb: RuleBase, value: float | None) -> str | None:
-    """"high", "moderate" or "low" for a confidence (thresholds in vocabulary.yaml, settlement)."""
-    return rb.settlement.band(None if value is None else _r(value))
+def confidence_band(rb: RuleBase, value: float | None, could_change: bool = False) -> str | None:
+    """"high", "moderate" or "low" for a confidence (thresholds in vocabulary.yaml, settlement; at most
+    moderate when an unknown answer could change the result)."""
+    return rb.settlement.band(None if value is None else _r(value), could_change)
 
 
-def confidence_text(rb: RuleBase, value: float | None) -> str:
+def confidence_text(rb: RuleBase, value: float | None, could_change: bool = False) -> str:
     """Confidence in words with the number, e.g. "moderate (52%)"; empty without a value."""
-    band = confidence_band(rb, value)
+    band = confidence_band(rb, value, could_change)
     return "" if band is None else f"{result_words().confidence.words[band]} ({value:.0%})"
 
 
@@ -375,9 +376,9 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         next_step = iv.first_steps[0]
         cc = close_call(rb, c)
         conf = {
-            "band": confidence_band(rb, c.confidence),
+            "band": c.confidence_band(rb),
             "value": c.confidence,
-            "text": confidence_text(rb, c.confidence),
+            "text": confidence_text(rb, c.confidence, bool(c.overturns)),
             "meaning": " ".join(result_words().confidence.meaning.split()),
         }
     elif c.status == "cannot_recommend":

@@ -71,7 +71,9 @@ def check_result(answers) -> None:
     pcf = round(s.scores[c.primary], 3) if c.primary else None
     if c.primary:
         assert d["primary"]["certainty"] == pcf
-        assert d["primary"]["confidence_band"] == summary.confidence_band(RB, c.confidence)
+        assert d["primary"]["confidence_band"] == summary.confidence_band(RB, c.confidence, bool(c.overturns))
+        assert d["summary"]["confidence"]["band"] == d["primary"]["confidence_band"]
+        assert d["summary"]["confidence"]["text"].startswith(d["primary"]["confidence_band"])
     for sec in d["secondary"]:
         assert sec["role"] == summary.role_of(c.primary, sec["intervention"])
         assert sec["certainty"] == round(s.scores[sec["intervention"]], 3)
@@ -244,6 +246,7 @@ def test_confidence_bands_follow_the_thresholds():
     assert summary.confidence_band(RB, bands.moderate - 0.001) == "low"
     assert summary.confidence_band(RB, None) is None
     assert summary.confidence_text(RB, 0.5) == "moderate (50%)"
+    assert summary.confidence_band(RB, bands.high, could_change=True) == "moderate"
 
 
 def test_decisive_answers_name_each_question_once():
