@@ -45,11 +45,10 @@ def test_why_not_names_the_exclusion_reason(rb):
 
 
 def test_why_question_lists_rules_waiting_and_interventions(rb):
-    c = consult_explained({"concern": "shortfall", "risk_of_harm": "no", "distress_signs": "no", "gap_defined": "yes",
-                           "worth_closing": "yes", "people_affected": "one", "personal_circumstances": "no",
-                           "sudden_decline": "no", "coaching_stalled": "no", "peers_perform": "most",
-                           "expectations_clear": "yes", "feedback_given": "yes", "resources_adequate": "yes"}, rb)
-    assert not c.ignored
+    c = consult_explained({"concern": "shortfall", "gap_defined": "yes", "worth_closing": "yes", "people_affected": "one", "risk_of_harm": "no",
+                           "distress_signs": "no", "personal_circumstances": "no", "coaching_stalled": "no",
+                           "sudden_decline": "no", "peers_perform": "most", "expectations_clear": "yes",
+                           "feedback_given": "yes", "resources_adequate": "yes"}, rb)
     w = c.explanation["why_question"]
     assert w["question"] == "targets_conflict"
     assert "ENV-goal-conflict" in w["rules_waiting"] and "COA-ruled-out-goal-conflict" in w["rules_waiting"]

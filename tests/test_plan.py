@@ -142,8 +142,7 @@ def test_suggestions_are_filled_from_the_answers():
     assert coach["value"] == mapping.get(consult(case.answers).answers.get("leader_can_coach"), "")
 
 
-def test_gate_plans_and_check_list():
-    """A "check first" plan starts from the checks to make: what to find out, and how."""
+def test_gate_plans_and_dont_know_list():
     plan = build_plan(worked_id("too-little-known").answers)
     assert plan["kind"] == "gate" and plan["gate"] == "check_first" and plan["intervention"] is None
     todo = section(plan, "find_out")["fields"][0]["value"].splitlines()
