@@ -215,7 +215,8 @@ def answer_label(qid: str, value: str) -> str:
     return get_knowledge().question(qid).label_of(value)
 
 
-def _summary_memo(c: Consultation) -> dict[str, Any]:
+def result_memo(c: Consultation) -> dict[str, Any]:
+    """``c.to_dict()`` (the result model with its summary), remembered for this session."""
     return _memo("_memo_summary", answers_key(c.answers) + (c.status,), lambda: c.to_dict(get_rulebase()))
 
 
@@ -234,7 +235,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
         if c.provisional:
             st.caption(f"So far the answers point to {iv_name(c.provisional)}.")
         return
-    d = _summary_memo(c)
+    d = result_memo(c)
     sm = d["summary"]
     if c.status == "cannot_recommend":
         cr = d["cannot_recommend"] or {}

@@ -20,6 +20,7 @@ from app_pages.common import (
     iv_name,
     references_list,
     render_result,
+    result_memo,
     show_flash,
     sources_line,
     whatif_panel,
@@ -310,6 +311,16 @@ def result_block(c: Consultation) -> None:
                 st.markdown(f"- {d['question_text']} (now *{answer_label(d['question'], d['answer'])}*): {alts}")
         else:
             st.markdown("No single answer change would change the recommendation.")
+        unknown = result_memo(c).get("could_change_result") or []
+        if unknown:
+            from casework.cli import result_name
+
+            st.markdown("Answers not known yet that could still change it (finding them out settles it):")
+            for o in unknown:
+                alts = "; ".join(f"*{answer_label(o['question'], a['answer'])}* gives **{result_name(a['result'])}**"
+                                 for a in o["alternatives"])
+                st.markdown(f"- {get_rulebase().knowledge.question(o['question']).text} "
+                            f"(now *{answer_label(o['question'], o['answer'])}*): {alts}")
     with st.expander("What if?"):
         whatif_panel(c.answers, "diag", on_apply=on_apply_whatif,
                      show_ids=bool(st.session_state.get("expert_detail")))
