@@ -261,3 +261,12 @@ def test_decisive_answers_name_each_question_once():
 
 def test_result_wording_names_only_known_gates():
     assert set(summary.result_words().summary.gate_step_sentence) <= set(RB.gates)
+
+
+def test_done_before_reason_claims_only_its_conditions():
+    """Regression: "done it before but not to the standard" was said when "could they do it" was
+    "don't know" (the rule holds on a specific goal alone); the reason now states what its
+    conditions establish."""
+    rule = RB.by_id["COA-done-before"]
+    assert set(rule.when.findings) == {"done_before", "job_skill_need"}
+    assert "not to the standard" not in rule.rationale and "done it before" in rule.rationale
