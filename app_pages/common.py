@@ -239,7 +239,8 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
     sm = d["summary"]
     if c.status == "cannot_recommend":
         cr = d["cannot_recommend"] or {}
-        st.warning(f"**Cannot recommend yet: {cr.get('label', '')}.** {cr.get('advice', '')}")
+        gate_heading = rb.gates[c.gate].heading if c.gate in rb.gates else "Cannot recommend yet"
+        st.warning(f"**{gate_heading}: {cr.get('label', '')}.** {cr.get('advice', '')}")
         if c.gate == "check_first":
             st.markdown(f"**The answers lean to:** {iv_name(c.lean)}" if c.lean
                         else "**The answers do not point to any intervention yet.**")

@@ -130,9 +130,7 @@ def format_text(c, explain: bool) -> str:
             out.append(f"So far the answers point to: {name(d['provisional'])}")
     elif d["status"] == "cannot_recommend":
         cr = d["cannot_recommend"]
-        out.append(f"Cannot recommend yet: {cr['label']}. {cr['advice']}")
-        if cr["reason"] == "check_first":
-            out.append("The answers lean to: " + (name(cr["lean"]) if cr["lean"] else "nothing yet"))
+        if cr["reason"] == "check_first":  # the summary above gives the label, the lean and the advice
             for need in cr["needs"]:
                 out.append(f"  Not yet established: {need}")
             out.append("Check first:")

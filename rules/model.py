@@ -94,6 +94,7 @@ class GateDef(Strict):
     advice: str
     overridden_by: list[str] = []  # findings that set the gate aside (wellbeing red flags)
     advice_no_lean: str | None = None  # check first: the advice when the answers point nowhere yet
+    heading: str = "Cannot recommend yet"  # how the result is headed ("Outside these interventions", ...)
 
 
 class SafetyLevel(Strict):

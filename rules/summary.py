@@ -325,7 +325,8 @@ def check_text(check: Mapping[str, Any]) -> str:
 def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: SummaryWords) -> dict[str, Any]:
     cr = d.get("cannot_recommend") or {}
     label = cr.get("label") or (rb.gates[c.gate].label if c.gate in rb.gates else str(cr.get("reason") or ""))
-    headline = w.headline_gate.format(label=label)
+    heading = rb.gates[c.gate].heading if c.gate in rb.gates else "Cannot recommend yet"
+    headline = w.headline_gate.format(heading=heading, label=label)
     lean = cr.get("lean")
     if lean in INTERVENTION_IDS:
         headline += " (" + w.headline_lean.format(name=_name(rb, lean)) + ")"

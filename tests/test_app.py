@@ -113,7 +113,7 @@ def test_a_full_path_to_each_outcome(outcome):
     assert asked == list(expected.answers)
     if outcome in ("cannot_recommend", "check_first"):
         gate = RB.gates[expected.gate]
-        assert f"Cannot recommend yet: {gate.label}" in texts(at.warning)
+        assert f"{gate.heading}: {gate.label}" in texts(at.warning)
         assert not any("Recommended:" in str(s.value) for s in at.success)
         if outcome == "check_first":  # the checks are a to-do list, each with how to find it out
             boxes = [cb.label for cb in at.checkbox if cb.key and cb.key.startswith("check_")]
