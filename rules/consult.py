@@ -146,13 +146,19 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
     comp = compiled(rb)
     base = first.outcome
     overturns: list[Overturn] = []
-    for cost in answer_costs(rb, accepted):
+    costs = answer_costs(rb, accepted)
+    if not costs:
+        return first, overturns
+    walked, _end, before = comp.walk_states(accepted)
+    at = {qid: n for n, qid in enumerate(walked.path)}
+    for cost in costs:
         alts = []
         for values in comp.option_classes[cost.question]:
             if cost.answer in values:
                 continue  # answers no condition tells apart from this one change nothing
-            w = comp.walk({**accepted, cost.question: values[0]}, fill=DONT_KNOW)
-            other = outcome(rb, comp.fire(w.accepted)[0], w.accepted)
+            # the path up to this question is the same: walk on from there with the other answer
+            _w, st = comp.resume(before[at[cost.question]], {**accepted, cost.question: values[0]}, fill=DONT_KNOW)
+            other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
             if other != base:
                 alts += [(alt, other) for alt in values]
         if alts:

@@ -49,6 +49,16 @@ def holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     return True
 
 
+def closed(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
+    """Whether ``c`` can never hold further down this path: an answer it tests was given otherwise, or
+    a finding or kind it forbids is present (answers, findings and kinds only accumulate on a path)."""
+    ans, _need, bar, _anyk, nok = c
+    for q, allowed in ans:
+        if q in answers and answers[q] not in allowed:
+            return True
+    return bool(bar and not bar.isdisjoint(findings)) or bool(nok and not nok.isdisjoint(kinds))
+
+
 @dataclass(frozen=True)
 class WalkResult:
     accepted: dict[str, str]
@@ -68,6 +78,8 @@ class Compiled:
             (r.id, compile_condition(r.when), r.then.finding, r.then.gate) for r in rb.rules
         ]
         self.finding_rules = [x for x in self.rules if x[2] or x[3]]
+        self.decision_rules = [(rid, cond) for rid, cond, f, g in self.rules if not (f or g)]
+        self.rule_order = {rid: i for i, (rid, *_rest) in enumerate(self.rules)}
         # which cause-analysis rules to re-check when a question is answered or a finding appears
         self.by_question: dict[str, list[int]] = {}
         self.by_finding: dict[str, list[int]] = {}
@@ -129,26 +141,57 @@ class Compiled:
         new answer re-checks only the rules that test that question, and a new finding only the
         rules that test that finding.
         """
-        accepted: dict[str, str] = {}
-        path: list[str] = []
-        findings: set[str] = set()
-        kinds: set[str] = set()
-        done: set[int] = set()
+        return self._walk(_WalkState.start(self), answers, fill)[0]
+
+    def walk_states(self, answers: Mapping[str, str]) -> tuple[WalkResult, _WalkState, list[_WalkState]]:
+        """The walk, its final state and the state before each question of the path was answered
+        (for :meth:`resume`)."""
+        snapshots: list[_WalkState] = []
+        result, state = self._walk(_WalkState.start(self), answers, None, snapshots)
+        return result, state, snapshots
+
+    def resume(self, state: _WalkState, answers: Mapping[str, str], fill: str | None = None) -> tuple[WalkResult, _WalkState]:
+        """Go on walking from a saved state (a copy of it is used) with these answers."""
+        return self._walk(state.copy(), answers, fill)
+
+    def fired_by(self, state: _WalkState, ordered: bool = True) -> list[str]:
+        """The rules a finished walk fires, as :meth:`fire` gives them on its accepted answers: the
+        cause-analysis rules the walk concluded and the decision rules on its findings (in firing
+        order unless ``ordered`` is False: settling does not depend on the order)."""
+        rules = self.finding_rules
+        fired = [rules[i][0] for i in state.done]
+        accepted, findings, kinds = state.accepted, state.findings, state.kinds
+        fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
+        return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
+
+    def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
+              snapshots: list | None = None) -> tuple[WalkResult, _WalkState]:
+        accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
         while True:
             nxt = None
-            for qid, cond in self.questions:
-                if qid not in accepted and holds(cond, accepted, findings, kinds):
+            keep = []
+            for n, (qid, cond) in enumerate(st.pending):
+                if qid in accepted:
+                    continue
+                if holds(cond, accepted, findings, kinds):
                     nxt = qid
+                    keep += st.pending[n:]
                     break
+                if not closed(cond, accepted, findings, kinds):
+                    keep.append((qid, cond))
+            st.pending = keep
             if nxt is None:
-                return WalkResult(accepted, path, None, None)
+                return WalkResult(accepted, path, None, None), st
             if nxt not in answers:
                 if fill is None:
-                    return WalkResult(accepted, path, nxt, None)
-                accepted[nxt] = fill
+                    return WalkResult(accepted, path, nxt, None), st
+                value = fill
             else:
-                accepted[nxt] = answers[nxt]
+                value = answers[nxt]
+            if snapshots is not None:
+                snapshots.append(st.copy())
+            accepted[nxt] = value
             path.append(nxt)
             work = list(self.by_question.get(nxt, ()))
             gate = None
@@ -167,7 +210,28 @@ class Compiled:
                         work.extend(self.by_finding.get(finding, ()))
             stop = gate or next(iter(sorted(findings & self.stop_findings)), None)
             if stop:
-                return WalkResult(accepted, path, None, stop)
+                return WalkResult(accepted, path, None, stop), st
+
+
+@dataclass
+class _WalkState:
+    """Where a walk stands: answers accepted, path, findings and kinds, cause-analysis rules decided,
+    and the questions still open."""
+
+    accepted: dict
+    path: list
+    findings: set
+    kinds: set
+    done: set
+    pending: list
+
+    @classmethod
+    def start(cls, comp: Compiled) -> _WalkState:
+        return cls({}, [], set(), set(), set(), list(comp.questions))
+
+    def copy(self) -> _WalkState:
+        return _WalkState(dict(self.accepted), list(self.path), set(self.findings), set(self.kinds),
+                          set(self.done), list(self.pending))
 
 
 _compiled: dict[int, Compiled] = {}
