@@ -117,24 +117,40 @@ def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple
             m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
         else:
             barred |= bars
-    for g in gates:
-        if findings.isdisjoint(rb.gates[g].overridden_by):
-            return ("cannot_recommend", g, None, None)
-    threshold = rb.settlement.primary_threshold
-    best = None
-    for iv, m in belief.items():
-        if iv in barred:
-            continue
-        score = round(net_cf(*m), 9)
-        if score >= threshold and (best is None or (-score, comp.order[iv]) < best[0]):
-            best = ((-score, comp.order[iv]), iv)
-    if best is None:
+    gate, _overridden = open_gate(rb, gates, findings)
+    if gate:
+        return ("cannot_recommend", gate, None, None)
+    scores = {iv: net_cf(*m) for iv, m in belief.items()}
+    can_lead = leaders(rb, ranking(rb, scores), scores, barred)
+    if not can_lead:
         return ("cannot_recommend", "check_first", None, None)
-    primary = best[1]
+    primary = can_lead[0]
     kinds = {rb.finding_kind[f] for f in findings}
     if missing_requirements(rb, primary, answers, findings, kinds):
         return ("cannot_recommend", "check_first", None, primary)
     return ("complete", None, primary, None)
+
+
+def open_gate(rb: RuleBase, gates: list[str], findings: set[str]) -> tuple[str | None, str | None]:
+    """(the first gate that ends the analysis, the first gate a wellbeing red flag set aside)."""
+    gate = overridden = None
+    for g in gates:
+        if findings.isdisjoint(rb.gates[g].overridden_by):
+            return g, overridden
+        overridden = overridden or g
+    return gate, overridden
+
+
+def ranking(rb: RuleBase, scores: Mapping[str, float]) -> list[str]:
+    """The six interventions by certainty, ties broken by the precedence (scores rounded to 9 places)."""
+    order = compiled(rb).order
+    return sorted(INTERVENTION_IDS, key=lambda iv: (-round(scores.get(iv, 0.0), 9), order[iv]))
+
+
+def leaders(rb: RuleBase, ranked: list[str], scores: Mapping[str, float], barred: set[str]) -> list[str]:
+    """The interventions that may lead, best first: not barred, and at least the primary threshold."""
+    t = rb.settlement.primary_threshold
+    return [iv for iv in ranked if iv not in barred and round(scores.get(iv, 0.0), 9) >= t]
 
 
 def answer_costs(rb: RuleBase, answers: Mapping[str, str]) -> list[CostStep]:
@@ -180,21 +196,15 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str],
     if costs is None:
         costs = answer_costs(rb, answers)
 
-    gate = overridden = None
-    for g in gates:
-        if findings.isdisjoint(rb.gates[g].overridden_by):
-            gate = g
-            break
-        overridden = overridden or g
+    gate, overridden = open_gate(rb, gates, findings)
     if gate:
         return Settled("cannot_recommend", gate, None, None, [], scores, evidence, exclusions,
                        overridden_gate=overridden)
 
     out = {e.intervention for e in exclusions if e.scope == "excluded"}
     barred = out | {e.intervention for e in exclusions}
-    order = {iv: i for i, iv in enumerate(s.precedence)}
-    ranked = sorted(INTERVENTION_IDS, key=lambda iv: (-round(scores[iv], 9), order[iv]))
-    candidates = [iv for iv in ranked if iv not in barred and round(scores[iv], 9) >= s.primary_threshold]
+    ranked = ranking(rb, scores)
+    candidates = leaders(rb, ranked, scores, barred)
     if not candidates:
         return Settled("cannot_recommend", "check_first", None, None, [], scores, evidence, exclusions,
                        overridden_gate=overridden)

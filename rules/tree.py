@@ -166,7 +166,6 @@ class TreeEnumerator:
                 self.req_by_k.setdefault(k, []).append(i)
         self.always_q = frozenset(q for c in self.req_conds for q, _ in c[0])
         self.always_f = frozenset({SAFETY_FINDING} | {f for g in rb.gates.values() for f in g.overridden_by})
-        self.always_k = frozenset()
         self.all_questions = frozenset(q for q, _ in self.questions)
         self.rule_needs = [r.cond[1] for r in self.rules]
         self.rule_asks = [frozenset(q for q, _ in r.cond[0]) for r in self.rules]
@@ -317,7 +316,7 @@ class TreeEnumerator:
                 tested_f |= need | bar
                 tested_k |= anyk | nok
             got = self._memo_tested[key] = (frozenset(tested_q) | self.always_q, frozenset(tested_f) | self.always_f,
-                                            frozenset(tested_k) | self.always_k)
+                                            frozenset(tested_k))
         return got
 
     def _settle_open(self, st: _State) -> tuple:
