@@ -13,7 +13,9 @@ tested equal to the experta engine, the same settlement (:mod:`rules.settle`) an
 Speed comes from caching identical answer rows and, for many distinct rows, worker processes.
 
 Public API: :func:`read_table`, :func:`triage_rows`, :func:`write_table`, :func:`summarise`,
-:func:`make_template`, :func:`output_columns`, :func:`sample_rows`.
+:func:`make_template`, :func:`output_columns`, :func:`sample_rows`; for pandas, :func:`triage_frame`.
+
+Workbooks (.xlsx, .xls, .ods) are read with python-calamine and written with xlsxwriter.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ MAX_BYTES = 20 * 1024 * 1024  # a file larger than this is refused
 MAX_ROWS = 50_000  # data rows (below the header)
 MAX_COLUMNS = 500
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell can hold
+MAX_GRID_CELLS = 10_000_000  # rows x columns a workbook sheet may span (from A1 to its farthest cell)
 CASE_ID = "case_id"
 OUTPUT_COLUMNS = (
     "status", "primary", "primary_label", "confidence", "confidence_band", "secondary", "ruled_out", "cannot_lead",
@@ -223,52 +226,131 @@ def _csv_records(data: bytes, name: str, messages: list[Message]) -> Iterator[li
         raise BatchError(f"{name}: row {reader.line_num}: the CSV cannot be read ({exc})") from None
 
 
-def _xlsx_records(data: bytes, name: str, messages: list[Message]) -> Iterator[list[Any]]:
-    """Rows of the first sheet (or the one named ``cases``) as lists of cell values."""
-    notes: list[Message] = []
-    try:
-        records = _fast_xlsx_records(data, name, notes)
-    except BatchError:
-        raise
-    except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read it (slower, or it names the problem)
-        yield from _openpyxl_records(data, name, messages)
-        return
-    messages.extend(notes)
-    yield from records
+# Workbooks are read by python-calamine (the Rust calamine library): .xlsx/.xlsm, .xls and .ods.
+# Before calamine unpacks a zip-based workbook, the sizes its parts declare are checked (a "zip
+# bomb" guard), and at most MAX_ROWS + 2 rows of the sheet are turned into Python values.
+
+_ZIP_MAX_UNPACKED = 512 * 1024 * 1024  # bytes a zip-based workbook may unpack to
+_KINDS = {"xlsx": "Excel .xlsx workbook", "xls": "old Excel .xls workbook", "ods": "OpenDocument .ods spreadsheet"}
 
 
-def _openpyxl_records(data: bytes, name: str, messages: list[Message]) -> Iterator[list[Any]]:
+def _workbook_kind(data: bytes, name: str) -> str:
+    """'xlsx', 'ods' or 'xls' for a workbook (by its content), '' for text."""
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if not data.startswith(b"PK\x03\x04"):
+        return ""
+    if b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet" in data[:200] or name.lower().endswith(".ods"):
+        return "ods"
+    return "xlsx"
+
+
+def _unreadable(name: str, kind: str, why: str) -> BatchError:
+    return BatchError(
+        f"{name}: not a readable {_KINDS[kind]} ({why}). "
+        "Open it in a spreadsheet and save it again as .xlsx, or save it as CSV."
+    )
+
+
+def _check_zip(data: bytes, name: str, kind: str) -> None:
+    """Refuse a zip-based workbook that would unpack to too much, or (.xlsx) whose cells span a
+    larger grid than :data:`MAX_GRID_CELLS`: calamine allocates the whole bounding box of the cells
+    at once, and an allocation that fails aborts the process (a 10 KB file with one cell in A1 and
+    one in XFD1048576 asks for 512 GB). The cell references are found by a pattern over the sheet
+    parts, read in blocks; reading the values is left to calamine."""
     import zipfile
 
     try:
-        from openpyxl import load_workbook
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            unpacked = sum(i.file_size for i in infos)
+            if unpacked > _ZIP_MAX_UNPACKED:
+                raise BatchError(
+                    f"{name}: the workbook unpacks to {unpacked / 1024 / 1024:,.0f} MB; at most "
+                    f"{_ZIP_MAX_UNPACKED // 1024 // 1024} MB are read. Save it as CSV or split it."
+                )
+            if kind != "xlsx":
+                return
+            for info in infos:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    rows, cols = _grid_of(zf, info)
+                    if rows * cols > MAX_GRID_CELLS:
+                        raise BatchError(
+                            f"{name}: a sheet has cells as far as row {rows:,}, column {column_letter(cols - 1)}; "
+                            f"a sheet of at most {MAX_GRID_CELLS:,} cells is read. Delete the "
+                            "stray cells far from the table, or save the sheet as CSV."
+                        )
+    except BatchError:
+        raise
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+        raise _unreadable(name, kind, f"the zip container is damaged: {type(exc).__name__}") from None
 
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
-        raise BatchError(
-            f"{name}: not a readable Excel .xlsx workbook ({type(exc).__name__}). "
-            "Open it in a spreadsheet and save it again as .xlsx, or save it as CSV."
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
-        raise BatchError(f"{name}: not a readable Excel .xlsx workbook ({type(exc).__name__}: {exc})") from None
+
+# <row r="12"> and <c r="AB12">: the row and the column of each reference. Written with a space
+# before r=, as every writer does, the patterns are found by a fast literal search; a part with
+# another white-space character there is read with the general patterns.
+_REF_PATTERNS = {
+    True: (re.compile(rb' r="[A-Z]{0,3}([0-9]{1,7})"'), re.compile(rb' r="([A-Z]{1,3})[0-9]')),
+    False: (re.compile(rb'\sr="[A-Z]{0,3}([0-9]{1,7})"'), re.compile(rb'\sr="([A-Z]{1,3})[0-9]')),
+}
+_OTHER_SPACE_R = re.compile(rb'[\t\r\n]r="')
+
+
+def _grid_of(zf, info) -> tuple[int, int]:
+    """(last row, last column), 1-based, that the cells of one sheet part reach."""
+    rows: set[bytes] = set()
+    cols: set[bytes] = set()
+    tail = b""
+    with zf.open(info) as fh:
+        while block := fh.read(1 << 22):
+            chunk = tail + block
+            row_ref, col_ref = _REF_PATTERNS[_OTHER_SPACE_R.search(chunk) is None]
+            rows.update(row_ref.findall(chunk))
+            cols.update(col_ref.findall(chunk))
+            tail = chunk[-32:]
+    last_col = 0
+    for letters in cols:
+        c = 0
+        for ch in letters:
+            c = c * 26 + ch - 64
+        last_col = max(last_col, c)
+    return max(map(int, rows), default=0), max(last_col, 1)
+
+
+def _sheet_records(data: bytes, name: str, kind: str, messages: list[Message]) -> Iterator[list[Any]]:
+    """Rows of the sheet named ``cases`` (else the first sheet) as lists of cell values, from A1 on."""
+    import python_calamine as pc
+
+    if kind != "xls":
+        _check_zip(data, name, kind)
     try:
-        sheets = wb.worksheets
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except pc.PasswordError:
+        raise BatchError(f"{name}: the workbook is protected by a password; save a copy without one") from None
+    except Exception as exc:  # noqa: BLE001 - calamine names the problem in its own exception types
+        raise _unreadable(name, kind, _one_line(f"{type(exc).__name__}: {exc}")[:200]) from None
+    try:
+        sheets = wb.sheets_metadata
         if not sheets:
             raise BatchError(f"{name}: the workbook has no sheets")
-        ws = next((s for s in sheets if s.title.strip().lower() == "cases"), sheets[0])
-        if len(sheets) > 1 and ws.title.strip().lower() != "cases":
-            messages.append(Message("warning", f"{name}: the workbook has {len(sheets)} sheets; only the first, '{ws.title}', was read"))
-        if not hasattr(ws, "iter_rows"):
-            raise BatchError(f"{name}: the sheet '{ws.title}' is a chart, not a table")
+        meta = next((s for s in sheets if s.name.strip().lower() == "cases"), sheets[0])
+        if len(sheets) > 1 and meta.name.strip().lower() != "cases":
+            messages.append(
+                Message("warning", f"{name}: the workbook has {len(sheets)} sheets; only the first, '{meta.name}', was read")
+            )
+        if meta.typ != pc.SheetTypeEnum.WorkSheet:
+            raise BatchError(f"{name}: the sheet '{meta.name}' is a chart, not a table")
         try:
-            for values in ws.iter_rows(min_row=1, values_only=True):
-                yield [_xlsx_value(v) for v in values]
-        except BatchError:
-            raise
+            sheet = wb.get_sheet_by_name(meta.name)
         except Exception as exc:  # noqa: BLE001
-            raise BatchError(f"{name}: the sheet '{ws.title}' cannot be read ({type(exc).__name__}: {exc})") from None
+            raise BatchError(f"{name}: the sheet '{meta.name}' cannot be read ({type(exc).__name__}: {exc})") from None
     finally:
         wb.close()
+    if sheet.width > MAX_COLUMNS:
+        raise BatchError(f"{name}: the file has {sheet.width:,} columns; at most {MAX_COLUMNS} are read")
+    lead = [""] * sheet.start[1] if sheet.start else []  # rows come padded from row 1, not from column A
+    for values in sheet.iter_rows():  # one row at a time: a file over the row limit stops early
+        yield [*lead, *(v if v.__class__ is str else _xlsx_value(v) for v in values)]
 
 
 def _xlsx_value(v: Any) -> Any:
@@ -283,406 +365,7 @@ def _xlsx_value(v: Any) -> Any:
     return str(v)
 
 
-# --------------------------------------------------------------------------- fast .xlsx reading and writing
-#
-# openpyxl reads a cell in about 30 microseconds and writes one in about 10; a batch of 10,000 rows
-# has half a million cells. The sheet XML is therefore read with the expat parser straight into
-# lists, and written as strings. Workbook structure, shared strings and date styles follow the
-# Office Open XML spreadsheet format (ECMA-376 part 1, section 18) as openpyxl reads them; anything
-# this reader does not understand falls back to openpyxl. Tests check both readers agree.
-
-_XLSX_MAX_UNPACKED = 512 * 1024 * 1024  # bytes of sheet XML read at most (a "zip bomb" guard)
-_NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-class _FallBack(Exception):
-    """The fast reader met something it does not handle; openpyxl reads the file instead."""
-
-
-def _local(tag: str) -> str:
-    return tag.rpartition("}")[2].rpartition(":")[2]
-
-
-def _zip_path(base: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    parts = [p for p in (base.rpartition("/")[0] + "/" + target).split("/") if p and p != "."]
-    out: list[str] = []
-    for p in parts:
-        if p == "..":
-            if out:
-                out.pop()
-        else:
-            out.append(p)
-    return "/".join(out)
-
-
-def _rels(zf, path: str) -> dict[str, tuple[str, str]]:
-    """Relationships of a part: id -> (type, target path inside the zip)."""
-    import xml.etree.ElementTree as ET
-
-    folder, _, file = path.rpartition("/")
-    rel_path = (folder + "/" if folder else "") + "_rels/" + file + ".rels"
-    try:
-        root = ET.fromstring(zf.read(rel_path))
-    except KeyError:
-        return {}
-    out = {}
-    for el in root:
-        if _local(el.tag) == "Relationship":
-            target = el.get("Target", "")
-            if el.get("TargetMode") == "External":
-                continue
-            out[el.get("Id", "")] = (el.get("Type", ""), _zip_path(path, target))
-    return out
-
-
-def _expat(handlers: dict, stream, limit: int = _XLSX_MAX_UNPACKED, each: Callable[[], None] | None = None) -> None:
-    import xml.parsers.expat
-
-    p = xml.parsers.expat.ParserCreate()
-    p.buffer_text = True
-
-    def no_dtd(*_a):
-        raise _FallBack("document type declarations are not expected in a workbook")
-
-    p.StartDoctypeDeclHandler = no_dtd
-    p.EntityDeclHandler = no_dtd
-    for k, v in handlers.items():
-        setattr(p, k, v)
-    read = 0
-    while True:
-        chunk = stream.read(1 << 20)
-        if not chunk:
-            break
-        read += len(chunk)
-        if read > limit:
-            raise BatchError("the workbook is too large once unpacked; save it as CSV or split it")
-        p.Parse(chunk, False)
-        if each:
-            each()
-    p.Parse(b"", True)
-    if each:
-        each()
-
-
-def _shared_strings(zf, path: str | None) -> list[str]:
-    if not path:
-        return []
-    out: list[str] = []
-    parts: list[str] = []
-    state = {"t": False, "rph": 0}
-
-    def start(name, attrs):
-        n = _local(name)
-        if n == "si":
-            parts.clear()
-        elif n == "t" and not state["rph"]:
-            state["t"] = True
-        elif n == "rPh":
-            state["rph"] += 1
-
-    def end(name):
-        n = _local(name)
-        if n == "si":
-            out.append("".join(parts))
-        elif n == "t":
-            state["t"] = False
-        elif n == "rPh":
-            state["rph"] -= 1
-
-    def text(data):
-        if state["t"]:
-            parts.append(data)
-
-    with zf.open(path) as fh:
-        _expat({"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": text}, fh)
-    return out
-
-
-def _date_styles(zf, path: str | None) -> tuple[set[int], set[int]]:
-    """Indexes of cell formats that show a date (and of those, a duration)."""
-    import xml.etree.ElementTree as ET
-
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-
-    if not path:
-        return set(), set()
-    root = ET.fromstring(zf.read(path))
-    custom = {}
-    xfs: list[int] = []
-    for el in root:
-        n = _local(el.tag)
-        if n == "numFmts":
-            for f in el:
-                custom[int(f.get("numFmtId", "-1"))] = f.get("formatCode", "")
-        elif n == "cellXfs":
-            xfs = [int(x.get("numFmtId", "0")) for x in el if _local(x.tag) == "xf"]
-    dates, durations = set(), set()
-    for i, fid in enumerate(xfs):
-        code = custom.get(fid, BUILTIN_FORMATS.get(fid))
-        if code and is_date_format(code):
-            dates.add(i)
-            if is_timedelta_format(code):
-                durations.add(i)
-    return dates, durations
-
-
-def _column_index(ref: str) -> int:
-    n = 0
-    for ch in ref:
-        o = ord(ch)
-        if 65 <= o <= 90:
-            n = n * 26 + o - 64
-        elif 97 <= o <= 122:
-            n = n * 26 + o - 96
-        else:
-            break
-    return n - 1
-
-
-def _fast_xlsx_records(data: bytes, name: str, messages: list[Message]) -> list[list[Any]]:
-    import xml.etree.ElementTree as ET
-    import zipfile
-
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
-
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    root_rels = _rels(zf, "")
-    wb_path = next((t for typ, t in root_rels.values() if typ.endswith("/officeDocument")), "xl/workbook.xml")
-    wb = ET.fromstring(zf.read(wb_path))
-    wb_rels = _rels(zf, wb_path)
-    epoch = CALENDAR_WINDOWS_1900
-    sheets: list[tuple[str, str]] = []
-    for el in wb.iter():
-        n = _local(el.tag)
-        if n == "workbookPr" and el.get("date1904") in ("1", "true"):
-            epoch = CALENDAR_MAC_1904
-        elif n == "sheet":
-            rid = el.get(f"{{{_NS_REL}}}id") or next((v for k, v in el.attrib.items() if _local(k) == "id"), "")
-            sheets.append((el.get("name", ""), rid))
-    if not sheets:
-        raise BatchError(f"{name}: the workbook has no sheets")
-    title, rid = next((s for s in sheets if s[0].strip().lower() == "cases"), sheets[0])
-    if len(sheets) > 1 and title.strip().lower() != "cases":
-        messages.append(Message("warning", f"{name}: the workbook has {len(sheets)} sheets; only the first, '{title}', was read"))
-    typ, sheet_path = wb_rels.get(rid, ("", ""))
-    if typ.endswith("/chartsheet"):
-        raise BatchError(f"{name}: the sheet '{title}' is a chart, not a table")
-    if not typ.endswith("/worksheet") or sheet_path not in zf.namelist():
-        raise _FallBack("sheet part not found")
-    sst_path = next((t for ty, t in wb_rels.values() if ty.endswith("/sharedStrings")), None)
-    styles_path = next((t for ty, t in wb_rels.values() if ty.endswith("/styles")), None)
-    sst = _shared_strings(zf, sst_path if sst_path in zf.namelist() else None)
-    dates, durations = _date_styles(zf, styles_path if styles_path in zf.namelist() else None)
-
-    records: list[list[Any]] = []
-    nonblank = 0
-    st: dict[str, Any] = {"row": 0, "cells": None, "col": -1, "t": "n", "s": 0, "text": None, "inline": False, "rph": 0}
-    buf: list[str] = []
-
-    class _Enough(Exception):
-        pass
-
-    def start(tag, attrs):
-        n = tag.rpartition(":")[2]
-        if n == "c":
-            ref = attrs.get("r")
-            st["col"] = min(_column_index(ref) if ref else st["col"] + 1, MAX_COLUMNS)
-            st["t"] = attrs.get("t", "n")
-            s = attrs.get("s")
-            st["s"] = int(s) if s else 0
-            st["text"] = None
-            buf.clear()
-        elif n == "v":
-            st["text"] = "v"
-            buf.clear()
-        elif n == "t" and st["inline"] and not st["rph"]:
-            st["text"] = "t"
-        elif n == "is":
-            st["inline"] = True
-            buf.clear()
-        elif n == "rPh":
-            st["rph"] += 1
-        elif n == "row":
-            r = attrs.get("r")
-            number = int(r) if r else st["row"] + 1
-            while st["row"] + 1 < number:  # rows without cells: blank records keep row numbers right
-                records.append([])
-                st["row"] += 1
-            st["row"] = number
-            st["cells"] = []
-            st["col"] = -1
-
-    def end(tag):
-        nonlocal nonblank
-        n = tag.rpartition(":")[2]
-        if n == "c":
-            t = st["t"]
-            raw = "".join(buf)
-            if t == "inlineStr":
-                value: Any = raw
-            elif not raw:
-                value = ""  # no cached value (e.g. a formula never calculated)
-            elif t == "s":
-                value = sst[int(raw)]
-            elif t in ("str", "e", "d"):
-                value = raw
-            elif t == "b":
-                value = raw.strip() in ("1", "true")
-            else:
-                value = float(raw) if ("." in raw or "E" in raw or "e" in raw) else int(raw)
-                if st["s"] in dates:
-                    try:
-                        value = from_excel(value, epoch, timedelta=st["s"] in durations)
-                    except (OverflowError, ValueError):
-                        value = "#VALUE!"
-                value = _xlsx_value(value)
-            cells = st["cells"]
-            col = st["col"]
-            if col >= len(cells):
-                cells.extend([""] * (col - len(cells)))
-                cells.append(value)
-            else:
-                cells[col] = value
-            st["inline"] = False
-            st["text"] = None
-        elif n in ("v", "t"):
-            if n == "v" or st["text"] == "t":
-                st["text"] = "done"
-        elif n == "rPh":
-            st["rph"] -= 1
-        elif n == "row":
-            cells = st["cells"]
-            records.append(cells)
-            if any(not _blank(v) for v in cells):
-                nonblank += 1
-            st["cells"] = None
-
-    def text(d):
-        if st["text"] in ("v", "t"):
-            buf.append(d)
-
-    def check():
-        if nonblank > MAX_ROWS + 1:
-            raise _Enough
-
-    try:
-        with zf.open(sheet_path) as fh:
-            _expat(
-                {"StartElementHandler": start, "EndElementHandler": end, "CharacterDataHandler": text}, fh, each=check
-            )
-    except _Enough:
-        pass
-    return records
-
-
-def _fast_xlsx_bytes(sheets: Sequence[tuple[str, Sequence[Any], Iterable[Sequence[Any]]]]) -> bytes:
-    """A workbook of plain sheets: (title, header, rows). Text is written as inline strings, the header
-    in bold with the pane frozen below it. Cells should already be neutralised."""
-    import zipfile
-    from xml.sax.saxutils import escape, quoteattr
-
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-        n = len(sheets)
-        zf.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-            '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            + "".join(
-                f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
-                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-                for i in range(1, n + 1)
-            )
-            + "</Types>",
-        )
-        zf.writestr(
-            "_rels/.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{_NS_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_NS_REL}/officeDocument" Target="xl/workbook.xml"/>'
-            "</Relationships>",
-        )
-        zf.writestr(
-            "xl/workbook.xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<workbook xmlns="{_NS_MAIN}" xmlns:r="{_NS_REL}"><sheets>'
-            + "".join(
-                f"<sheet name={quoteattr(title[:31])} sheetId=\"{i}\" r:id=\"rId{i}\"/>"
-                for i, (title, _h, _r) in enumerate(sheets, 1)
-            )
-            + "</sheets></workbook>",
-        )
-        zf.writestr(
-            "xl/_rels/workbook.xml.rels",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<Relationships xmlns="{_NS_PKG_REL}">'
-            + "".join(
-                f'<Relationship Id="rId{i}" Type="{_NS_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                for i in range(1, n + 1)
-            )
-            + f'<Relationship Id="rId{n + 1}" Type="{_NS_REL}/styles" Target="styles.xml"/>'
-            "</Relationships>",
-        )
-        zf.writestr(
-            "xl/styles.xml",
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-            f'<styleSheet xmlns="{_NS_MAIN}">'
-            '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
-            '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-            '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-            '<fill><patternFill patternType="gray125"/></fill></fills>'
-            '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-            '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-            '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-            '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
-            '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-            "</styleSheet>",
-        )
-        for i, (_title, header, rows) in enumerate(sheets, 1):
-            letters = [column_letter(j) for j in range(max(1, len(header)))]
-            with zf.open(f"xl/worksheets/sheet{i}.xml", "w") as fh:
-                fh.write(
-                    (
-                        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                        f'<worksheet xmlns="{_NS_MAIN}"><sheetViews><sheetView workbookViewId="0">'
-                        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-                        "</sheetView></sheetViews>"
-                        f'<cols><col min="1" max="{max(1, len(header))}" width="16" customWidth="1"/></cols>'
-                        "<sheetData>"
-                    ).encode()
-                )
-                parts: list[str] = []
-                for r, values in enumerate(itertools.chain([header], rows), 1):
-                    style = ' s="1"' if r == 1 else ""
-                    cells = []
-                    for j, v in enumerate(values):
-                        if v is None or v == "":
-                            continue
-                        if j >= len(letters):
-                            letters.extend(column_letter(k) for k in range(len(letters), j + 1))
-                        ref = f"{letters[j]}{r}"
-                        if isinstance(v, bool):
-                            cells.append(f'<c r="{ref}"{style} t="b"><v>{int(v)}</v></c>')
-                        elif isinstance(v, (int, float)) and v == v and v not in (float("inf"), float("-inf")):
-                            cells.append(f'<c r="{ref}"{style}><v>{v!r}</v></c>')
-                        else:
-                            s = escape(str(v), {"\r": "&#13;"})  # a bare CR would be read back as LF
-                            space = ' xml:space="preserve"' if s[:1].isspace() or s[-1:].isspace() else ""
-                            cells.append(f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{s}</t></is></c>')
-                    parts.append(f'<row r="{r}">' + "".join(cells) + "</row>")
-                    if len(parts) >= 500:
-                        fh.write("".join(parts).encode("utf-8"))
-                        parts.clear()
-                fh.write(("".join(parts) + "</sheetData></worksheet>").encode("utf-8"))
-    return out.getvalue()
+# --------------------------------------------------------------------------- reading: the header and rows
 
 
 def _blank(v: Any) -> bool:
@@ -716,13 +399,13 @@ def read_table(
     lower = name.lower()
     if not data.strip():
         raise BatchError(f"{name}: the file is empty")
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise BatchError(f"{name}: this is an old Excel .xls workbook; save it as .xlsx or as CSV (UTF-8)")
-    is_csv = not data.startswith(b"PK\x03\x04")
-    if not is_csv:
-        records: Iterator[list[Any]] = _xlsx_records(data, name, messages)
-    elif lower.endswith((".xlsx", ".xlsm")):
-        raise BatchError(f"{name}: not a readable Excel .xlsx workbook (the content is not a workbook)")
+    kind = _workbook_kind(data, name)
+    is_csv = not kind
+    if kind:
+        records: Iterator[list[Any]] = _sheet_records(data, name, kind, messages)
+    elif lower.endswith((".xlsx", ".xlsm", ".xls", ".ods")):
+        what = _KINDS["ods" if lower.endswith(".ods") else "xls" if lower.endswith(".xls") else "xlsx"]
+        raise BatchError(f"{name}: not a readable {what} (the content is not a workbook)")
     else:
         records = _csv_records(data, name, messages)
 
@@ -898,6 +581,39 @@ class Outcome:
         }
 
 
+def headline(result: Mapping[str, Any], rb=None) -> str:
+    """One line saying what the result is: the consultation's own ``summary.headline`` when the
+    result has a summary, else a short line made from its status and primary.
+
+    ``result`` is a consultation's :meth:`~rules.consult.Consultation.to_dict` or any mapping with
+    ``status``, ``primary`` (``{intervention}``), ``secondary`` and ``cannot_recommend`` /
+    ``next_question`` as that gives them.
+    """
+    summary = result.get("summary")
+    line = summary.get("headline") if isinstance(summary, Mapping) else getattr(summary, "headline", None)
+    if line:
+        return _one_line(line)
+    if rb is None:
+        from rules.model import load_rulebase
+
+        rb = load_rulebase()
+    names = rb.knowledge.interventions
+    status = result.get("status")
+    if status == "complete" and result.get("primary"):
+        iv = result["primary"]["intervention"]
+        also = [names[s["intervention"]].name for s in result.get("secondary") or []]
+        return f"Recommended: {names[iv].name}" + (f", with {' and '.join(also)}" if also else "")
+    cannot = result.get("cannot_recommend")
+    if status == "cannot_recommend" and cannot:
+        lean = cannot.get("lean")
+        return f"Cannot recommend yet: {_one_line(cannot['label'])}" + (
+            f" (the answers lean to {names[lean].name})" if lean in names else ""
+        )
+    if status == "needs_answer" and result.get("next_question"):
+        return f"More answers needed, next: {_one_line(result['next_question']['text'])}"
+    return ""
+
+
 def _reason(rb, c) -> str:
     """One line: the primary's strongest rule rationale, the gate advice, or the next question."""
     if c.status == "needs_answer":
@@ -1039,6 +755,27 @@ def triage_rows(
     main module: guard it with ``if __name__ == "__main__"``). Should the pool fail, the rows are
     triaged in this process.
     """
+    from rules.model import load_rulebase
+
+    rb = load_rulebase()
+    outcomes, errors = _triage(rows, progress, workers)
+    out_rows: list[dict[str, Any]] = []
+    for row, o, problems in zip(rows, outcomes, errors, strict=True):
+        d = dict(row)
+        if o is None:
+            d.update({c: "" for c in OUTPUT_COLUMNS}, status="error", errors="; ".join(problems))
+        else:
+            d.update(o.cells(rb))
+        out_rows.append(d)
+    if progress:
+        progress(len(rows), len(rows))
+    return out_rows
+
+
+def _triage(
+    rows: Sequence[Mapping[str, Any]], progress: Progress | None, workers: int
+) -> tuple[list[Outcome | None], list[list[str]]]:
+    """(the outcome of each row, or None for a row with problems; the problems of each row)."""
     from rules.evaluate import compiled
     from rules.model import load_rulebase
 
@@ -1119,18 +856,76 @@ def triage_rows(
             if progress and j % step == 0:
                 progress(min(done, total), total)
 
-    out_rows: list[dict[str, Any]] = []
-    for i, row in enumerate(rows):
-        d = dict(row)
-        key = row_key[i]
-        if key is None:
-            d.update({c: "" for c in OUTPUT_COLUMNS}, status="error", errors="; ".join(errors[i]))
-        else:
-            d.update(results[key].cells(rb))
-        out_rows.append(d)
+    return [None if k is None else results[k] for k in row_key], errors
+
+
+FRAME_COLUMNS = ("status", "primary", "primary_label", "confidence", "secondary", "ruled_out", "summary",
+                 "safety_alert", "errors")
+
+
+def triage_frame(df, progress: Progress | None = None, workers: int = 1):
+    """Triage a pandas DataFrame of cases: one result row per input row, in the same order and with
+    the same index.
+
+    The columns named after question ids (``gap_defined`` ..., or spelt as a spreadsheet header
+    such as ``Gap Defined``) are the answers; missing values (NaN, None, empty text) are
+    unanswered. Every input column is carried through unchanged; an input column with the name of
+    a result column is renamed ``input_<name>``. Added: ``status`` (complete, needs_answer,
+    cannot_recommend, or error for a row with a bad value), ``primary`` (intervention id; missing,
+    as pandas shows it, without one), ``primary_label``, ``confidence`` (float, NaN without a primary), ``secondary`` and
+    ``ruled_out`` (lists of intervention ids), ``summary`` (one line, see :func:`headline`),
+    ``safety_alert`` (bool) and ``errors`` (the problems of an error row, else ""). The results are
+    those of :func:`rules.consult.consult` on each row's answers.
+    """
+    import pandas as pd
+
+    from rules.model import load_rulebase
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"triage_frame() takes a pandas DataFrame, not {type(df).__name__}")
+    rb = load_rulebase()
+    qids = rb.knowledge.question_index
+    names = rb.knowledge.interventions
+    answer_col: dict[Any, str] = {}  # input column -> question id (or case_id)
+    for col in df.columns:
+        canon = _canonical(str(col))
+        if (canon in qids or canon == CASE_ID) and canon not in answer_col.values():
+            answer_col[col] = canon
+    cells = df[list(answer_col)].astype(object).where(df[list(answer_col)].notna(), "")
+    rows = [SheetRow(zip(answer_col.values(), values, strict=True), line=i + 2) for i, values in
+            enumerate(cells.itertuples(index=False, name=None))]
+    outcomes, errors = _triage(rows, progress, workers)
     if progress:
-        progress(total, total)
-    return out_rows
+        progress(len(rows), len(rows))
+
+    out = df.rename(columns={c: f"input_{c}" for c in df.columns if c in FRAME_COLUMNS})
+    out["status"] = [o.status if o else "error" for o in outcomes]
+    out["primary"] = [o.primary if o else None for o in outcomes]
+    out["primary_label"] = [names[o.primary].name if o and o.primary else None for o in outcomes]
+    out["confidence"] = pd.Series([o.confidence if o else None for o in outcomes], index=df.index, dtype=float)
+    out["secondary"] = [list(o.secondary) if o else [] for o in outcomes]
+    out["ruled_out"] = [list(o.ruled_out) if o else [] for o in outcomes]
+    out["summary"] = ""
+    out["safety_alert"] = [bool(o and o.safety_alert) for o in outcomes]
+    out["errors"] = [
+        "" if o else "; ".join(m.replace(f"row {i + 2}, ", f"index {label!r}, ", 1) for m in p)
+        for i, (label, o, p) in enumerate(zip(df.index, outcomes, errors, strict=True))
+    ]
+    out["summary"] = [_frame_summary(o, rb) if o else "Not triaged: " + e for o, e in zip(outcomes, out["errors"], strict=True)]
+    return out
+
+
+def _frame_summary(o: Outcome, rb) -> str:
+    """The consultation's summary headline (kept in the outcome), or one made from status and primary."""
+    return headline(
+        {
+            "summary": {"headline": dict(o.summary).get("headline")},
+            "status": o.status,
+            "primary": {"intervention": o.primary} if o.primary else None,
+            "secondary": [{"intervention": iv} for iv in o.secondary],
+        },
+        rb,
+    )
 
 
 def row_messages(results: Iterable[Mapping[str, Any]]) -> list[str]:
@@ -1160,15 +955,13 @@ def _cell_text(v: Any) -> str:
     return str(v)
 
 
-def _xlsx_cell(v: Any) -> Any:
-    if v is None or v == "":
-        return None  # no cell at all: smaller files, faster to read
-    if isinstance(v, str):
-        v = _ILLEGAL_XLSX.sub("", v)
-        if len(v) > MAX_CELL_CHARS:
-            v = v[: MAX_CELL_CHARS - 1] + "…"
-        return neutralise(v)
-    return v
+def _xlsx_text(v: str) -> str:
+    """A text cell as a workbook may hold it: no XML-illegal characters, at most 32,767
+    characters, neutralised."""
+    v = _ILLEGAL_XLSX.sub("", v)
+    if len(v) > MAX_CELL_CHARS:
+        v = v[: MAX_CELL_CHARS - 1] + "…"
+    return neutralise(v)
 
 
 def _fmt_of(dest: Any, fmt: str | None) -> str:
@@ -1195,16 +988,61 @@ def table_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], fmt: 
         return codecs.BOM_UTF8 + buf.getvalue().encode("utf-8")
 
     sheets: list[tuple[str, Sequence[Any], Iterable[Sequence[Any]]]] = [
-        (
-            "results",
-            [_xlsx_cell(c) for c in columns],
-            ([_xlsx_cell(r.get(c)) for c in columns] for r in rows),
-        )
+        ("results", columns, ([r.get(c) for c in columns] for r in rows))
     ]
     if summary is not None:
         head, *body = summary_rows(summary)
-        sheets.append(("summary", [_xlsx_cell(v) for v in head], ([_xlsx_cell(v) for v in row] for row in body)))
-    return _fast_xlsx_bytes(sheets)
+        sheets.append(("summary", head, body))
+    return _xlsx_bytes(sheets)
+
+
+def _workbook(out: BinaryIO, constant_memory: bool = True):
+    """An xlsxwriter workbook that writes every string as a string: never a formula, a number or a link."""
+    import xlsxwriter
+
+    return xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": constant_memory,  # rows are written out as they come, in order
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+            "nan_inf_to_errors": True,
+            "in_memory": not constant_memory,
+        },
+    )
+
+
+def _xlsx_bytes(sheets: Sequence[tuple[str, Sequence[Any], Iterable[Sequence[Any]]]]) -> bytes:
+    """A workbook of plain sheets: (title, header, rows), the header in bold with the pane frozen
+    below it. Text is neutralised (:func:`neutralise`) and written with ``write_string``."""
+    out = io.BytesIO()
+    wb = _workbook(out)
+    bold = wb.add_format({"bold": True})
+    for title, header, rows in sheets:
+        ws = wb.add_worksheet(title[:31])
+        ws.freeze_panes(1, 0)
+        ws.set_column(0, max(0, len(header) - 1), 16)
+        put_s, put_n, put_b = ws.write_string, ws.write_number, ws.write_boolean
+        text: dict[str, str] = {}  # cell values repeat a lot (ids, answers, statuses)
+        for r, values in enumerate(itertools.chain([header], rows)):
+            style = bold if r == 0 else None
+            for j, v in enumerate(values):
+                if v is None or v == "":
+                    continue  # no cell at all: smaller files, faster to read
+                if v.__class__ is str:
+                    t = text.get(v)
+                    if t is None:
+                        t = text[v] = _xlsx_text(v)
+                    put_s(r, j, t, style)
+                elif isinstance(v, bool):
+                    put_b(r, j, v, style)
+                elif isinstance(v, (int, float)) and v == v and v not in (float("inf"), float("-inf")):
+                    put_n(r, j, v, style)
+                else:
+                    put_s(r, j, _xlsx_text(_cell_text(v)), style)
+    wb.close()
+    return out.getvalue()
 
 
 def write_table(
@@ -1354,45 +1192,40 @@ def make_template(fmt: str = "csv") -> bytes:
     if fmt == "csv":
         return table_bytes([], columns, "csv")
 
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-    from openpyxl.worksheet.datavalidation import DataValidation
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "cases"
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "B2"
-    ws.column_dimensions["A"].width = 14
-    for i, q in enumerate(kb.questions, start=1):
-        letter = column_letter(i)
-        ws.column_dimensions[letter].width = max(12, len(q.id) + 2)
-        dv = DataValidation(type="list", formula1='"' + ",".join(q.option_values()) + '"', allow_blank=True)
-        dv.error = "Choose one of: " + ", ".join(q.option_values())
-        dv.errorTitle = q.id
-        dv.add(f"{letter}2:{letter}{MAX_ROWS + 1}")
-        ws.add_data_validation(dv)
-    qs = wb.create_sheet("questions")
-    qs.append(["question id", "stage", "question", "allowed values", "meaning of the values", "help"])
-    for cell in qs[1]:
-        cell.font = Font(bold=True)
-    for q in kb.questions:
-        qs.append(
-            [
-                q.id,
-                q.stage,
-                _one_line(q.text),
-                ", ".join(q.option_values()),
-                "; ".join(f"{o.value} = {o.label}" for o in q.options),
-                _one_line(q.help),
-            ]
-        )
-    for letter, width in zip("ABCDEF", (24, 14, 70, 36, 80, 80), strict=True):
-        qs.column_dimensions[letter].width = width
     out = io.BytesIO()
-    wb.save(out)
+    wb = _workbook(out, constant_memory=False)  # validations and column widths are set after the cells
+    bold = wb.add_format({"bold": True})
+    ws = wb.add_worksheet("cases")
+    ws.write_row(0, 0, columns, bold)
+    ws.freeze_panes(1, 1)
+    ws.set_column(0, 0, 14)
+    for i, q in enumerate(kb.questions, start=1):
+        ws.set_column(i, i, max(12, len(q.id) + 2))
+        values = q.option_values()
+        ws.data_validation(
+            1, i, MAX_ROWS, i,
+            {
+                "validate": "list",
+                "source": values,
+                "ignore_blank": True,
+                "error_title": q.id[:32],
+                "error_message": ("Choose one of: " + ", ".join(values))[:255],
+            },
+        )
+    qs = wb.add_worksheet("questions")
+    qs.write_row(0, 0, ["question id", "stage", "question", "allowed values", "meaning of the values", "help"], bold)
+    for r, q in enumerate(kb.questions, start=1):
+        qs.write_row(r, 0, [
+            q.id,
+            q.stage,
+            _one_line(q.text),
+            ", ".join(q.option_values()),
+            "; ".join(f"{o.value} = {o.label}" for o in q.options),
+            _one_line(q.help),
+        ])
+    for j, width in enumerate((24, 14, 70, 36, 80, 80)):
+        qs.set_column(j, j, width)
+    wb.close()
     return out.getvalue()
 
 
