@@ -18,9 +18,10 @@ from app_pages.common import FRIENDLY_ERROR, configure_logging, use_session_engi
 HERE = Path(__file__).resolve().parent
 configure_logging()  # after the imports: experta calls logging.basicConfig() when imported
 
+# Icons are emoji: a ":material/...:" page icon makes the browser fetch an SVG from Google's servers.
 st.set_page_config(
     page_title="Intervention triage",
-    page_icon=":material/alt_route:",
+    page_icon="🧭",
     layout="wide",
     initial_sidebar_state="auto",
     menu_items={"Get help": None, "Report a bug": None, "About": "Which intervention fits a performance gap, and why."},
@@ -32,21 +33,21 @@ def page(file: str, title: str, icon: str, **kw) -> st.Page:
 
 
 sections: dict[str, list] = {
-    "Diagnose": [page("diagnose.py", "Diagnose", ":material/troubleshoot:", default=True)],
+    "Diagnose": [page("diagnose.py", "Diagnose", "🔎", default=True)],
     "Learn": [
-        page("learn_interventions.py", "Interventions compared", ":material/table_view:"),
-        page("learn_topics.py", "Study the topic", ":material/menu_book:"),
-        page("learn_processes.py", "Processes", ":material/account_tree:"),
-        page("rule_table.py", "Decision table", ":material/rule:"),
-        page("rule_map.py", "Rule map", ":material/hub:"),
-        page("worked_cases.py", "Worked cases", ":material/cases:"),
-        page("practice.py", "Practice", ":material/school:"),
+        page("learn_interventions.py", "Interventions compared", "📊"),
+        page("learn_topics.py", "Study the topic", "📖"),
+        page("learn_processes.py", "Processes", "🔁"),
+        page("rule_table.py", "Decision table", "📋"),
+        page("rule_map.py", "Rule map", "🕸️"),
+        page("worked_cases.py", "Worked cases", "🗂️"),
+        page("practice.py", "Practice", "🎓"),
     ],
 }
 # Pages written as separate features; listed only when present in this installation.
 extra = [
     page(f, title, icon)
-    for f, title, icon in (("cases.py", "Cases", ":material/folder_open:"), ("batch.py", "Batch", ":material/table:"))
+    for f, title, icon in (("cases.py", "Cases", "📁"), ("batch.py", "Batch", "🧮"))
     if (HERE / "app_pages" / f).is_file()
 ]
 if extra:

@@ -161,7 +161,7 @@ def results_section(run: batch.BatchRun) -> None:
         st.warning(md_plain(m))
     counts = run.counts()
     total = len(run.results)
-    st.subheader(f"Results for {md_plain(run.name, one_line=True)}")
+    st.header(f"Results for {md_plain(run.name, one_line=True)}")
     cols = st.columns(4)
     cols[0].metric("Rows", f"{total:,}")
     cols[1].metric("Recommendation", f"{counts.get('complete', 0):,}")

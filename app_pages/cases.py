@@ -16,7 +16,19 @@ from streamlit.errors import StreamlitAPIException
 
 from app_pages.access_gate import require
 from app_pages.access_views import case_from_address, on_export, render_case_history
-from app_pages.common import flash, get_knowledge, get_store, guard, iv_name, show_flash
+from app_pages.common import (
+    flash,
+    forget_saved_case,
+    get_knowledge,
+    get_store,
+    guard,
+    iv_name,
+    remember_saved_case,
+    save_session_case,
+    session_saved_case,
+    session_snapshot,
+    show_flash,
+)
 from app_pages.logic import md_plain
 from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
@@ -53,12 +65,13 @@ def open_in_diagnose(case: dict[str, Any]) -> None:
     st.session_state["answers"] = dict(case["answers"])
     st.session_state["case_header"] = dict(header)
     st.session_state["case"] = dict(header)
-    st.session_state["case_id"] = case["id"]
     for key in [
         k for k in st.session_state if isinstance(k, str) and (k.startswith("q_") or k.startswith("case_"))
     ]:
-        if key not in ("case_header", "case_id"):
+        if key not in ("case_header", "case_id") and not key.startswith("case_tab_"):
             del st.session_state[key]
+    forget_saved_case()
+    remember_saved_case(case["id"])  # saving it on Diagnose changes this case, never a copy
     for key in ("cursor", "report", "undo"):
         st.session_state.pop(key, None)
     try:
@@ -67,50 +80,28 @@ def open_in_diagnose(case: dict[str, Any]) -> None:
         st.info("The case is loaded: open the Diagnose page to change its answers.")
 
 
-def _session_header() -> dict[str, str]:
-    header = st.session_state.get("case") or st.session_state.get("case_header") or {}
-    return {k: str(header.get(k) or "") for k in ("title", "who", "notes")}
-
-
 def render_from_diagnose(store: Store) -> None:
-    """Save the case being diagnosed in this session: as a new case, or back into the case it came from."""
+    """The case being diagnosed in this session: save it (once: saving again updates the same case),
+    or, when it is saved and unchanged, say which case it is."""
     answers = st.session_state.get("answers") or {}
     if not answers:
         return
-    header = _session_header()
+    saved = session_saved_case()
+    unchanged = saved is not None and saved["snapshot"] == session_snapshot()
+    title = dict(session_snapshot()[1])["title"]
+    if unchanged:
+        st.caption(f"The case on the Diagnose page is saved as case {saved['id']}.")
+        return
     with st.expander("Save the case from the Diagnose page", expanded=False):
-        st.markdown(f"**{md_plain(header['title'], one_line=True) or '(untitled)'}** — {len(answers)} answers in this session.")
-        c1, c2 = st.columns(2)
-        if c1.button("Save as a new case", key="cases_save_new"):
+        st.markdown(f"**{md_plain(title, one_line=True) or '(untitled)'}** — {len(answers)} answers in this session.")
+        label = f"Save the changes into case {saved['id']} (re-diagnose)" if saved else "Save as a new case"
+        if st.button(label, key="cases_save_new"):
             try:
-                new_id = store.create_case(header, answers)
+                cid, what = save_session_case(store)
             except CaseDataError as exc:
                 st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 return
-            st.session_state["case_id"] = new_id
-            st.session_state["cases_open"] = new_id
-            flash("success", f"Saved as case {new_id}.")
-            st.rerun()
-        from_id = st.session_state.get("case_id")
-        if from_id is not None and c2.button(
-            f"Save into case {from_id} (re-diagnose)", key="cases_save_back"
-        ):
-            try:
-                store.update_case(from_id, header)
-                out = store.rediagnose(from_id, answers)
-            except CaseNotFound:
-                st.session_state.pop("case_id", None)
-                st.error(f"Case {from_id} no longer exists; save as a new case instead.")
-                return
-            except CaseDataError as exc:
-                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
-                return
-            st.session_state["cases_open"] = from_id
-            flash(
-                "success",
-                f"Case {from_id} re-diagnosed: "
-                f"{_result_text(out['status'], out['primary'], out['confidence'])}.",
-            )
+            flash("success", f"Saved as case {cid}." if what == "created" else f"Case {cid} re-diagnosed and saved.")
             st.rerun()
 
 
@@ -232,7 +223,7 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
             except CaseDataError as exc:
                 st.error("Not saved: " + md_plain("; ".join(exc.problems)))
             else:
-                flash("success", "Details saved.")
+                flash("success", "Details saved.", here(cid, "Overview"))
                 st.rerun()
     st.caption(f"Created {_when(case['created_at'])} · updated {_when(case['updated_at'])}")
 
@@ -251,12 +242,14 @@ def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
         flash(
             "info" if not out["changed"] else "warning",
             f"Re-diagnosed: {now}." + (" The recommendation changed." if out["changed"] else " No change."),
+            here(cid, "Re-diagnose"),
         )
         if out["dropped_answers"]:
             flash(
                 "warning",
                 "Answers the current questions no longer have were set aside: "
                 + md_plain(", ".join(f"{q} = {v}" for q, v in out["dropped_answers"].items())),
+                here(cid, "Re-diagnose"),
             )
         st.rerun()
     if c2.button("Open in Diagnose", key=f"case_open_diag_{cid}"):
@@ -299,7 +292,7 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
         st.markdown(f"**{fresh['title']}** — {fresh['summary']}")
         if st.button("Start the plan", key=f"case_plan_start_{cid}", type="primary"):
             store.save_plan(cid, fresh)
-            flash("success", "Plan started. Fill it in and save it.")
+            flash("success", "Plan started. Fill it in and save it.", here(cid, "Plan"))
             st.rerun()
         return
     if plan.get("intervention") != case.get("primary") and case.get("result_status") == "complete":
@@ -313,7 +306,7 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
             fresh = _fresh_plan(case)
             if fresh:
                 store.save_plan(cid, fresh)
-                flash("success", "New plan started.")
+                flash("success", "New plan started.", here(cid, "Plan"))
                 st.rerun()
     if plan.get("safety_notice"):
         st.error(md_plain(plan["safety_notice"]))
@@ -351,55 +344,19 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
                     help=md_plain(ch.get("detail")) or None,
                     key=f"{k}_c_{si}_{ci}",
                 )
-            if s.get("measures"):
-                if edited.get("measures_help"):
-                    st.caption(md_plain(edited["measures_help"]))
-                rows = [
-                    {
-                        "measure": m.get("measure", ""),
-                        "target": m.get("target", ""),
-                        "date": m.get("date", ""),
-                    }
-                    for m in edited.get("measures") or []
-                ]
-                table = st.data_editor(
-                    rows or [{"measure": "", "target": "", "date": ""}],
-                    num_rows="dynamic",
-                    key=f"{k}_measures",
-                    column_config={
-                        "measure": st.column_config.TextColumn("Measure (what the person will do)"),
-                        "target": st.column_config.TextColumn("Target (how well or how often)"),
-                        "date": st.column_config.TextColumn("Date (YYYY-MM-DD)"),
-                    },
-                    width="stretch",
-                )
-                edited["measures"] = [
-                    {
-                        key: ("" if r.get(key) is None else str(r.get(key)))
-                        for key in ("measure", "target", "date")
-                    }
-                    for r in (table if isinstance(table, list) else table.to_dict("records"))
-                    if any(r.get(key) for key in ("measure", "target", "date"))
-                ]
         saved = st.form_submit_button("Save plan", type="primary")
+    tried = f"case_plan_tried_{cid}"  # the measures are checked once the user has tried to save
     if saved:
-        problems = check_measures(edited["measures"]) if "measures" in edited else []
+        st.session_state[tried] = True
         try:
             store.save_plan(cid, edited)
         except CaseDataError as exc:
             st.error("The plan was not saved: " + md_plain("; ".join(exc.problems)))
             return
-        flash("success", "Plan saved.")
-        if problems:
-            flash(
-                "warning",
-                "Saved, but the measures of success need attention:\n\n"
-                + "\n".join(f"- {md_plain(p, one_line=True)}" for p in problems),
-            )
+        flash("success", "Plan saved.", here(cid, "Plan"))
         st.rerun()
     if "measures" in plan:
-        for p in check_measures(plan.get("measures")):
-            st.caption(f"⚠ {md_plain(p)}")
+        render_measures(store, case, plan, shown_problems=bool(st.session_state.get(tried)))
     if plan.get("secondary"):
         for x in plan["secondary"]:
             with st.expander(f"Alongside: {md_plain(x.get('name'), one_line=True)}"):
@@ -408,6 +365,63 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
                         f"{i}. {md_plain(step, one_line=True)}" for i, step in enumerate(x.get("first_steps") or [], 1)
                     )
                 )
+
+
+DIRECTION_WORDS = {"at_least": "at least", "at_most": "at most"}
+
+
+def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any], shown_problems: bool) -> None:
+    """The measures of success: a list (each can be removed) and a form to add one with a date
+    picker and a number. Problems are shown once the user has tried to save."""
+    cid = case["id"]
+    st.markdown("#### Measures of success")
+    if plan.get("measures_help"):
+        st.caption(md_plain(plan["measures_help"]))
+    measures = list(plan.get("measures") or [])
+    for i, m in enumerate(measures):
+        c1, c2 = st.columns([6, 1])
+        c1.markdown(
+            f"{i + 1}. **{md_plain(m.get('measure'), one_line=True) or '(no measure)'}** — target "
+            f"{md_plain(m.get('target'), one_line=True) or '—'} by {md_plain(m.get('date'), one_line=True) or '—'}"
+        )
+        if c2.button("Remove", key=f"case_measure_del_{cid}_{i}", help="Remove this measure from the plan"):
+            store.save_plan(cid, {**plan, "measures": measures[:i] + measures[i + 1:]})
+            flash("success", "Measure removed.", here(cid, "Plan"))
+            st.rerun()
+    with st.form(f"case_measure_form_{cid}", clear_on_submit=True):
+        st.markdown("**Add a measure of success**")
+        name = st.text_input("Measure (what the person will do)", key=f"case_measure_name_{cid}")
+        c1, c2, c3 = st.columns([2, 2, 2])
+        direction = c1.selectbox(
+            "Target", list(DIRECTION_WORDS), format_func=DIRECTION_WORDS.get, key=f"case_measure_dir_{cid}"
+        )
+        number = c2.number_input("Value", value=None, step=1.0, key=f"case_measure_value_{cid}",
+                                 placeholder="e.g. 90")
+        unit = c3.text_input("Unit (optional)", key=f"case_measure_unit_{cid}", placeholder="e.g. % of calls")
+        when = st.date_input("By when", value=None, key=f"case_measure_date_{cid}", format="YYYY-MM-DD")
+        added = st.form_submit_button("Add measure")
+    if added:
+        st.session_state[f"case_plan_tried_{cid}"] = True
+        new = {
+            "measure": name.strip(),
+            "target": "" if number is None else f"{DIRECTION_WORDS[direction]} {number:g} {unit.strip()}".strip(),
+            "date": when.isoformat() if when else "",
+            "direction": direction,
+        }
+        problems = check_measures([new])
+        if problems:
+            st.error("The measure was not added: " + md_plain("; ".join(p.split(": ", 1)[-1] for p in problems)) + ".")
+        else:
+            try:
+                store.save_plan(cid, {**plan, "measures": [*measures, new]})
+            except CaseDataError as exc:
+                st.error("The measure was not added: " + md_plain("; ".join(exc.problems)))
+            else:
+                flash("success", "Measure added.", here(cid, "Plan"))
+                st.rerun()
+    if shown_problems:
+        for p in check_measures(measures):
+            st.warning(md_plain(p))
 
 
 def _chart(m: dict[str, Any]):
@@ -462,7 +476,7 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                 except CaseDataError as exc:
                     st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 else:
-                    flash("success", "Value recorded.")
+                    flash("success", "Value recorded.", here(cid, "Monitor"))
                     st.rerun()
     if plan and (plan.get("intervention") == "coaching" or "measures" in plan):
         titles = event_titles()
@@ -479,11 +493,85 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                 except CaseDataError as exc:
                     st.error("Not saved: " + md_plain("; ".join(exc.problems)))
                 else:
-                    flash("success", "Session recorded.")
+                    flash("success", "Session recorded.", here(cid, "Monitor"))
                     st.rerun()
     for s in prog["sessions"]:
         line = f"Session {s['date']}: {len(s['done'])} of {len(s['done']) + len(s['missing'])} events of instruction"
         (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {md_plain(s['message'])}"))
+    if case["monitoring"]:
+        render_entries(store, case, measures)
+
+
+def _entry_label(e: dict[str, Any]) -> str:
+    if e["kind"] == "session":
+        return f"{e['date']} · coaching session ({len(e['events'])} events)" + (f" · {e['note']}" if e["note"] else "")
+    value = "—" if e["value"] is None else f"{e['value']:g}"
+    return f"{e['date']} · {e['measure']}: {value}" + (f" · {e['note']}" if e["note"] else "")
+
+
+def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> None:
+    """Every monitoring entry, newest first; one chosen entry can be corrected or deleted."""
+    cid = case["id"]
+    entries = {e["id"]: e for e in reversed(case["monitoring"])}
+    st.markdown("#### Recorded entries")
+    st.dataframe(
+        [
+            {"date": e["date"], "what": "coaching session" if e["kind"] == "session" else e["measure"],
+             "value": e["value"], "note": e["note"]}
+            for e in entries.values()
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    key = f"case_entry_pick_{cid}"
+    if st.session_state.get(key) not in entries:
+        st.session_state.pop(key, None)
+    eid = st.selectbox(
+        "Entry to correct or delete", list(entries), index=None, placeholder="Choose an entry",
+        format_func=lambda i: _entry_label(entries[i]), key=key,
+    )
+    if eid is None:
+        return
+    e = entries[eid]
+    with st.form(f"case_entry_form_{cid}_{eid}"):
+        day = st.date_input("Date", dt.date.fromisoformat(e["date"]), key=f"case_entry_date_{cid}_{eid}")
+        if e["kind"] == "session":
+            done = set(e["events"])
+            ticks = [
+                st.checkbox(t, i in done, key=f"case_entry_ev_{cid}_{eid}_{i}")
+                for i, t in enumerate(event_titles(), 1)
+            ]
+            data: dict[str, Any] = {"kind": "session", "events": ticks}
+        else:
+            options = measures if e["measure"] in measures else [e["measure"], *measures]
+            which = st.selectbox("Measure", options, index=options.index(e["measure"]),
+                                 key=f"case_entry_measure_{cid}_{eid}")
+            value = st.number_input("Value", value=float(e["value"] or 0.0), step=1.0,
+                                    key=f"case_entry_value_{cid}_{eid}")
+            data = {"measure": which, "value": value}
+        note = st.text_input("Note", e["note"], key=f"case_entry_note_{cid}_{eid}")
+        c1, c2 = st.columns(2)
+        save = c1.form_submit_button("Save changes")
+        delete = c2.form_submit_button("Delete this entry")
+    if save:
+        try:
+            store.update_monitoring(cid, eid, {"date": day.isoformat(), "note": note, **data})
+        except CaseDataError as exc:
+            st.error("Not saved: " + md_plain("; ".join(exc.problems)))
+            return
+        except CaseNotFound:
+            st.error("That entry no longer exists.")
+            return
+        flash("success", "Entry corrected.", here(cid, "Monitor"))
+        st.rerun()
+    if delete:
+        try:
+            store.delete_monitoring(cid, eid)
+        except CaseNotFound:
+            pass  # already gone: the same end
+        st.session_state.pop(key, None)
+        flash("success", "Entry deleted.", here(cid, "Monitor"))
+        st.rerun()
 
 
 def render_export(store: Store, case: dict[str, Any]) -> None:
@@ -545,6 +633,26 @@ def render_delete(store: Store, case: dict[str, Any]) -> None:
         st.rerun()
 
 
+TABS = {
+    "Overview": "overview",
+    "Re-diagnose": "rediagnose",
+    "Plan": "plan",
+    "Monitor": "monitor",
+    "Export": "export",
+    "Delete": "delete",
+}
+
+
+def tab_key(cid: int) -> str:
+    """Session-state key of the chosen tab of a case (its label): the tab survives every action."""
+    return f"case_tab_{cid}"
+
+
+def here(cid: int, tab: str) -> str:
+    """Where a message belongs: it is shown in this tab of this case only."""
+    return f"case_{cid}_{TABS[tab]}"
+
+
 def render_case(store: Store, cid: int) -> None:
     try:
         case = store.get_case(cid)
@@ -552,21 +660,26 @@ def render_case(store: Store, cid: int) -> None:
         st.session_state.pop("cases_open", None)
         st.warning(f"Case {cid} no longer exists.")
         return
-    st.subheader(f"#{cid} {md_plain(case['title'], one_line=True) or '(untitled)'}")
-    tabs = st.tabs(["Overview", "Re-diagnose", "Plan", "Monitor", "Export", "Delete"])
-    with tabs[0]:
-        render_overview(store, case)
-    with tabs[1]:
-        render_rediagnose(store, case)
-    with tabs[2]:
-        render_plan(store, case)
-    with tabs[3]:
-        render_monitor(store, case)
-    with tabs[4]:
-        render_export(store, case)
-    with tabs[5]:
-        render_delete(store, case)
+    st.header(f"#{cid} {md_plain(case['title'], one_line=True) or '(untitled)'}")
+    views = {
+        "Overview": render_overview,
+        "Re-diagnose": render_rediagnose,
+        "Plan": render_plan,
+        "Monitor": render_monitor,
+        "Export": render_export,
+        "Delete": render_delete,
+    }
+    # keyed, with a rerun on change: the chosen tab is kept in session state and only its content runs
+    tabs = st.tabs(list(views), key=tab_key(cid), on_change="rerun")
+    for (label, view), tab in zip(views.items(), tabs, strict=True):
+        if tab.open is False:
+            continue
+        with tab:
+            show_flash(here(cid, label))
+            view(store, case)
     render_case_history(store, cid)
+    # a message not shown in its tab by now (the user went elsewhere) is stale
+    st.session_state["flash"] = [m for m in st.session_state.get("flash", []) if not str(m[2] or "").startswith("case_")]
 
 
 def render() -> None:

@@ -125,14 +125,18 @@ def guard(render: Callable[[], None]) -> None:
         st.error(FRIENDLY_ERROR)
 
 
-def flash(kind: str, message: str) -> None:
-    """Queue a message (``success``, ``info``, ``warning``, ``error``) for the next render."""
-    st.session_state.setdefault("flash", []).append((kind, message))
+def flash(kind: str, message: str, where: str | None = None) -> None:
+    """Queue a message (``success``, ``info``, ``warning``, ``error``) for the next render; with
+    ``where``, it is shown by ``show_flash(where)`` (e.g. inside the tab the action was in)."""
+    st.session_state.setdefault("flash", []).append((kind, message, where))
 
 
-def show_flash() -> None:
-    for kind, message in st.session_state.pop("flash", []):
+def show_flash(where: str | None = None) -> None:
+    queued = st.session_state.get("flash", [])
+    keep = [m for m in queued if m[2] != where]
+    for kind, message, _ in (m for m in queued if m[2] == where):
         getattr(st, kind)(message)
+    st.session_state["flash"] = keep
 
 
 # --------------------------------------------------------------------------- state
@@ -144,6 +148,70 @@ def answers_state() -> dict[str, str]:
 
 def case_state() -> dict[str, str]:
     return st.session_state.setdefault("case", {"title": "", "who": "", "notes": ""})
+
+
+def session_snapshot() -> tuple:
+    """The case being diagnosed in this session (answers and details), comparable between runs."""
+    case = case_state()
+    header = tuple((k, str(case.get(k) or "")) for k in ("title", "who", "notes"))
+    return (tuple(answers_state().items()), header)
+
+
+def session_saved_case() -> dict[str, Any] | None:
+    """{id, key, snapshot} of the saved case this session's case is, or None."""
+    saved = st.session_state.get("saved_case")
+    return saved if saved and saved.get("key") == st.session_state.get("save_key") else None
+
+
+def remember_saved_case(cid: int) -> None:
+    """This session's case is (now) the saved case ``cid``: saving again updates it."""
+    import secrets
+
+    key = st.session_state.setdefault("save_key", secrets.token_hex(8))
+    st.session_state["saved_case"] = {"id": cid, "key": key, "snapshot": session_snapshot()}
+    st.session_state["case_id"] = cid
+    st.session_state["cases_open"] = cid  # the Cases page opens it
+
+
+def forget_saved_case() -> dict[str, Any]:
+    """A new case starts in this session (start over, a file opened): the next save is a new case.
+    Returns what was forgotten, for an undo."""
+    return {k: st.session_state.pop(k, None) for k in ("save_key", "saved_case")}
+
+
+def save_session_case(store) -> tuple[int, str]:
+    """Save the case being diagnosed in this session, never twice: the first save creates a case;
+    later ones (same session key) change that case, and only when something changed.
+    Returns (case id, "created" | "updated" | "unchanged")."""
+    from casework.store import CaseNotFound
+
+    answers, snap = answers_state(), session_snapshot()
+    header = dict(snap[1])
+    saved = session_saved_case()
+    if saved and saved["snapshot"] == snap:
+        return saved["id"], "unchanged"
+    if saved:
+        try:
+            store.update_case(saved["id"], header)
+            store.rediagnose(saved["id"], dict(answers))
+        except CaseNotFound:  # deleted meanwhile: save it afresh
+            saved = None
+        else:
+            remember_saved_case(saved["id"])
+            return saved["id"], "updated"
+    cid = store.create_case(header, dict(answers))
+    remember_saved_case(cid)
+    return cid, "created"
+
+
+def open_cases_page() -> None:
+    """Go to the Cases page (it opens the case in ``cases_open``)."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.switch_page("app_pages/cases.py")
+    except StreamlitAPIException:  # the page runs on its own (tests, an installation without Cases)
+        st.info("Open Casework → Cases to plan and monitor it.")
 
 
 def forget_question_widgets() -> None:
@@ -228,7 +296,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
     rb = get_rulebase()
     kb = rb.knowledge
     if heading:
-        st.markdown(f"#### {heading}")
+        st.markdown(f"### {heading}")
     if c.status == "needs_answer":
         q = c.next_question
         st.info(f"One more answer needed: **{q.text}**")

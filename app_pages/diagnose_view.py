@@ -15,12 +15,17 @@ from app_pages.common import (
     explain_memo,
     flash,
     forget_question_widgets,
+    forget_saved_case,
     get_rulebase,
     get_store,
     iv_name,
+    open_cases_page,
     references_list,
     render_result,
     result_memo,
+    save_session_case,
+    session_saved_case,
+    session_snapshot,
     show_flash,
     sources_line,
     whatif_panel,
@@ -87,7 +92,7 @@ def on_skip_ahead() -> None:
 
 def on_start_over() -> None:
     answers = answers_state()
-    st.session_state["undo_state"] = {"answers": dict(answers), "case": dict(case_state())}
+    st.session_state["undo_state"] = {"answers": dict(answers), "case": dict(case_state()), **forget_saved_case()}
     answers.clear()
     st.session_state["case"] = {"title": "", "who": "", "notes": ""}
     for key, _ in CASE_FIELDS:
@@ -103,6 +108,7 @@ def on_undo() -> None:
         return
     st.session_state["answers"] = dict(undo["answers"])
     st.session_state["case"] = dict(undo["case"])
+    st.session_state.update({k: undo[k] for k in ("save_key", "saved_case") if undo.get(k)})
     for key, _ in CASE_FIELDS:
         st.session_state[f"case_{key}"] = undo["case"].get(key, "")
     forget_question_widgets()
@@ -129,7 +135,7 @@ def on_upload() -> None:
             + "). Your current answers are unchanged.",
         )
         return
-    st.session_state["undo_state"] = {"answers": dict(answers_state()), "case": dict(case_state())}
+    st.session_state["undo_state"] = {"answers": dict(answers_state()), "case": dict(case_state()), **forget_saved_case()}
     st.session_state["answers"] = dict(loaded.answers)
     st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes}
     for key, _ in CASE_FIELDS:
@@ -184,7 +190,7 @@ def safety_banner(c: Consultation) -> None:
     if level["level"] == "support":
         st.warning(f"**{level['title']}**\n\n{body}")
         return
-    st.error(f"### Safety first: {level['title']}\n\n{body}", icon=":material/emergency:")
+    st.error(f"### Safety first: {level['title']}\n\n{body}", icon="🚨")
     if level["level"] != "emergency":
         return
     g = safety_guidance(get_rulebase().knowledge)
@@ -236,7 +242,7 @@ def question_block(c: Consultation, qid: str) -> None:
     key = f"q_{qid}"
     if key not in st.session_state and qid in answers:
         st.session_state[key] = answers[qid]
-    st.subheader(q.text)
+    st.header(q.text)
     st.caption(q.help.strip())
     with st.form(key=f"form_{qid}", border=False):
         st.radio(
@@ -276,7 +282,7 @@ def result_block(c: Consultation) -> None:
     could change it, what-if and the report; the rule trace, ids and arithmetic under a toggle."""
     rb = get_rulebase()
     kb = rb.knowledge
-    st.subheader("Result")
+    st.header("Result")
     render_result(c)
     save_block()
     e = explain_memo(c)
@@ -384,8 +390,6 @@ def save_block() -> None:
     say why; the answers stay in this session and can be downloaded at once."""
     answers, case = answers_state(), case_state()
     header = {k: str(case.get(k) or "") for k in ("title", "who", "notes")}
-    snapshot = (tuple(answers.items()), tuple(header.items()))
-    saved = st.session_state.get("saved_case")
     clicked = st.button(
         "Save this case", key="save_case", type="secondary",
         help="Keep the case details, the answers and the result in the case database (see Casework → Cases).",
@@ -394,7 +398,7 @@ def save_block() -> None:
         from casework.store import StoreError
 
         try:
-            new_id = get_store().create_case(header, dict(answers))
+            save_session_case(get_store())  # idempotent: a second click changes nothing
         except StoreError as exc:
             log.warning("saving a case failed: %s", type(exc).__name__)  # no case data in the log
             st.error(
@@ -408,10 +412,11 @@ def save_block() -> None:
                 key="save_failed_download", on_click="ignore",
             )
             return
-        saved = st.session_state["saved_case"] = {"id": new_id, "snapshot": snapshot}
-        st.session_state["case_id"] = new_id
-    if saved and saved["snapshot"] == snapshot:
+    saved = session_saved_case()
+    if saved and saved["snapshot"] == session_snapshot():
         st.success(f"Saved as case {saved['id']}. Open it under Casework → Cases to plan and monitor it.")
+        if st.button(f"Open case {saved['id']}", key="open_saved_case"):
+            open_cases_page()
 
 
 def report_block(c: Consultation) -> None:

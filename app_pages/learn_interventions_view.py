@@ -35,7 +35,8 @@ def interventions_table(chosen: list[str]) -> pd.DataFrame:
             else:
                 col[label] = value.strip()
         data[iv.name] = col
-    return pd.DataFrame(data)
+    # the aspect is a column of its own: a table header cell is never left empty (screen readers)
+    return pd.DataFrame(data).rename_axis("Aspect").reset_index()
 
 
 def render() -> None:
@@ -53,7 +54,7 @@ def render() -> None:
         key="learn_iv_chosen",
     )
     if chosen:
-        st.table(interventions_table(chosen))
+        st.table(interventions_table(chosen), hide_index=True)
     else:
         st.info("Choose at least one intervention.")
 

@@ -391,6 +391,13 @@ def _monitoring_row(case_id: int, e: dict[str, Any], now: dt.datetime) -> Monito
     )
 
 
+def _entry_id(entry_id: Any) -> int:
+    try:
+        return int(entry_id)
+    except (TypeError, ValueError):
+        raise CaseNotFound(f"'{_text(entry_id)[:40]}' is not a monitoring entry id") from None
+
+
 def _consultation_row(case_id: int, c: Consultation, answers: Mapping[str, str]) -> ConsultationRow:
     result = _scrub(c.to_dict())
     return ConsultationRow(
@@ -941,12 +948,30 @@ class Store:
             s.flush()
             return m.id
 
+    def update_monitoring(
+        self, case_id: Any, entry_id: Any, entry: Mapping[str, Any], *, actor: Actor | None = None
+    ) -> None:
+        """Replace one monitoring entry with ``entry`` (same shape as for :meth:`add_monitoring`)."""
+        try:
+            e = _scrub(normalise_entry(entry))
+        except PlanError as exc:
+            raise CaseDataError(["monitoring entry: " + p for p in exc.problems]) from None
+        eid = _entry_id(entry_id)
+        a = self._who(actor)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            m = s.scalar(select(MonitoringRow).where(MonitoringRow.case_id == row.id, MonitoringRow.id == eid))
+            if m is None:
+                raise CaseNotFound(f"case {row.id} has no monitoring entry {entry_id}")
+            _audit(s, a, "monitoring", row.id, "changed an entry")
+            new = _monitoring_row(row.id, e, m.created_at)
+            for name in ("entry_date", "kind", "measure", "value", "note", "events"):
+                setattr(m, name, getattr(new, name))
+            row.updated_at = _now()
+
     def delete_monitoring(self, case_id: Any, entry_id: Any, *, actor: Actor | None = None) -> None:
         """Remove one monitoring entry (a value recorded by mistake)."""
-        try:
-            eid = int(entry_id)
-        except (TypeError, ValueError):
-            raise CaseNotFound(f"'{_text(entry_id)[:40]}' is not a monitoring entry id") from None
+        eid = _entry_id(entry_id)
         a = self._who(actor)
         with self._tx(write=True) as s:
             row = self._case(s, case_id, a)

@@ -42,10 +42,23 @@ def save(store: Store, cid: str, **header) -> int:
     return store.create_case({"title": wc.title, "who": "Sam", **header}, wc.answers)
 
 
-def open_case(at: AppTest, cid: int) -> AppTest:
+def open_case(at: AppTest, cid: int, tab: str | None = None) -> AppTest:
     at.selectbox(key="cases_pick").select(cid).run()
     no_errors(at)
+    return open_tab(at, cid, tab) if tab else at
+
+
+def open_tab(at: AppTest, cid: int, tab: str) -> AppTest:
+    """Choose a tab of the open case, as a click on it does (the tabs are keyed and rerun on change)."""
+    at.session_state[f"case_tab_{cid}"] = tab
+    at.run()
+    no_errors(at)
+    assert shown_tab(at, cid) == tab
     return at
+
+
+def shown_tab(at: AppTest, cid: int) -> str:
+    return at.session_state[f"case_tab_{cid}"] if f"case_tab_{cid}" in at.session_state else "Overview"
 
 
 def test_empty_store_says_so(store):
@@ -75,7 +88,7 @@ def test_list_filters_and_open(store):
 
 def test_rediagnose_keeps_history(store):
     cid = save(store, "call-centre")
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Re-diagnose")
     at.button(key=f"case_rediag_{cid}").click().run()
     no_errors(at)
     assert len(store.get_case(cid)["consultations"]) == 2
@@ -84,7 +97,7 @@ def test_rediagnose_keeps_history(store):
 
 def test_open_in_diagnose_hands_over_answers_and_header(store):
     cid = save(store, "call-centre", notes="private notes")
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Re-diagnose")
     at.button(key=f"case_open_diag_{cid}").click().run()
     assert at.session_state["answers"] == store.get_case(cid)["answers"]
     assert at.session_state["case_header"] == {
@@ -111,7 +124,7 @@ def test_save_from_diagnose_session(store):
 
 def test_plan_start_edit_and_save(store):
     cid = save(store, "call-centre")
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Plan")
     at.button(key=f"case_plan_start_{cid}").click().run()
     no_errors(at)
     plan = store.get_plan(cid)
@@ -137,7 +150,7 @@ def test_monitor_shows_progress_chart_and_records_values(store):
     ]
     store.save_plan(cid, plan)
     store.add_monitoring(cid, {"date": "1999-12-01", "measure": "Presentations without notes", "value": 1})
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Monitor")
     assert any("review date has passed" in w.value for w in at.warning)  # further coaching is due
     assert at.get("vega_lite_chart")  # the progress chart (Altair)
     at.number_input[0].set_value(4)
@@ -157,7 +170,7 @@ def test_monitor_shows_progress_chart_and_records_values(store):
 
 def test_export_and_report_downloads(store):
     cid = save(store, "call-centre")
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Export")
     at.selectbox(key=f"case_report_fmt_{cid}").select("md").run()
     at.button(key=f"case_report_make_{cid}").click().run()
     no_errors(at)
@@ -170,7 +183,7 @@ def test_export_and_report_downloads(store):
 def test_delete_needs_confirmation(store):
     keep = save(store, "presentation-skills")
     cid = save(store, "call-centre")
-    at = open_case(page().run(), cid)
+    at = open_case(page().run(), cid, "Delete")
     button = at.button(key=f"case_del_{cid}")
     assert button.disabled
     at.checkbox(key=f"case_del_sure_{cid}").check().run()
