@@ -356,7 +356,7 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
         flash("success", "Plan saved.", here(cid, "Plan"))
         st.rerun()
     if "measures" in plan:
-        render_measures(store, case, plan, shown_problems=bool(st.session_state.get(tried)))
+        render_measures(store, case, plan)
     if plan.get("secondary"):
         for x in plan["secondary"]:
             with st.expander(f"Alongside: {md_plain(x.get('name'), one_line=True)}"):
@@ -370,14 +370,15 @@ def render_plan(store: Store, case: dict[str, Any]) -> None:
 DIRECTION_WORDS = {"at_least": "at least", "at_most": "at most"}
 
 
-def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any], shown_problems: bool) -> None:
+def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any]) -> None:
     """The measures of success: a list (each can be removed) and a form to add one with a date
     picker and a number. Problems are shown once the user has tried to save."""
     cid = case["id"]
     st.markdown("#### Measures of success")
     if plan.get("measures_help"):
         st.caption(md_plain(plan["measures_help"]))
-    measures = list(plan.get("measures") or [])
+    # the template starts with an empty row to fill in; empty rows are not measures
+    measures = [m for m in plan.get("measures") or [] if any(str(m.get(k) or "").strip() for k in ("measure", "target", "date"))]
     for i, m in enumerate(measures):
         c1, c2 = st.columns([6, 1])
         c1.markdown(
@@ -400,8 +401,9 @@ def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any], sh
         unit = c3.text_input("Unit (optional)", key=f"case_measure_unit_{cid}", placeholder="e.g. % of calls")
         when = st.date_input("By when", value=None, key=f"case_measure_date_{cid}", format="YYYY-MM-DD")
         added = st.form_submit_button("Add measure")
+    tried = f"case_plan_tried_{cid}"
     if added:
-        st.session_state[f"case_plan_tried_{cid}"] = True
+        st.session_state[tried] = True
         new = {
             "measure": name.strip(),
             "target": "" if number is None else f"{DIRECTION_WORDS[direction]} {number:g} {unit.strip()}".strip(),
@@ -419,7 +421,7 @@ def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any], sh
             else:
                 flash("success", "Measure added.", here(cid, "Plan"))
                 st.rerun()
-    if shown_problems:
+    if st.session_state.get(tried):  # once the user has tried to save, not before
         for p in check_measures(measures):
             st.warning(md_plain(p))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -203,3 +204,126 @@ def test_store_unavailable_shows_a_message(monkeypatch, tmp_path):
     at = page().run()
     assert not at.exception
     assert any("cannot be used" in e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------- keeping its place (issue 14)
+
+
+def test_the_chosen_tab_survives_every_action(store):
+    cid = save(store, "presentation-skills")
+    at = open_case(page().run(), cid, "Plan")
+    at.button(key=f"case_plan_start_{cid}").click().run()  # used to jump back to Overview
+    no_errors(at)
+    assert shown_tab(at, cid) == "Plan" and store.get_plan(cid) is not None
+    at.button[[b.label for b in at.button].index("Save plan")].click().run()
+    assert shown_tab(at, cid) == "Plan"
+    # a measure through the form: a number and a date picker
+    at.text_input(key=f"case_measure_name_{cid}").input("Presentations without notes")
+    at.number_input(key=f"case_measure_value_{cid}").set_value(3)
+    at.date_input(key=f"case_measure_date_{cid}").set_value(dt.date(2030, 6, 30))
+    at.button[[b.label for b in at.button].index("Add measure")].click().run()
+    no_errors(at)
+    assert shown_tab(at, cid) == "Plan"
+    assert store.get_plan(cid)["measures"] == [
+        {"measure": "Presentations without notes", "target": "at least 3", "date": "2030-06-30",
+         "direction": "at_least"}
+    ]
+    open_tab(at, cid, "Monitor")
+    at.number_input[0].set_value(2)
+    at.button[[b.label for b in at.button].index("Add value")].click().run()
+    no_errors(at)
+    assert shown_tab(at, cid) == "Monitor"
+    assert [e["value"] for e in store.get_case(cid)["monitoring"]] == [2]
+
+
+def test_messages_belong_to_their_tab(store):
+    cid = save(store, "call-centre")
+    at = open_case(page().run(), cid, "Plan")
+    at.button(key=f"case_plan_start_{cid}").click().run()
+    assert [s.value for s in at.tabs[2].success] == ["Plan started. Fill it in and save it."]
+    open_tab(at, cid, "Overview")
+    assert not [s.value for s in at.success if "Plan started" in s.value]  # not carried to another tab
+    open_tab(at, cid, "Plan")
+    assert not [s.value for s in at.success if "Plan started" in s.value]  # and shown once only
+
+
+def test_measure_warnings_only_after_a_save_attempt(store):
+    cid = save(store, "presentation-skills")
+    store.save_plan(cid, build_plan(store.get_case(cid)["answers"]))
+    at = open_case(page().run(), cid, "Plan")
+    assert not at.warning and not at.error  # nothing typed yet: no warnings
+    at.text_input(key=f"case_measure_name_{cid}").input("Fewer notes")
+    at.button[[b.label for b in at.button].index("Add measure")].click().run()
+    assert not at.exception
+    (err,) = [e.value for e in at.error]
+    assert err.startswith("The measure was not added:") and "no target" in err and "no date" in err
+    assert not any(m["measure"] for m in store.get_plan(cid)["measures"])  # nothing added
+    assert any("add at least one measure of success" in w.value for w in at.warning)
+
+
+def test_monitoring_entries_can_be_corrected_and_deleted(store):
+    cid = save(store, "presentation-skills")
+    plan = build_plan(store.get_case(cid)["answers"])
+    plan["measures"] = [{"measure": "Talks given", "target": "at least 3", "date": "2030-01-01"}]
+    store.save_plan(cid, plan)
+    first = store.add_monitoring(cid, {"date": "2029-01-05", "measure": "Talks given", "value": 1, "note": "typo"})
+    second = store.add_monitoring(cid, {"date": "2029-02-05", "measure": "Talks given", "value": 2})
+    at = open_case(page().run(), cid, "Monitor")
+    at.selectbox(key=f"case_entry_pick_{cid}").select(first).run()
+    at.number_input(key=f"case_entry_value_{cid}_{first}").set_value(10)
+    at.text_input(key=f"case_entry_note_{cid}_{first}").input("corrected")
+    at.button[[b.label for b in at.button].index("Save changes")].click().run()
+    no_errors(at)
+    entries = {e["id"]: e for e in store.get_case(cid)["monitoring"]}
+    assert (entries[first]["value"], entries[first]["note"], entries[first]["date"]) == (10, "corrected", "2029-01-05")
+    assert shown_tab(at, cid) == "Monitor" and any("Entry corrected" in s.value for s in at.success)
+    at.selectbox(key=f"case_entry_pick_{cid}").select(second).run()
+    at.button[[b.label for b in at.button].index("Delete this entry")].click().run()
+    no_errors(at)
+    assert [e["id"] for e in store.get_case(cid)["monitoring"]] == [first]
+
+
+def test_saving_from_the_session_twice_makes_one_case(store):
+    at = page()
+    at.session_state["answers"] = dict(worked("presentation-skills").answers)
+    at.session_state["case"] = {"title": "Once", "who": "Lee", "notes": ""}
+    at.run()
+    at.button(key="cases_save_new").click().run()
+    no_errors(at)
+    (row,) = store.list_cases()
+    # the saved case is open, and the page no longer offers to save it again
+    assert at.session_state["cases_open"] == row["id"] and at.session_state["cases_pick"] == row["id"]
+    assert not [b for b in at.button if b.key == "cases_save_new"]
+    assert any(f"saved as case {row['id']}" in c.value for c in at.caption)
+    # a changed answer in the session is saved into the same case
+    at.session_state["answers"] = {**at.session_state["answers"], "gap_defined": "no"}
+    at.run()
+    assert at.button(key="cases_save_new").label == f"Save the changes into case {row['id']} (re-diagnose)"
+    at.button(key="cases_save_new").click().run()
+    assert [r["id"] for r in store.list_cases()] == [row["id"]]
+    assert store.get_case(row["id"])["answers"]["gap_defined"] == "no"
+
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def test_save_this_case_on_diagnose_saves_once_and_opens_the_case(store):
+    case = worked("call-centre")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for _ in range(40):
+        keys = [r.key for r in at.radio if r.key and r.key.startswith("q_")]
+        if not keys:
+            break
+        at.radio(key=keys[0]).set_value(case.answers.get(keys[0][2:], "dont_know"))
+        at.button(key="next").click().run()
+    for _ in range(3):  # a double click, and one more
+        at.button(key="save_case").click().run()
+        no_errors(at)
+    (row,) = store.list_cases()
+    assert any(f"Saved as case {row['id']}." in s.value for s in at.success)
+    at.button(key="open_saved_case").click().run()  # to the Cases page, with the case open
+    no_errors(at)
+    assert at.session_state["cases_pick"] == row["id"]
+    assert any(h.value.startswith(f"#{row['id']} ") for h in at.header)
+    assert not [b for b in at.button if b.key == "cases_save_new"]  # not offered again
+    assert len(store.list_cases()) == 1
