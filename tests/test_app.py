@@ -86,10 +86,10 @@ def test_opens_on_the_first_question():
     at = new_app()
     first = consult({}).next_question
     assert shown_question(at) == first.id
-    assert at.subheader[0].value == first.text
+    assert at.header[0].value == first.text
     radio = at.radio(key=f"q_{first.id}")
     assert "Not sure" in radio.options
-    assert radio.label == first.text  # a real label, hidden visually (the question is the subheader)
+    assert radio.label == first.text  # a real label, hidden visually (the question is the heading)
     assert "COLLAPSED" in str(radio.label_visibility)
     assert any("0 answered" in str(p.proto.text) for p in at.get("progress"))
 
@@ -283,7 +283,7 @@ def test_what_if_panel_shows_the_changed_result_beside_the_current_one():
     at.selectbox(key="diag_whatif_v_risk_of_harm").set_value("yes").run()
     assert not at.exception
     md = texts(at.markdown)
-    assert "#### Now" in md and "#### What if" in md
+    assert "### Now" in md and "### What if" in md
     assert "The result changes:" in md and "Counselling referral" in md
     successes = [s.value for s in at.success]
     assert any("Work-system fix" in s for s in successes) and any("Counselling referral" in s for s in successes)

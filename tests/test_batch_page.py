@@ -53,7 +53,7 @@ def test_upload_triage_summary_grouping_and_downloads():
     assert metrics["Rows"] == "120"
     assert metrics["Recommendation"] == str(expect["by_status"]["complete"])
     assert metrics["Rows with problems"] == "1"
-    assert at.subheader[0].value == "Results for team-review.csv"
+    assert at.header[0].value == "Results for team-review.csv"
     # chart and summary table: one bar per outcome present, counts as summarised
     values = chart_values(at)
     assert sum(v["rows"] for v in values) == 120

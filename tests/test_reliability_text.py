@@ -143,9 +143,14 @@ def test_cases_page_shows_a_hostile_case_and_plan_as_text(monkeypatch, tmp_path)
     at.session_state["case"] = {"title": HOSTILE, "who": HOSTILE, "notes": HOSTILE_NOTES}
     at.run()
     at.selectbox(key="cases_pick").select(cid).run()
-    assert_shown_as_text(at)
-    assert any(s.value.startswith(f"#{cid} \\<script\\>") for s in at.subheader)
-    assert any("\\*\\*bold\\*\\*" in m.value for m in at.markdown)  # the plan and measures, escaped
+    assert any(s.value.startswith(f"#{cid} \\<script\\>") for s in at.header)
+    escaped = []
+    for tab in ("Overview", "Re-diagnose", "Plan", "Monitor", "Export", "Delete"):  # only the open tab runs
+        at.session_state[f"case_tab_{cid}"] = tab
+        at.run()
+        assert_shown_as_text(at)
+        escaped += [m.value for m in at.markdown if "\\*\\*bold\\*\\*" in m.value]
+    assert escaped  # the plan and measures, escaped
 
 
 def test_batch_page_shows_a_hostile_file_as_text():
@@ -157,7 +162,7 @@ def test_batch_page_shows_a_hostile_file_as_text():
     at.file_uploader(key="batch_upload").set_value(("**cases** <i>.csv", data, "text/csv"))
     at.run()
     assert_shown_as_text(at)
-    assert at.subheader[0].value == "Results for \\*\\*cases\\*\\* \\<i\\>.csv"
+    assert at.header[0].value == "Results for \\*\\*cases\\*\\* \\<i\\>.csv"
     problems = " ".join(m.value for m in at.markdown)
     assert "'\\*\\*maybe\\*\\* \\<b\\>x\\</b\\>' is not one of" in problems
 
