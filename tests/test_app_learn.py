@@ -70,7 +70,7 @@ def test_interventions_side_by_side(at):
     assert list(services["Service"]) == [s.service for s in KB.related_services]
     # fewer columns on request
     at.multiselect(key="learn_iv_chosen").set_value(["coaching", "mentoring"]).run()
-    assert list(at.table[0].value.columns) == ["Coaching", "Mentoring"]
+    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Mentoring"]
 
 
 def test_processes_and_topics_show_all_the_material_with_references(at):
