@@ -39,6 +39,7 @@ def answer(page, kb, qid: str, value: str) -> None:
     """Choose ``value`` for question ``qid`` and press Next."""
     q = kb.question(qid)
     page.get_by_role("heading", name=q.text, exact=True).wait_for()
+    wait_idle(page)  # a click during a script run can be lost when the run replaces the form
     group = page.get_by_role("radiogroup", name=q.text, exact=True)
     group.get_by_text(q.label_of(value), exact=True).click()
     page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()

@@ -26,3 +26,44 @@ def kb():
 @pytest.fixture(scope="session")
 def rb():
     return load_rulebase()
+
+
+# --------------------------------------------------------------------------- browser (headless system Chromium)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless system Chromium for the browser tests (never a downloaded browser); skipped
+    when /usr/bin/chromium is absent, unless CI asks for it (TRIAGE_REQUIRE_BROWSER)."""
+    import os
+
+    from browser_util import CHROMIUM, screens_mod
+
+    if not CHROMIUM.exists() and not os.environ.get("TRIAGE_REQUIRE_BROWSER"):
+        pytest.skip("no system Chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = screens_mod().launch_chromium(p)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory, _private_data_dir):
+    """The app served on a free loopback port for the session's browser tests (its case store in a
+    temporary folder); only the process started here is stopped."""
+    from browser_util import screens_mod
+
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    with screens_mod().serve_app(log_path=log) as (url, _proc, _):
+        yield url
+
+
+@pytest.fixture
+def page(chromium, app_url):
+    """A fresh browser context (a new app session) and page on the served app."""
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    ctx.close()

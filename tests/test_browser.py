@@ -5,7 +5,6 @@ opens a malformed answers file through the real upload widget."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from knowledge.loader import load_knowledge
 from rules.consult import consult
 from rules.model import load_rulebase
 
-ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 
 # CI sets TRIAGE_REQUIRE_BROWSER so that a missing browser fails instead of skipping
@@ -25,54 +23,38 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _screens():
-    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "scripts" / "screenshots.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_call_centre_case_by_clicking(tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    screens = _screens()
+def test_call_centre_case_by_clicking(tmp_path, page, app_url):
     kb = load_knowledge()
     rb = load_rulebase()
     case = next(c for c in kb.cases if c.id == "call-centre")
     expected = consult(case.answers)
     coaching_reason = next(r["reason"] for r in expected.ruled_out(rb) if r["intervention"] == "coaching")
 
-    with screens.serve_app(log_path=tmp_path / "streamlit.log") as (url, _proc, _), sync_api.sync_playwright() as p:
-        browser = screens.launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(30_000)
-            page.goto(url + "/")
-            for qid in expected.answers:
-                q = kb.question(qid)
-                page.get_by_role("heading", name=q.text, exact=True).wait_for()
-                group = page.get_by_role("radiogroup", name=q.text, exact=True)
-                group.get_by_text(q.label_of(case.answers[qid]), exact=True).click()
-                page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
-            result = page.locator('[data-testid="stAlert"]', has_text="Recommended:").first
-            result.wait_for()
-            assert "Recommended: Work-system fix" in result.inner_text()
-            ruled_out = page.locator("li", has_text="Coaching (ruled out)").first
-            assert coaching_reason in ruled_out.inner_text()
-            page.screenshot(path=str(tmp_path / "call-centre-result.png"), full_page=True)
-            assert (tmp_path / "call-centre-result.png").stat().st_size > 10_000
-            assert "goal_conflict" not in page.url  # the address holds answers, e.g. targets_conflict
-            assert "targets_conflict=conflicting" in page.url
+    page.goto(app_url + "/")
+    for qid in expected.answers:
+        q = kb.question(qid)
+        page.get_by_role("heading", name=q.text, exact=True).wait_for()
+        group = page.get_by_role("radiogroup", name=q.text, exact=True)
+        group.get_by_text(q.label_of(case.answers[qid]), exact=True).click()
+        page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
+    result = page.locator('[data-testid="stAlert"]', has_text="Recommended:").first
+    result.wait_for()
+    assert "Recommended: Work-system fix" in result.inner_text()
+    ruled_out = page.locator("li", has_text="Coaching (ruled out)").first
+    assert coaching_reason in ruled_out.inner_text()
+    page.screenshot(path=str(tmp_path / "call-centre-result.png"), full_page=True)
+    assert (tmp_path / "call-centre-result.png").stat().st_size > 10_000
+    assert "goal_conflict" not in page.url  # the address holds answers, e.g. targets_conflict
+    assert "targets_conflict=conflicting" in page.url
 
-            # a malformed answers file through the real upload widget: a clear message, answers kept
-            bad = tmp_path / "broken.yaml"
-            bad.write_text("answers: {gap_defined: [yes\n", encoding="utf-8")
-            page.get_by_text("Save, share or open a case").click()
-            page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
-            error = page.locator('[data-testid="stAlert"]', has_text="Could not open the answers file")
-            error = error.first
-            error.wait_for()
-            assert "broken.yaml" in error.inner_text() and "unchanged" in error.inner_text()
-            assert "Recommended: Work-system fix" in page.locator(
-                '[data-testid="stAlert"]', has_text="Recommended:").first.inner_text()
-        finally:
-            browser.close()
+    # a malformed answers file through the real upload widget: a clear message, answers kept
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("answers: {gap_defined: [yes\n", encoding="utf-8")
+    page.get_by_text("Save, share or open a case").click()
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    error = page.locator('[data-testid="stAlert"]', has_text="Could not open the answers file")
+    error = error.first
+    error.wait_for()
+    assert "broken.yaml" in error.inner_text() and "unchanged" in error.inner_text()
+    assert "Recommended: Work-system fix" in page.locator(
+        '[data-testid="stAlert"]', has_text="Recommended:").first.inner_text()
