@@ -205,7 +205,9 @@ def case_header() -> None:
     for key, _ in CASE_FIELDS:
         if f"case_{key}" not in st.session_state:
             st.session_state[f"case_{key}"] = case.get(key, "")
-    with st.expander("Case details: " + (md_plain(case.get("title"), one_line=True) or "untitled"), expanded=False):
+    # keyed: the label changes with the title, and without a key the expander would fold shut on each change
+    with st.expander("Case details: " + (md_plain(case.get("title"), one_line=True) or "untitled"), expanded=False,
+                     key="case_details_box"):
         left, right = st.columns(2)
         left.text_input(
             CASE_FIELDS[0][1], key="case_title", on_change=on_case_field, args=("title",),

@@ -1,0 +1,60 @@
+"""The Cases workflow in a real browser: the case details stay open while typing, a saved case
+opens on the Cases page, the chosen tab survives actions and messages stay in their tab."""
+
+from __future__ import annotations
+
+from browser_util import answer, wait_idle
+
+from knowledge.loader import load_knowledge
+from rules.consult import consult
+
+KB = load_knowledge()
+
+
+def test_case_details_stay_open_while_typing(page, app_url):
+    page.goto(app_url + "/")
+    wait_idle(page)
+    page.get_by_text("Case details").first.click()
+    title = page.get_by_label("Case title")
+    title.click()
+    title.type("Night shift")
+    page.keyboard.press("Tab")  # the title is submitted: the page reruns, its label becomes the title
+    wait_idle(page)
+    assert page.get_by_text("Case details: Night shift").first.is_visible()
+    page.keyboard.type("Sam")  # the focus went on to the next field, which is still there
+    page.keyboard.press("Tab")
+    wait_idle(page)
+    assert page.get_by_label("Notes (optional)").is_visible()
+    assert page.get_by_label("Who or what it is about").input_value() == "Sam"
+
+
+def test_a_saved_case_opens_and_its_tab_survives_actions(page, app_url):
+    case = next(c for c in KB.cases if c.id == "presentation-skills")
+    page.goto(app_url + "/")
+    wait_idle(page)
+    for qid in consult(case.answers).answers:
+        answer(page, KB, qid, case.answers[qid])
+    page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Save this case").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Save this case").click()  # a second click saves nothing new
+    wait_idle(page)
+    saved = page.locator('[data-testid="stAlert"]', has_text="Saved as case").first.inner_text()
+    cid = int(saved.split("Saved as case ")[1].split(".")[0])
+    page.get_by_role("button", name=f"Open case {cid}").click()
+    page.get_by_role("heading", name=f"#{cid} ", exact=False).first.wait_for()
+    wait_idle(page)
+    assert page.get_by_text(f"saved as case {cid}").first.is_visible()  # not offered for saving again
+    page.get_by_role("tab", name="Plan").click()
+    wait_idle(page)
+    page.get_by_role("button", name="Start the plan").click()
+    page.get_by_text("Plan started.").first.wait_for()
+    wait_idle(page)
+    assert page.get_by_role("tab", name="Plan").get_attribute("aria-selected") == "true"  # still on Plan
+    page.get_by_role("tab", name="Overview").click()
+    wait_idle(page)
+    assert page.get_by_text("Plan started.").count() == 0  # the message stayed with its tab
+    page.get_by_role("tab", name="Monitor").click()
+    wait_idle(page)
+    assert page.get_by_role("tab", name="Monitor").get_attribute("aria-selected") == "true"
