@@ -89,7 +89,7 @@ def upload_section() -> None:
             "values of each question (yes, no, dont_know, …); an empty cell is a question not answered."
         )
     up = st.file_uploader(
-        "Spreadsheet of cases", type=["csv", "xlsx", "txt", "tsv"], key="batch_upload",
+        "Spreadsheet of cases", type=["csv", "xlsx", "xlsm", "xls", "ods", "txt", "tsv"], key="batch_upload",
         max_upload_size=batch.MAX_BYTES // 1024 // 1024,
     )
     previous = st.session_state.get(STATE, {}).get("key") or ""

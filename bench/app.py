@@ -11,7 +11,9 @@
 2. **Cold start.** Starts ``streamlit run app.py`` as a fresh process, polls ``/_stcore/health``, then
    loads the page in headless system Chromium until the first question is visible (or, with
    ``--no-browser`` / no Chromium, runs the first page in a fresh process through AppTest). Median of
-   ``--runs`` starts.
+   ``--runs`` starts, beside a minimal Streamlit page started and loaded the same way ("app / baseline").
+3. **Clicks in the browser.** Previous and Next on the Diagnose page, from the click until the other
+   question is shown, beside a click on Next in a minimal Streamlit page that shows another heading.
 
 Speed is reported here, never asserted in a test.
 """
@@ -177,6 +179,86 @@ def cold_start_browser(runs: int) -> dict[str, list[float]]:
     return out
 
 
+MINIMAL_CLICK_APP = """
+import streamlit as st
+n = st.session_state.setdefault("n", 0)
+st.title("Baseline")
+with st.form("f", border=False):
+    st.subheader(f"Question {n}")
+    st.radio(f"Question {n}", ["yes", "no", "dont_know"], index=None, label_visibility="collapsed", key=f"q{n}")
+    if st.form_submit_button("Next"):
+        st.session_state["n"] = n + 1
+        st.rerun()
+"""
+
+
+def clicks_browser(runs: int, case_id: str = "call-centre", steps: int = 5) -> dict[str, list[float]]:
+    """Seconds from a click on Previous or Next until the other question is shown, in Chromium, on
+    the Diagnose page (going back and forth between two questions of a worked case); and, the
+    same way, a click on Next in a minimal Streamlit page (a heading, a radio and a button) that
+    shows another heading (the framework's floor)."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    from knowledge.loader import load_knowledge
+    from rules.consult import consult
+
+    screens = _screens()
+    kb = load_knowledge()
+    case = next(c for c in kb.cases if c.id == case_id)
+    order = list(consult(case.answers).answers)
+    before, after = kb.question(order[steps - 1]), kb.question(order[steps])
+    out: dict[str, list[float]] = {"previous": [], "next": [], "minimal": []}
+
+    def shown(page, text: str) -> None:
+        page.get_by_role("heading", name=text, exact=True).wait_for(timeout=60_000)
+
+    with tempfile.TemporaryDirectory() as tmp, sync_playwright() as p:
+        minimal = Path(tmp) / "minimal_click.py"
+        minimal.write_text(MINIMAL_CLICK_APP, encoding="utf-8")
+        browser = screens.launch_chromium(p)
+        try:
+            with screens.serve_app() as (url, _proc, _):
+                page = browser.new_page()
+                page.goto(url + "/")
+                for qid in order[:steps]:
+                    q = kb.question(qid)
+                    shown(page, q.text)
+                    screens.wait_idle(page)
+                    group = page.get_by_role("radiogroup", name=q.text, exact=True)
+                    group.get_by_text(q.label_of(case.answers[qid]), exact=True).click()
+                    page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
+                shown(page, after.text)
+                for _ in range(runs * 3):
+                    screens.wait_idle(page)
+                    t = time.perf_counter()
+                    page.get_by_role("button", name="Previous").click()
+                    shown(page, before.text)
+                    out["previous"].append(time.perf_counter() - t)
+                    screens.wait_idle(page)
+                    group = page.get_by_role("radiogroup", name=before.text, exact=True)
+                    t = time.perf_counter()
+                    page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
+                    shown(page, after.text)
+                    out["next"].append(time.perf_counter() - t)
+                page.close()
+            with screens.serve_app(script=minimal) as (url, _proc, _):
+                page = browser.new_page()
+                page.goto(url + "/")
+                shown(page, "Question 0")
+                for i in range(runs * 3):
+                    screens.wait_idle(page)
+                    t = time.perf_counter()
+                    page.get_by_role("button", name="Next").click()
+                    shown(page, f"Question {i + 1}")
+                    out["minimal"].append(time.perf_counter() - t)
+                page.close()
+        finally:
+            browser.close()
+    return out
+
+
 COLD_APPTEST = """
 import time; t = time.perf_counter()
 from streamlit.testing.v1 import AppTest
@@ -224,9 +306,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cold start (streamlit process start -> first question visible in Chromium, {args.runs} runs):")
         print(f"  median {total:.2f} s (aim < 3 s); server healthy after {statistics.median(cs['healthy']):.2f} s")
         print(f"  baseline minimal Streamlit page, same way: median {base:.2f} s -> app / baseline = {total / base:.2f}x")
+        ck = clicks_browser(args.runs)
+        floor = statistics.median(ck["minimal"])
+        print(f"a click in Chromium until the other question is shown ({len(ck['next'])} clicks each):")
+        for name in ("previous", "next"):
+            med = statistics.median(ck[name])
+            print(f"  {name.capitalize()}: median {med * 1000:.0f} ms -> {name} / minimal page click = {med / floor:.2f}x")
+        print(f"  baseline minimal Streamlit page, Next shows another heading: median {floor * 1000:.0f} ms")
     else:
         why = "--no-browser" if args.no_browser else f"{chromium} not found"
-        print(f"cold start in the browser skipped ({why})")
+        print(f"cold start and clicks in the browser skipped ({why})")
     ca = cold_start_apptest(args.runs)
     print(f"cold start in a fresh process without a server (imports + first page through AppTest): "
           f"median {statistics.median(ca):.2f} s")

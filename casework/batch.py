@@ -384,7 +384,7 @@ def _row_list(numbers: list[int], limit: int = 10) -> str:
 def read_table(
     source: str | os.PathLike | bytes | bytearray | BinaryIO, name: str | None = None
 ) -> tuple[list[SheetRow], list[str], list[Message]]:
-    """Read a CSV or .xlsx file of cases: (rows, columns, messages).
+    """Read a CSV, .xlsx/.xlsm, .xls or .ods file of cases: (rows, columns, messages).
 
     ``source`` is a path, the file's bytes or a binary file object; ``name`` (the file name) picks
     the format together with the content and is used in messages. Question columns are renamed to

@@ -26,9 +26,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "batch",
         help="triage a CSV or Excel file of cases (one row a case, one column a question id)",
-        description="Triage every row of a CSV or .xlsx file and write the results as CSV or .xlsx.",
+        description="Triage every row of a CSV, .xlsx, .xls or .ods file and write the results as CSV or .xlsx.",
     )
-    p.add_argument("file", nargs="?", metavar="IN", help="CSV or .xlsx file of cases")
+    p.add_argument("file", nargs="?", metavar="IN", help="CSV, .xlsx, .xls or .ods file of cases")
     p.add_argument("-o", "--output", metavar="OUT", help="results file: .csv or .xlsx")
     p.add_argument("--template", metavar="PATH", help="write an empty template (.csv or .xlsx) with every question id")
     p.add_argument("--format", choices=["text", "json"], default="text", help="summary format on standard output")
