@@ -348,6 +348,13 @@ def _sheet_records(data: bytes, name: str, kind: str, messages: list[Message]) -
         wb.close()
     if sheet.width > MAX_COLUMNS:
         raise BatchError(f"{name}: the file has {sheet.width:,} columns; at most {MAX_COLUMNS} are read")
+    start = sheet.start or (0, 0)
+    rows, cols = start[0] + sheet.height, start[1] + sheet.width
+    if rows * cols > MAX_GRID_CELLS:  # .ods and .xls: their repeated rows and cells are known only now
+        raise BatchError(
+            f"{name}: the sheet spans {rows:,} rows and {cols:,} columns; a sheet of at most "
+            f"{MAX_GRID_CELLS:,} cells is read. Delete the stray cells far from the table, or save it as CSV."
+        )
     lead = [""] * sheet.start[1] if sheet.start else []  # rows come padded from row 1, not from column A
     for values in sheet.iter_rows():  # one row at a time: a file over the row limit stops early
         yield [*lead, *(v if v.__class__ is str else _xlsx_value(v) for v in values)]

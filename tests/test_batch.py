@@ -540,6 +540,27 @@ def test_a_sheet_with_a_cell_far_away_is_refused_before_it_is_unpacked():
         batch.read_table(buf.getvalue(), "far.xlsx")
 
 
+def test_an_ods_sheet_of_repeated_cells_is_refused_by_its_size():
+    pytest.importorskip("odf")
+    from odf.opendocument import OpenDocumentSpreadsheet
+    from odf.table import Table, TableCell, TableRow
+    from odf.text import P
+
+    doc = OpenDocumentSpreadsheet()
+    table = Table(name="cases")
+    for repeat_rows, repeat_cells, text in ((1, 1, "gap_defined"), (40_000, 400, "yes")):
+        row = TableRow(numberrowsrepeated=repeat_rows)
+        cell = TableCell(valuetype="string", numbercolumnsrepeated=repeat_cells)
+        cell.addElement(P(text=text))
+        row.addElement(cell)
+        table.addElement(row)
+    doc.spreadsheet.addElement(table)
+    buf = io.BytesIO()
+    doc.write(buf)  # 1.5 KB that stand for 16 million cells
+    with pytest.raises(batch.BatchError, match=r"rep\.ods: the sheet spans 40,001 rows and 400 columns"):
+        batch.read_table(buf.getvalue(), "rep.ods")
+
+
 def test_a_damaged_workbook_of_each_kind_gets_a_message():
     good = batch.make_template("xlsx")
     for data, name, needle in [
