@@ -60,7 +60,7 @@ def app_url(tmp_path_factory, _private_data_dir):
 
 
 @pytest.fixture
-def page(chromium, app_url):
+def browser_page(chromium, app_url):
     """A fresh browser context (a new app session) and page on the served app."""
     ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
     pg = ctx.new_page()

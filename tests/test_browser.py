@@ -23,7 +23,8 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_call_centre_case_by_clicking(tmp_path, page, app_url):
+def test_call_centre_case_by_clicking(tmp_path, browser_page, app_url):
+    page = browser_page
     kb = load_knowledge()
     rb = load_rulebase()
     case = next(c for c in kb.cases if c.id == "call-centre")

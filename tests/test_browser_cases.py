@@ -11,7 +11,8 @@ from rules.consult import consult
 KB = load_knowledge()
 
 
-def test_case_details_stay_open_while_typing(page, app_url):
+def test_case_details_stay_open_while_typing(browser_page, app_url):
+    page = browser_page
     page.goto(app_url + "/")
     wait_idle(page)
     page.get_by_text("Case details").first.click()
@@ -28,7 +29,8 @@ def test_case_details_stay_open_while_typing(page, app_url):
     assert page.get_by_label("Who or what it is about").input_value() == "Sam"
 
 
-def test_a_saved_case_opens_and_its_tab_survives_actions(page, app_url):
+def test_a_saved_case_opens_and_its_tab_survives_actions(browser_page, app_url):
+    page = browser_page
     case = next(c for c in KB.cases if c.id == "presentation-skills")
     page.goto(app_url + "/")
     wait_idle(page)

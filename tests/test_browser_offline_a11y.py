@@ -110,7 +110,8 @@ def test_the_audit_finds_what_it_should(chromium):
 
 
 @pytest.fixture
-def audited(page, app_url):
+def audited(browser_page, app_url):
+    page = browser_page
     page.goto(app_url + "/")
     wait_idle(page)
     return page
