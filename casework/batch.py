@@ -227,8 +227,9 @@ def _csv_records(data: bytes, name: str, messages: list[Message]) -> Iterator[li
 
 
 # Workbooks are read by python-calamine (the Rust calamine library): .xlsx/.xlsm, .xls and .ods.
-# Before calamine unpacks a zip-based workbook, the sizes its parts declare are checked (a "zip
-# bomb" guard), and at most MAX_ROWS + 2 rows of the sheet are turned into Python values.
+# Before calamine unpacks a zip-based workbook, the sizes its parts declare and (.xlsx) the grid its
+# cells span are checked; the rows then become Python values one at a time, so reading stops at the
+# row limit. The only sheet XML this module still looks at is that cell-reference scan (see _check_zip).
 
 _ZIP_MAX_UNPACKED = 512 * 1024 * 1024  # bytes a zip-based workbook may unpack to
 _KINDS = {"xlsx": "Excel .xlsx workbook", "xls": "old Excel .xls workbook", "ods": "OpenDocument .ods spreadsheet"}
