@@ -1247,7 +1247,8 @@ class ActingStore:
     ACTING = frozenset(
         {
             "create_case", "update_case", "assign_case", "get_case", "list_cases", "rediagnose",
-            "delete_case", "counts", "save_plan", "get_plan", "add_monitoring", "delete_monitoring",
+            "delete_case", "counts", "save_plan", "get_plan", "add_monitoring", "update_monitoring",
+            "delete_monitoring",
             "progress", "export_case", "record_export", "import_case", "record_event", "audit_entries",
             "case_history", "purge_candidates", "purge", "erasure_candidates", "erase",
         }
