@@ -31,10 +31,11 @@ def rb():
 # --------------------------------------------------------------------------- browser (headless system Chromium)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """One headless system Chromium for the browser tests (never a downloaded browser); skipped
-    when /usr/bin/chromium is absent, unless CI asks for it (TRIAGE_REQUIRE_BROWSER)."""
+    """A headless system Chromium for a module's browser tests (never a downloaded browser);
+    skipped when /usr/bin/chromium is absent, unless CI asks for it (TRIAGE_REQUIRE_BROWSER).
+    Module-scoped: Playwright's sync API runs one instance at a time, and other modules start their own."""
     import os
 
     from browser_util import CHROMIUM, screens_mod
