@@ -6,8 +6,9 @@ Generates N random valid cases (most answer the questions along the adaptive pat
 options, ``--random-share`` of them fill random questions at random), writes them to a CSV file,
 and times the whole batch: read and validate the file, triage every row, write the results CSV.
 Prints cases per second (median of ``--runs`` runs per worker setting), peak memory, and in the
-same process two baselines: a plain-Python pass over the same rows (normalise + walk + fire +
-settle per row, no cache, no workers, no files) and the experta engine per case (``consult()``).
+same process two baselines: a plain-Python pass over the same rows (what consult() computes per row —
+normalise, walk, fire, settle or conclude — with the plain evaluator; no cache, no workers, no files)
+and the experta engine per case (``consult()``).
 Then the same batch with Excel in and out: reading the .xlsx (python-calamine), writing the results
 .xlsx with its summary sheet (xlsxwriter), end to end.
 Speed is reported here, never asserted in a test.
@@ -48,8 +49,11 @@ def end_to_end(src: Path, dst: Path, workers: int) -> tuple[float, float, dict]:
 
 
 def plain_pass(rows: list[dict]) -> float:
-    """The evaluator row by row: no cache, no workers, no file reading or writing."""
-    from rules.consult import normalise_answers
+    """What consult() computes for each row, with the plain evaluator instead of experta: normalise,
+    read answers saved before ``concern``, walk, fire, and settle — a finished path through
+    ``conclude`` (which tries the other options of each vague answer), as consult() does. No cache,
+    no workers, no file reading or writing, no result rows."""
+    from rules.consult import conclude, normalise_answers, read_legacy
     from rules.evaluate import compiled
     from rules.model import load_rulebase
     from rules.settle import settle
@@ -60,9 +64,13 @@ def plain_pass(rows: list[dict]) -> float:
     t = time.perf_counter()
     for row in rows:
         clean = normalise_answers({k: v for k, v in row.items() if k in qids and v}, rb)
-        w = comp.walk(clean)
+        given, _legacy = read_legacy(clean)
+        w = comp.walk(given)
         fired, _ = comp.fire(w.accepted)
-        settle(rb, fired, w.accepted)
+        if w.next_question is None:
+            conclude(rb, w.accepted, fired)
+        else:
+            settle(rb, fired, w.accepted)
     return time.perf_counter() - t
 
 
@@ -137,7 +145,7 @@ def main() -> int:
 
         plain = statistics.median(plain_pass(rows) for _ in range(args.runs))  # wall seconds
         print(
-            f"plain-Python pass (normalise + walk + fire + settle per row, no cache/workers/files): "
+            f"plain-Python pass (normalise + walk + fire + settle/conclude per row, no cache/workers/files): "
             f"median {plain:.2f} s = {args.n / plain:,.0f} cases/s"
         )
         for w, med in medians.items():

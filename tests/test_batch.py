@@ -733,3 +733,15 @@ def test_an_error_in_the_progress_callback_reaches_the_caller(monkeypatch):
     for workers in (1, 2):
         with pytest.raises(LookupError, match="stop here"):
             batch.triage_rows(rows, progress=stop, workers=workers)
+
+
+def test_excel_output_is_the_same_in_both_writing_modes(monkeypatch):
+    rows = batch.triage_rows(batch.read_table(batch.rows_to_csv(batch.sample_rows(30, seed=4)), "s.csv")[0])
+    cols = batch.output_columns(list(rows[0]))
+    small = batch.table_bytes(rows, cols, "xlsx")  # in memory (shared strings)
+    monkeypatch.setattr(batch, "IN_MEMORY_ROWS", 10)
+    large = batch.table_bytes(rows, cols, "xlsx")  # row by row in constant memory (inline strings)
+    assert small != large
+    read = [batch.read_table(b, "r.xlsx") for b in (small, large)]
+    assert read[0][1] == read[1][1] and [dict(r) for r in read[0][0]] == [dict(r) for r in read[1][0]]
+    assert len(read[0][0]) == 30
