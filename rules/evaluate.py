@@ -168,21 +168,21 @@ class Compiled:
               snapshots: list | None = None) -> tuple[WalkResult, _WalkState]:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
+        pending = st.pending  # in question order; answered and closed questions are taken out
         while True:
-            nxt = None
-            keep = []
-            for n, (qid, cond) in enumerate(st.pending):
-                if qid in accepted:
-                    continue
-                if holds(cond, accepted, findings, kinds):
-                    nxt = qid
-                    keep += st.pending[n:]
+            item = None
+            dead = []
+            for q in pending:
+                if holds(q[1], accepted, findings, kinds):
+                    item = q
                     break
-                if not closed(cond, accepted, findings, kinds):
-                    keep.append((qid, cond))
-            st.pending = keep
-            if nxt is None:
+                if closed(q[1], accepted, findings, kinds):
+                    dead.append(q)
+            for q in dead:
+                pending.remove(q)
+            if item is None:
                 return WalkResult(accepted, path, None, None), st
+            nxt = item[0]
             if nxt not in answers:
                 if fill is None:
                     return WalkResult(accepted, path, nxt, None), st
@@ -191,6 +191,7 @@ class Compiled:
                 value = answers[nxt]
             if snapshots is not None:
                 snapshots.append(st.copy())
+            pending.remove(item)
             accepted[nxt] = value
             path.append(nxt)
             work = list(self.by_question.get(nxt, ()))
