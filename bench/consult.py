@@ -18,15 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def median_ms(fn, runs: int, inner: int) -> float:
-    samples = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t) / inner * 1000)
-    return statistics.median(samples)
+from timing import median_ms  # noqa: E402  (bench/timing.py, beside this script)
 
 
 def main() -> None:
