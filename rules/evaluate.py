@@ -91,12 +91,11 @@ class Compiled:
         self.kind_of = kind_of
         self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
         self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
-        # what each rule concludes, for outcome(): (finding, gate, (intervention, cf) | None, bars, out)
+        # what each rule concludes, for outcome(): (finding, gate, (intervention, cf) | None, bars)
         self.conclusions = {
             r.id: (r.then.finding, r.then.gate,
                    (r.then.support.intervention, r.then.support.cf) if r.then.support else None,
-                   frozenset([r.then.rule_out] if r.then.rule_out else (r.then.not_primary or ())),
-                   bool(r.then.rule_out))
+                   frozenset([r.then.rule_out] if r.then.rule_out else (r.then.not_primary or ())))
             for r in rb.rules
         }
         self.order = {iv: i for i, iv in enumerate(rb.settlement.precedence)}

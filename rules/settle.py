@@ -107,7 +107,7 @@ def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple
     gates: list[str] = []
     barred: set[str] = set()
     for rid in fired:
-        finding, gate, support, bars, _out = conc[rid]
+        finding, gate, support, bars = conc[rid]
         if finding:
             findings.add(finding)
         elif gate:
@@ -133,12 +133,12 @@ def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple
 
 def open_gate(rb: RuleBase, gates: list[str], findings: set[str]) -> tuple[str | None, str | None]:
     """(the first gate that ends the analysis, the first gate a wellbeing red flag set aside)."""
-    gate = overridden = None
+    overridden = None
     for g in gates:
         if findings.isdisjoint(rb.gates[g].overridden_by):
             return g, overridden
         overridden = overridden or g
-    return gate, overridden
+    return None, overridden
 
 
 def ranking(rb: RuleBase, scores: Mapping[str, float]) -> list[str]:

@@ -30,7 +30,7 @@ from typing import Any
 from knowledge.loader import Knowledge, KnowledgeError, load_knowledge
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 
-from .evaluate import Compiled, holds
+from .evaluate import Compiled, compiled, holds
 from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
 from .settle import settle
 from .tree import MAX_EXAMPLES, TreeEnumerator
@@ -113,20 +113,16 @@ def _static(rb: RuleBase, report: Report) -> None:
 
 
 def option_classes(rb: RuleBase) -> dict[str, list[tuple[str, bool]]]:
-    """Per question: one representative option per class of options that no condition tells apart,
-    with a flag saying whether that class holds only "don't know"."""
-    conds = [r.when for r in rb.rules] + [q.ask_when for q in rb.knowledge.questions]
+    """Per question: one representative option per class of options that no condition tells apart
+    (the classes of :attr:`rules.evaluate.Compiled.option_classes`), with a flag saying whether that
+    class holds only "don't know"."""
     out: dict[str, list[tuple[str, bool]]] = {}
-    for q in rb.knowledge.questions:
-        tests = [c.answers[q.id] for c in conds if q.id in c.answers]
-        groups: dict[tuple, list[str]] = {}
-        for v in q.option_values():
-            groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
+    for qid, groups in compiled(rb).option_classes.items():
         reps = []
-        for values in groups.values():
+        for values in groups:
             known = [v for v in values if v != DONT_KNOW]
             reps.append((known[0], False) if known else (DONT_KNOW, True))
-        out[q.id] = reps
+        out[qid] = reps
     return out
 
 
