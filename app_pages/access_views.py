@@ -103,13 +103,23 @@ def render_retention(store) -> None:
     if not due:
         st.success("No case is past the retention period.")
         return
-    st.markdown(f"**{len(due)} case(s) past the retention period** will be deleted with everything under them:")
-    _case_table(due)
-    sure = st.checkbox(f"Yes, delete these {len(due)} case(s) for good", key="admin_purge_sure")
-    if st.button("Delete the cases past retention", key="admin_purge", type="primary", disabled=not sure):
-        gone = store.purge(months, [r["id"] for r in due])
-        flash("success", f"Deleted {len(gone)} case(s) past the retention period.")
-        st.session_state.pop("admin_purge_sure", None)
+    _confirm_delete(
+        due, f"**{len(due)} case(s) past the retention period**", f"Yes, delete these {len(due)} case(s) for good",
+        "Delete the cases past retention", "admin_purge", lambda ids: store.purge(months, ids),
+        "Deleted {n} case(s) past the retention period.", ["admin_purge_sure"])
+
+
+def _confirm_delete(rows: list, what: str, sure_label: str, button: str, key: str, delete, done: str,
+                    clear: list[str]) -> None:
+    """List the cases that will go, ask for a tick, delete them on the button, say how many went."""
+    st.markdown(f"{what} will be deleted with everything under them:")
+    _case_table(rows)
+    sure = st.checkbox(sure_label, key=f"{key}_sure")
+    if st.button(button, key=key, type="primary", disabled=not sure):
+        gone = delete([r["id"] for r in rows])
+        flash("success", done.format(n=len(gone)))
+        for k in clear:
+            st.session_state.pop(k, None)
         st.rerun()
 
 
@@ -127,15 +137,10 @@ def render_erasure(store) -> None:
     if not rows:
         st.info("No case is about this person.")
         return
-    st.markdown(f"**{len(rows)} case(s)** will be deleted with everything under them:")
-    _case_table(rows)
-    sure = st.checkbox(f"Yes, erase these {len(rows)} case(s) for good", key="admin_erase_sure")
-    if st.button("Erase", key="admin_erase", type="primary", disabled=not sure):
-        gone = store.erase(who, [r["id"] for r in rows])
-        flash("success", f"Erased {len(gone)} case(s).")
-        for k in ("admin_erase_sure", "admin_erase_who"):
-            st.session_state.pop(k, None)
-        st.rerun()
+    _confirm_delete(
+        rows, f"**{len(rows)} case(s)**", f"Yes, erase these {len(rows)} case(s) for good", "Erase",
+        "admin_erase", lambda ids: store.erase(who, ids), "Erased {n} case(s).",
+        ["admin_erase_sure", "admin_erase_who"])
 
 
 def render_assign(store) -> None:
