@@ -223,8 +223,19 @@ def nav_pages(page) -> list[str]:
 
 def open_case_options(page) -> list[str]:
     """The cases the Cases page offers to open (the options of its "Open case" box)."""
-    page.locator('[data-testid="stSelectbox"]', has_text="Open case").click()
-    page.get_by_role("option").first.wait_for()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator('[data-testid="stSelectbox"]', has_text="Open case")
+    box.wait_for()
+    for attempt in range(3):  # a click that lands while the page is still rerunning opens nothing
+        box.click()
+        try:
+            page.get_by_role("option").first.wait_for(timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return options
