@@ -136,9 +136,10 @@ class Overturn:
 def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tuple[Settled, list[Overturn]]:
     """Settle a finished path, with confidence costs only for answers that could change the result.
 
-    Each vague or "don't know" answer is tried with every other option (the plain evaluator walks the
-    changed path, answering newly opened questions "don't know"); the answer costs confidence when
-    some other option gives another outcome (status, gate, primary or lean).
+    Each vague or "don't know" answer is tried with one option of each other class of options that no
+    condition tells apart (the plain evaluator walks on from the state before that question, answering
+    newly opened questions "don't know"); the answer costs confidence when some other option gives
+    another outcome (status, gate, primary or lean).
     """
     first = settle(rb, fired, accepted, costs=[])
     if first.status == "cannot_recommend" and first.gate != "check_first":
