@@ -26,14 +26,15 @@ from typing import Any
 from knowledge.schema import DONT_KNOW, Question
 
 from .engine import Firing, run_engine, trace
-from .evaluate import compiled
+from .evaluate import compile_condition, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
 
-RED_FLAGS = ("yes", "substance")  # answers to distress_signs that are red flags
+RED_FLAGS = ("yes", "substance", "both")  # answers to distress_signs that are red flags
 SEVERAL = "several_people"  # the finding after which questions are worded for a group
 
 MAX_VALUE_LENGTH = 100
+START_HERE = 3  # how many checks a "check first" result marks as the place to start
 
 
 class AnswerError(ValueError):
@@ -227,9 +228,10 @@ class Consultation:
         return self.settled.lean if self.gate == "check_first" else None
 
     def confidence_band(self, rb: RuleBase | None = None) -> str | None:
-        """The confidence in words (at most "moderate" while an unknown answer could change the result)."""
+        """The confidence in words (at most "moderate" while an unknown answer could change the result, or
+        while one piece of evidence carries most of the certainty)."""
         rb = rb or load_rulebase()
-        return rb.settlement.band(self.confidence, bool(self.overturns))
+        return rb.settlement.band(self.confidence, bool(self.overturns), self.settled.one_support)
 
     @property
     def safety_alert(self) -> bool:
@@ -287,6 +289,64 @@ class Consultation:
                 for qid, v in self.answers.items():
                     if v == DONT_KNOW:
                         add(qid, None)
+        return self._order_checks(rb, out)
+
+    def _order_checks(self, rb: RuleBase, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The checks ordered by how much each could change the result: the number of different outcomes
+        (status, gate, primary, lean) its answers lead to, the rest of the case as it stands and newly
+        opened questions "don't know". The first few that can change it are marked ``start_here``."""
+        comp = compiled(rb)
+        base = self.settled.outcome
+        reach: dict[str, int] = {}
+        for ch in checks:
+            qid = ch["question"]
+            if qid is None or qid in reach:
+                continue
+            outs = {base}
+            for values in comp.option_classes[qid]:
+                w = comp.walk({**self.answers, qid: values[0]}, fill=DONT_KNOW)
+                if qid in w.accepted:
+                    outs.add(outcome(rb, comp.fire(w.accepted)[0], w.accepted))
+            reach[qid] = len(outs)
+        ordered = sorted(checks, key=lambda ch: -reach.get(ch["question"], 1))
+        started = 0
+        for ch in ordered:
+            ch["outcomes"] = reach.get(ch["question"], 1)
+            ch["start_here"] = started < START_HERE and ch["outcomes"] > 1
+            started += ch["start_here"]
+        if ordered and not started:
+            ordered[0]["start_here"] = True
+        return ordered
+
+    def delivery(self, rb: RuleBase | None = None) -> list[dict[str, Any]]:
+        """How the recommended intervention (or, in "check first", the lean) will be delivered: what is
+        not yet in place, each as ``{intervention, needs, step, checks}`` (rules/evidence.yaml,
+        ``delivery``). It never holds a recommendation back; the plan takes it as its first step."""
+        rb = rb or load_rulebase()
+        iv = self.primary or self.lean
+        if iv is None:
+            return []
+        findings = set(self.findings)
+        kinds = {rb.finding_kind[f] for f in findings}
+        return [
+            {"intervention": iv, "needs": dl.needs, "step": " ".join(dl.step.split()), "checks": list(dl.checks)}
+            for dl in rb.delivery
+            if dl.intervention == iv
+            and not any(holds(compile_condition(c), self.answers, findings, kinds) for c in dl.established)
+        ]
+
+    def differential(self, rb: RuleBase | None = None) -> list[dict[str, Any]]:
+        """Check first: ``[{intervention, because, base_rate}]``, most likely first (the first is the lean).
+        ``because`` is the base rate's reason where one placed it, else the strongest supporting rule's."""
+        rb = rb or load_rulebase()
+        out = []
+        for iv, br_id in self.settled.differential:
+            if br_id is not None:
+                because = next(br.because for br in rb.base_rates if br.id == br_id)
+            else:
+                steps = sorted((st for st in self.settled.evidence[iv] if st.cf > 0), key=lambda st: -st.cf)
+                because = rb.by_id[steps[0].rule].reason_for(iv) if steps else ""
+            out.append({"intervention": iv, "because": " ".join(because.split()), "base_rate": br_id})
         return out
 
     def ruled_out(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
@@ -319,6 +379,7 @@ class Consultation:
             cannot = {"reason": gate.id, "label": gate.label, "advice": advice.strip()}
             if gate.id == "check_first":
                 cannot["lean"] = self.lean
+                cannot["differential"] = self.differential(rb)
                 cannot["needs"] = [req.needs for req in self.settled.missing]
                 cannot["checks"] = self.checks(rb)
         d: dict[str, Any] = {
@@ -342,6 +403,7 @@ class Consultation:
             "concern_read_from_old_answers": self.legacy,
             "safety_alert": self.safety_alert,
             "safety": self.safety_dict(rb),
+            "delivery": self.delivery(rb),
             "could_change_result": [
                 {"question": o.cost.question, "answer": o.cost.answer,
                  "alternatives": [{"answer": a, "result": _outcome_text(st)} for a, st in o.alternatives]}

@@ -111,6 +111,8 @@ class Compiled:
             for v in q.option_values():
                 groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
             self.option_classes[q.id] = list(groups.values())
+        # the base rates that order a "check first" differential: [(row, condition)]
+        self.base_rates = [(br, compile_condition(br.when)) for br in rb.base_rates]
         # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]
         self.requirements: dict[str, list] = {}
         for req in rb.requirements:

@@ -22,6 +22,7 @@ from knowledge.schema import INTERVENTION_IDS, Condition
 HERE = Path(__file__).resolve().parent
 RULE_FILES = ("cause_analysis.yaml", "decisions.yaml")
 EVIDENCE_FILE = "evidence.yaml"
+BASE_RATES_FILE = "base_rates.yaml"
 
 
 class RuleBaseError(KnowledgeError):
@@ -67,6 +68,9 @@ class Rule(Strict):
     # for a rule that bars several interventions: the reason worded for each one (else the rationale)
     reasons: dict[str, str] = {}
     sources: list[str] = []
+    # support rules that rest on the same fact name it here: such rules never fire together, so the
+    # fact counts once (the property tests check it on the worked cases and on random paths)
+    shares: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
 
     def reason_for(self, iv: str) -> str:
         """The reason this rule gives for ``iv``: its own wording for ``iv``, else the rationale."""
@@ -121,13 +125,15 @@ class Settlement(Strict):
     rival_weight: float = Field(ge=0, le=1)
     confidence_bands: Bands
 
-    def band(self, confidence: float | None, could_change: bool = False) -> str | None:
+    def band(self, confidence: float | None, could_change: bool = False, one_support: bool = False) -> str | None:
         """Confidence in words: high, moderate or low. With ``could_change`` (some unknown answer could
-        still change the result) it is at most moderate: "high" means nothing known could overturn it."""
+        still change the result) it is at most moderate: "high" means nothing known could overturn it.
+        With ``one_support`` (one piece of evidence carries most of the certainty) it is at most
+        moderate too: "high" needs more than one answer behind it."""
         if confidence is None:
             return None
         b = self.confidence_bands
-        if confidence >= b.high and not could_change:
+        if confidence >= b.high and not could_change and not one_support:
             return "high"
         return "moderate" if confidence >= b.moderate else "low"
 
@@ -155,8 +161,46 @@ class Requirement(Strict):
     checks: list[str] = Field(min_length=1)
 
 
+class Delivery(Strict):
+    """How an intervention will be delivered (a row of ``delivery`` in rules/evidence.yaml).
+
+    Not part of the diagnosis: it never holds a recommendation back. When none of ``established``
+    holds, ``step`` becomes the first step of the plan (and the result lists it under ``delivery``).
+    """
+
+    id: str = Field(pattern=r"^DLV(-[a-z0-9]+)+$")
+    intervention: str
+    established: list[Condition] = Field(min_length=1)
+    needs: str
+    step: str
+    rationale: str
+    sources: list[str] = Field(min_length=1)
+    checks: list[str] = []
+
+
 class EvidenceFile(Strict):
     requirements: list[Requirement]
+    delivery: list[Delivery] = []
+
+
+class BaseRate(Strict):
+    """A row of rules/base_rates.yaml: where the field finds the cause most often in cases like this.
+
+    Used only to order the differential of a "check first" result: while ``when`` holds, ``lean`` is
+    put ahead of the interventions in ``ahead_of`` (and into the differential if nothing supports it
+    yet), with ``because`` as its reason.
+    """
+
+    id: str = Field(pattern=r"^BR(-[a-z0-9]+)+$")
+    when: Condition
+    lean: str
+    ahead_of: list[str] = Field(min_length=1)
+    because: str
+    sources: list[str] = Field(min_length=1)
+
+
+class BaseRateFile(Strict):
+    base_rates: list[BaseRate]
 
 
 class RuleFile(Strict):
@@ -177,6 +221,8 @@ class RuleBase:
     version: str
     safety: Safety
     requirements: tuple[Requirement, ...] = ()
+    delivery: tuple[Delivery, ...] = ()
+    base_rates: tuple[BaseRate, ...] = ()
 
     def requirements_of(self, iv: str) -> list[Requirement]:
         return [q for q in self.requirements if q.intervention == iv]
@@ -233,6 +279,15 @@ def _check_rule(rule: Rule, where: str, kb: Knowledge, findings: dict, gates: di
         if iv not in rule.interventions():
             raise RuleBaseError(f"{where}: reasons: '{iv}' is not an intervention this rule concludes about")
     for key in rule.sources:
+        if key not in kb.sources:
+            raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")
+
+
+def _check_refs(where: str, kb: Knowledge, checks: list[str], sources: list[str]) -> None:
+    for qid in checks:
+        if qid not in kb.question_index:
+            raise RuleBaseError(f"{where}: checks: unknown question id '{qid}'")
+    for key in sources:
         if key not in kb.sources:
             raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")
 
@@ -350,16 +405,40 @@ def load_rulebase_from(
                 raise RuleBaseError(f"{where}: intervention: unknown intervention '{req.intervention}'")
             for j, cond in enumerate([req.applies, *req.any_of]):
                 check_condition(cond, f"{where}: condition {j}", kb, findings, kinds)
-            for qid in req.checks:
-                if qid not in kb.question_index:
-                    raise RuleBaseError(f"{where}: checks: unknown question id '{qid}'")
-            for key in req.sources:
-                if key not in kb.sources:
-                    raise RuleBaseError(f"{where}: sources: unknown source key '{key}'")
+            _check_refs(where, kb, req.checks, req.sources)
         except RuleBaseError as exc:
             fail("dangling", str(exc), requirement=req.id)
             continue
         requirements.append(req)
+    for i, dl in enumerate(ef.delivery):
+        where = f"{EVIDENCE_FILE}: delivery[{i}] (id={dl.id})"
+        try:
+            if dl.intervention not in INTERVENTION_IDS:
+                raise RuleBaseError(f"{where}: intervention: unknown intervention '{dl.intervention}'")
+            for j, cond in enumerate(dl.established):
+                check_condition(cond, f"{where}: established {j}", kb, findings, kinds)
+            _check_refs(where, kb, dl.checks, dl.sources)
+        except RuleBaseError as exc:
+            fail("dangling", str(exc), delivery=dl.id)
+    base_rates: list[BaseRate] = []
+    if (folder / BASE_RATES_FILE).exists():
+        try:
+            brf = validate(BaseRateFile, read_yaml(folder / BASE_RATES_FILE), BASE_RATES_FILE)
+        except KnowledgeError as exc:
+            fail("schema", str(exc))
+            brf = BaseRateFile(base_rates=[])
+        for i, br in enumerate(brf.base_rates):
+            where = f"{BASE_RATES_FILE}: base_rates[{i}] (id={br.id})"
+            try:
+                for iv in (br.lean, *br.ahead_of):
+                    if iv not in INTERVENTION_IDS:
+                        raise RuleBaseError(f"{where}: unknown intervention '{iv}'")
+                check_condition(br.when, f"{where}: when", kb, findings, kinds)
+                _check_refs(where, kb, [], br.sources)
+            except RuleBaseError as exc:
+                fail("dangling", str(exc), base_rate=br.id)
+                continue
+            base_rates.append(br)
     for g in gates.values():
         for f in g.overridden_by:
             if f not in findings:
@@ -382,6 +461,8 @@ def load_rulebase_from(
         version=_fingerprint(folder, files, kb),
         safety=vocab.safety,
         requirements=tuple(requirements),
+        delivery=tuple(ef.delivery),
+        base_rates=tuple(base_rates),
     )
 
 
@@ -390,7 +471,7 @@ def _fingerprint(folder: Path, files: tuple[str, ...], kb: Knowledge) -> str:
     import hashlib
 
     h = hashlib.sha256()
-    for name in ("vocabulary.yaml", *files, EVIDENCE_FILE):
+    for name in ("vocabulary.yaml", *files, EVIDENCE_FILE, BASE_RATES_FILE):
         if (folder / name).exists():
             h.update((folder / name).read_bytes())
     h.update(repr([(q.id, q.option_values(), q.ask_when.model_dump()) for q in kb.questions]).encode())

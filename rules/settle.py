@@ -10,8 +10,10 @@ rule ruled out or barred from leading, ties broken by the precedence in ``vocabu
 Scores are compared with the thresholds rounded to 9 decimals, so float noise cannot decide.
 
 The best-supported intervention becomes a recommendation only if the evidence it needs is established
-(``rules/evidence.yaml``); otherwise the result is "check first" with that intervention as its lean and
-the requirements it misses. A gate (gap undefined, not worth it, a conduct matter) ends the analysis,
+(``rules/evidence.yaml``); otherwise the result is "check first" with a ranked differential: the
+interventions with support, reordered by the field's base rates for cases like this one
+(``rules/base_rates.yaml``); its first is the lean, and the requirements the lean misses are what to
+check. A gate (gap undefined, not worth it, a conduct matter) ends the analysis,
 except that a wellbeing red flag sets the gap gates aside (``overridden_by`` in the vocabulary).
 
 Confidence = cf(primary) x (1 - rival_weight x cf(strongest rival)) x product of (1 - cost) over the
@@ -78,6 +80,10 @@ class Settled:
     lean: str | None = None  # check first: the intervention the answers point to, if any
     missing: list[Requirement] = field(default_factory=list)  # check first: requirements not met
     overridden_gate: str | None = None  # a gap gate set aside by a wellbeing red flag
+    # check first: the interventions the case may turn out to need, most likely first (the first is the
+    # lean), each with the base-rate row that put it there (None: ranked by support alone)
+    differential: list[tuple[str, str | None]] = field(default_factory=list)
+    one_support: bool = False  # one piece of evidence carries most of the primary's certainty
 
     def excluded(self, iv: str) -> list[Exclusion]:
         return [e for e in self.exclusions if e.intervention == iv]
@@ -92,6 +98,45 @@ def missing_requirements(rb: RuleBase, iv: str, answers: Mapping[str, str], find
     """The requirements of ``iv`` that apply and are not met on these answers and findings."""
     return [req for req, applies, any_of in compiled(rb).requirements.get(iv, ())
             if holds(applies, answers, findings, kinds) and not any(holds(c, answers, findings, kinds) for c in any_of)]
+
+
+def differential(rb: RuleBase, scores: Mapping[str, float], barred: set[str], answers: Mapping[str, str],
+                 findings, kinds) -> list[tuple[str, str | None]]:
+    """The interventions a "check first" case may turn out to need, most likely first.
+
+    Those with positive support that may lead (not ruled out, not barred), by certainty; then each base
+    rate that holds puts its ``lean`` ahead of its ``ahead_of`` (adding it when nothing supports it yet).
+    Each entry is (intervention, id of the base rate that placed it, or None).
+    """
+    order = [iv for iv in ranking(rb, scores) if iv not in barred and round(scores.get(iv, 0.0), 9) > 0]
+    placed: dict[str, str | None] = dict.fromkeys(order)
+    for br, cond in compiled(rb).base_rates:
+        if br.lean in barred or not holds(cond, answers, findings, kinds):
+            continue
+        if br.lean not in placed:
+            order.append(br.lean)
+        at = order.index(br.lean)
+        ahead = min((order.index(iv) for iv in br.ahead_of if iv in placed), default=at)
+        if ahead < at:
+            order.insert(ahead, order.pop(at))
+        if placed.get(br.lean) is None:
+            placed[br.lean] = br.id
+    return [(iv, placed[iv]) for iv in order]
+
+
+def check_first(rb: RuleBase, scores: Mapping[str, float], barred: set[str], answers: Mapping[str, str],
+                findings, kinds, leader: str | None) -> tuple[str | None, list[Requirement], list]:
+    """(lean, the requirements to check, differential) of a "check first" result.
+
+    ``leader`` is the best-supported intervention that may lead (None when none reaches the threshold).
+    The requirements are the lean's that are not met, else the leader's.
+    """
+    diff = differential(rb, scores, barred, answers, findings, kinds)
+    lean = diff[0][0] if diff else None
+    missing = missing_requirements(rb, lean, answers, findings, kinds) if lean else []
+    if not missing and leader:
+        missing = missing_requirements(rb, leader, answers, findings, kinds)
+    return lean, missing, diff
 
 
 def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple:
@@ -122,12 +167,11 @@ def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple
         return ("cannot_recommend", gate, None, None)
     scores = {iv: net_cf(*m) for iv, m in belief.items()}
     can_lead = leaders(rb, ranking(rb, scores), scores, barred)
-    if not can_lead:
-        return ("cannot_recommend", "check_first", None, None)
-    primary = can_lead[0]
     kinds = {rb.finding_kind[f] for f in findings}
-    if missing_requirements(rb, primary, answers, findings, kinds):
-        return ("cannot_recommend", "check_first", None, primary)
+    primary = can_lead[0] if can_lead else None
+    if primary is None or missing_requirements(rb, primary, answers, findings, kinds):
+        diff = differential(rb, scores, barred, answers, findings, kinds)
+        return ("cannot_recommend", "check_first", None, diff[0][0] if diff else None)
     return ("complete", None, primary, None)
 
 
@@ -205,15 +249,12 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str],
     barred = out | {e.intervention for e in exclusions}
     ranked = ranking(rb, scores)
     candidates = leaders(rb, ranked, scores, barred)
-    if not candidates:
-        return Settled("cannot_recommend", "check_first", None, None, [], scores, evidence, exclusions,
-                       overridden_gate=overridden)
-    primary = candidates[0]
     kinds = {rb.finding_kind[f] for f in findings}
-    missing = missing_requirements(rb, primary, answers, findings, kinds)
-    if missing:
+    primary = candidates[0] if candidates else None
+    if primary is None or missing_requirements(rb, primary, answers, findings, kinds):
+        lean, missing, diff = check_first(rb, scores, barred, answers, findings, kinds, primary)
         return Settled("cannot_recommend", "check_first", None, None, [], scores, evidence, exclusions,
-                       lean=primary, missing=missing, overridden_gate=overridden)
+                       lean=lean, missing=missing, overridden_gate=overridden, differential=diff)
     rivals = [iv for iv in candidates[1:] if scores[iv] > 0]
     rival = rivals[0] if rivals else None
     rival_cf = scores[rival] if rival else 0.0
@@ -224,4 +265,18 @@ def settle(rb: RuleBase, fired: list[str], answers: Mapping[str, str],
         iv for iv in ranked if iv != primary and iv not in out and round(scores[iv], 9) >= s.secondary_threshold
     ][: s.max_secondary]
     return Settled("complete", None, primary, round(conf, 3), secondary, scores, evidence, exclusions, rival,
-                   rival_cf, list(costs), overridden_gate=overridden)
+                   rival_cf, list(costs), overridden_gate=overridden,
+                   one_support=rests_on_one(rb, evidence[primary]))
+
+
+def rests_on_one(rb: RuleBase, steps: list[EvidenceStep]) -> bool:
+    """Whether one piece of evidence carries most of the certainty: without the strongest supporting
+    rule, what is left would not reach the "moderate" band."""
+    pos = sorted((st.cf for st in steps if st.cf > 0), reverse=True)
+    neg = [st.cf for st in steps if st.cf < 0]
+    mb = md = 0.0
+    for cf in pos[1:]:
+        mb = accumulate(mb, cf)
+    for cf in neg:
+        md = accumulate(md, cf)
+    return round(net_cf(mb, md), 9) < rb.settlement.confidence_bands.moderate

@@ -97,15 +97,17 @@ def _r(x: float) -> float:
     return round(x, 9)
 
 
-def confidence_band(rb: RuleBase, value: float | None, could_change: bool = False) -> str | None:
+def confidence_band(rb: RuleBase, value: float | None, could_change: bool = False,
+                    one_support: bool = False) -> str | None:
     """"high", "moderate" or "low" for a confidence (thresholds in vocabulary.yaml, settlement; at most
-    moderate when an unknown answer could change the result)."""
-    return rb.settlement.band(None if value is None else _r(value), could_change)
+    moderate when an unknown answer could change the result or one piece of evidence carries it)."""
+    return rb.settlement.band(None if value is None else _r(value), could_change, one_support)
 
 
-def confidence_text(rb: RuleBase, value: float | None, could_change: bool = False) -> str:
+def confidence_text(rb: RuleBase, value: float | None, could_change: bool = False,
+                    one_support: bool = False) -> str:
     """Confidence in words with the number, e.g. "moderate (52%)"; empty without a value."""
-    band = confidence_band(rb, value, could_change)
+    band = confidence_band(rb, value, could_change, one_support)
     return "" if band is None else f"{result_words().confidence.words[band]} ({value:.0%})"
 
 
@@ -379,7 +381,7 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         conf = {
             "band": c.confidence_band(rb),
             "value": c.confidence,
-            "text": confidence_text(rb, c.confidence, bool(c.overturns)),
+            "text": confidence_text(rb, c.confidence, bool(c.overturns), c.settled.one_support),
             "meaning": " ".join(result_words().confidence.meaning.split()),
         }
     elif c.status == "cannot_recommend":

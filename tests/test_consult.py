@@ -53,7 +53,8 @@ def test_gap_not_defined_stops_with_cannot_recommend(rb):
 
 def test_distress_sets_the_gap_gate_aside(rb):
     """A red flag is never lost to a gate: with distress, an undefined gap still ends in a referral."""
-    c = consult({"concern": "shortfall", "risk_of_harm": "no", "distress_signs": "yes", "gap_defined": "no"}, rb)
+    c = consult({"concern": "shortfall", "risk_of_harm": "no", "distress_signs": "yes", "gap_defined": "no",
+                 "people_affected": "one"}, rb)
     assert c.status == "complete" and c.primary == "counselling_referral"
     assert c.to_dict(rb)["gate_set_aside"] == "gap_undefined"
 
@@ -92,7 +93,8 @@ def test_conduct_complaint_goes_to_the_hr_procedure(rb):
 
 
 def test_development_reaches_mentoring_without_a_gap(rb):
-    c = consult({"concern": "development", **SCREEN, "broad_long_term": "yes", "goal_specific": "no",
+    c = consult({"concern": "development", **SCREEN, "people_affected": "one", "role_transition": "no",
+                 "broad_long_term": "yes", "goal_specific": "no",
                  "role_model_available": "yes", "self_initiated": "yes", "horizon": "years"}, rb)
     assert c.status == "complete" and c.primary == "mentoring"
     assert "gap_defined" not in c.answers
@@ -137,7 +139,8 @@ def test_old_answers_without_a_concern_are_read_as_before(kb, rb):
 
 
 def test_stale_answers_are_ignored(rb):
-    future = {"concern": "development", **SCREEN, "broad_long_term": "yes", "role_model_available": "yes",
+    future = {"concern": "development", **SCREEN, "people_affected": "one", "role_transition": "no",
+              "broad_long_term": "yes", "role_model_available": "yes",
               "self_initiated": "yes", "horizon": "years", "goal_specific": "no"}
     clean = consult(future, rb)
     stale = consult({**future, "targets_conflict": "conflicting", "can_do_it": "no", "gap_defined": "no"}, rb)

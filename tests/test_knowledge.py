@@ -27,7 +27,7 @@ def test_comparison_tables(kb):
 
 
 def test_questions_are_plain_and_always_allow_dont_know(kb):
-    assert 20 <= len(kb.questions) <= 35
+    assert 20 <= len(kb.questions) <= 45
     for q in kb.questions:
         assert DONT_KNOW in q.option_values()
         assert q.text.endswith("?"), q.id
@@ -81,7 +81,7 @@ def test_missing_dont_know_is_reported(tmp_path):
     text = path.read_text()
     start = text.index("  - id: risk_of_harm")
     block_end = text.index("  - id: distress_signs")
-    block = text[start:block_end].replace('      - {value: dont_know, label: "Don\'t know"}\n', "")
+    block = text[start:block_end].replace('      - {value: dont_know, label: "Not sure"}\n', "")
     path.write_text(text[:start] + block + text[block_end:])
     with pytest.raises(KnowledgeError, match=r"id=risk_of_harm.*dont_know"):
         load_from(folder)

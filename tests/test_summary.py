@@ -71,7 +71,8 @@ def check_result(answers) -> None:
     pcf = round(s.scores[c.primary], 3) if c.primary else None
     if c.primary:
         assert d["primary"]["certainty"] == pcf
-        assert d["primary"]["confidence_band"] == summary.confidence_band(RB, c.confidence, bool(c.overturns))
+        assert d["primary"]["confidence_band"] == summary.confidence_band(RB, c.confidence, bool(c.overturns),
+                                                                          s.one_support)
         assert d["summary"]["confidence"]["band"] == d["primary"]["confidence_band"]
         assert d["summary"]["confidence"]["text"].startswith(d["primary"]["confidence_band"])
     for sec in d["secondary"]:
