@@ -312,11 +312,16 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
         if c.gate == "check_first":
             st.markdown(f"**The answers lean to:** {iv_name(c.lean)}" if c.lean
                         else "**The answers do not point to any intervention yet.**")
+            diff = cr.get("differential") or []
+            if diff:
+                st.markdown("**Most likely first:**\n" + "\n".join(
+                    f"{n}. **{iv_name(x['intervention'])}**: {x['because']}" for n, x in enumerate(diff, 1)))
             for req in c.settled.missing:
                 st.markdown(f"Not yet established: {req.needs}.")
-            st.markdown("**Check first**")
-            for x in c.checks(rb):
-                st.checkbox(f"**{x['what'][:1].upper()}{x['what'][1:]}**: {x['how']}", value=False,
+            st.markdown("**Check first** (start with the marked ones: they could settle it)")
+            for x in cr.get("checks") or []:
+                mark = "➡️ " if x.get("start_here") else ""
+                st.checkbox(f"{mark}**{x['what'][:1].upper()}{x['what'][1:]}**: {x['how']}", value=False,
                             key=f"check_{heading or ''}_{x['question'] or x['for']}")
         elif show_summary:
             unknown = [q for q, v in c.answers.items() if v == DONT_KNOW]
@@ -336,6 +341,8 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
             st.markdown(f"**First step:** {sm['next_step']}")
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")
+        for x in d.get("delivery") or []:
+            st.markdown(f"**Before you start** ({x['needs']}): {x['step']}")
         if show_summary:
             with st.expander(f"What {iv.name.lower()} is"):
                 st.markdown(iv.summary.strip())

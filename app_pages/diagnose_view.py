@@ -327,7 +327,7 @@ def result_block(c: Consultation) -> None:
             for o in unknown:
                 alts = "; ".join(f"*{answer_label(o['question'], a['answer'])}* gives **{result_name(a['result'])}**"
                                  for a in o["alternatives"])
-                st.markdown(f"- {get_rulebase().knowledge.question(o['question']).text} "
+                st.markdown(f"- {o.get('text') or get_rulebase().knowledge.question(o['question']).text} "
                             f"(now *{answer_label(o['question'], o['answer'])}*): {alts}")
     with st.expander("What if?"):
         whatif_panel(c.answers, "diag", on_apply=on_apply_whatif,

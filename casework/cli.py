@@ -131,16 +131,23 @@ def format_text(c, explain: bool) -> str:
     elif d["status"] == "cannot_recommend":
         cr = d["cannot_recommend"]
         if cr["reason"] == "check_first":  # the summary above gives the label, the lean and the advice
+            if cr.get("differential"):
+                out.append("Most likely first:")
+                out += [f"  {n}. {name(x['intervention'])}: {x['because']}"
+                        for n, x in enumerate(cr["differential"], 1)]
             for need in cr["needs"]:
                 out.append(f"  Not yet established: {need}")
-            out.append("Check first:")
-            out += [f"  [ ] {x['what'][:1].upper()}{x['what'][1:]}: {x['how']}" for x in cr["checks"]]
+            out.append("Check first (the first ones could settle it):")
+            out += [f"  [ ] {x['what'][:1].upper()}{x['what'][1:]}: {x['how']}"
+                    + ("  <- start here" if x.get("start_here") else "") for x in cr["checks"]]
     else:
         p = d["primary"]
         out.append(f"Primary: {name(p['intervention'])} ({p['confidence_band']} confidence, {p['confidence']:.0%}:"
                    f" how firmly the answers support it, not a probability; certainty {p['certainty']:.2f})")
         for s in d["secondary"]:
             out.append(f"Secondary: {name(s['intervention'])}, {s['role']} (certainty {s['certainty']:.2f})")
+    for x in d.get("delivery") or []:
+        out.append(f"Before you start ({x['needs']}): {x['step']}")
     for r in d["ruled_out"]:
         out.append(f"Ruled out: {name(r['intervention'])}: {r['reason']}")
     for r in d["cannot_lead"]:
@@ -150,7 +157,7 @@ def format_text(c, explain: bool) -> str:
         for o in d["could_change_result"]:
             q = kb.question(o["question"])
             alts = "; ".join(f'"{q.label_of(a["answer"])}" -> {result_name(a["result"])}' for a in o["alternatives"])
-            out.append(f"  - {q.text} (now \"{q.label_of(o['answer'])}\"): {alts}")
+            out.append(f"  - {o.get('text') or q.text} (now \"{q.label_of(o['answer'])}\"): {alts}")
     if d["ignored_answers"]:
         out.append("Ignored (not on this path): " + ", ".join(d["ignored_answers"]))
     if explain and c.explanation:

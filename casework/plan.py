@@ -416,6 +416,8 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
             }
             for s in c.secondary
         ],
+        # how it will be delivered, where that is not yet in place: the plan's first steps
+        "delivery": [{"needs": x["needs"], "step": x["step"]} for x in c.delivery(rb)],
         "process": None,
         "sources": list(tpl.sources),
         "rulebase_version": c.rulebase_version,

@@ -260,7 +260,7 @@ class Consultation:
             if qid in seen:
                 return
             seen.add(qid)
-            q = kb.question(qid)
+            q = self.worded(kb.question(qid))
             value = self.answers.get(qid)
             out.append({
                 "question": qid,
@@ -349,6 +349,10 @@ class Consultation:
             out.append({"intervention": iv, "because": " ".join(because.split()), "base_rate": br_id})
         return out
 
+    def worded(self, q: Question) -> Question:
+        """``q`` worded for the case's scope: the group wording once several people share it."""
+        return q.for_group() if SEVERAL in self.findings else q
+
     def ruled_out(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
         """Interventions excluded outright (must not be used): ``{intervention, reason, rule}``."""
         from .summary import ruled_out
@@ -406,6 +410,7 @@ class Consultation:
             "delivery": self.delivery(rb),
             "could_change_result": [
                 {"question": o.cost.question, "answer": o.cost.answer,
+                 "text": self.worded(rb.knowledge.question(o.cost.question)).text,
                  "alternatives": [{"answer": a, "result": _outcome_text(st)} for a, st in o.alternatives]}
                 for o in self.overturns
             ],

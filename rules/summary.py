@@ -334,6 +334,9 @@ def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: Summar
         headline += " (" + w.headline_lean.format(name=_name(rb, lean)) + ")"
     advice = " ".join(str(cr.get("advice") or "").split())
     because = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(])", advice)[:3] if advice else []
+    diff = [x for x in cr.get("differential") or [] if isinstance(x, Mapping) and x.get("because")]
+    if diff:  # check first: why the lean is the lean comes first
+        because = [str(diff[0]["because"]), *because][:3]
     checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
     if checks:
         next_step = check_text(checks[0])
@@ -376,7 +379,8 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
             headline += "; " + w.headline_secondary.format(name=_name(rb, s0), role=role_of(c.primary, s0))
         steps = sorted((st for st in c.settled.evidence[c.primary] if st.cf > 0), key=lambda st: -st.cf)
         because = _because(rb, c, [st.rule for st in steps])
-        next_step = iv.first_steps[0]
+        delivery = d.get("delivery") if d else None
+        next_step = delivery[0]["step"] if delivery else iv.first_steps[0]
         cc = close_call(rb, c)
         conf = {
             "band": c.confidence_band(rb),

@@ -215,9 +215,9 @@ class _Tree:
     def check_leaf(self, n: _Node, path: list, dk: bool, gaps: list, conflicts: list) -> None:
         rb, s = self.rb, self.rb.settlement
         st = settle(rb, n.fired, n.accepted)
-        if st.gate != "check_first" or st.lean is not None:
-            return
         supported = [iv for iv in INTERVENTION_IDS if round(st.scores[iv], 9) >= s.primary_threshold]
+        if st.gate != "check_first" or not set(supported) <= {e.intervention for e in st.exclusions}:
+            return  # something may lead: not a gap nor a conflict
         if supported and len(conflicts) < MAX_EXAMPLES:
             conflicts.append({"path": list(path), "barred": supported})
         elif not supported and not dk and len(gaps) < MAX_EXAMPLES:

@@ -27,7 +27,8 @@ def test_questions_json(capsys, kb):
     first = items[0]
     assert first["id"] == "concern" and {"id", "text", "why", "options"} <= set(first)
     assert {"value": "dont_know", "label": "Not sure"} in first["options"]
-    assert {"value": "dont_know", "label": "Don't know"} in items[1]["options"]
+    assert {"value": "dont_know", "label": "Not sure"} in items[1]["options"]  # the safety screen
+    assert {"value": "no", "label": "No, nothing seen or heard"} in items[1]["options"]
 
 
 def test_consult_worked_case_json(capsys):
@@ -108,7 +109,7 @@ def test_interactive_in_a_real_process():
     answers = "1\n2\n"  # a shortfall; no risk of harm ... then quit
     p = subprocess.run(  # a shortfall, no risk, no distress, the gap not defined
         [sys.executable, "-m", "casework.cli", "consult", "--interactive"],
-        input="1\n2\n3\n3\n", capture_output=True, text=True, timeout=60,
+        input="1\n2\n4\n3\n", capture_output=True, text=True, timeout=60,
     )
     assert p.returncode == 0, p.stderr
     assert "Cannot recommend yet: Define the gap first" in p.stdout

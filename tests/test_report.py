@@ -78,7 +78,7 @@ def test_report_for_each_worked_case_in_every_format(primary):
     must = [
         "Justification report",
         name,
-        f"Confidence: {summary.confidence_text(rb, c.confidence, bool(c.overturns))}",
+        f"Confidence: {summary.confidence_text(rb, c.confidence, bool(c.overturns), c.settled.one_support)}",
         "Why not the alternatives",
         "The options compared",
         "Appendix B: how the result was reached",

@@ -36,8 +36,9 @@ def walk_every_path(rb) -> dict:
             fired, _ = comp.fire(w.accepted)
             out["fired"].update(fired)
             st = settle(rb, fired, w.accepted)
-            if st.gate == "check_first" and st.lean is None:
-                supported = [iv for iv, cf in st.scores.items() if round(cf, 9) >= rb.settlement.primary_threshold]
+            supported = [iv for iv, cf in st.scores.items() if round(cf, 9) >= rb.settlement.primary_threshold]
+            barred = {e.intervention for e in st.exclusions}
+            if st.gate == "check_first" and set(supported) <= barred:  # nothing may lead
                 if supported:
                     out["conflicts"].append(path)
                 elif not dk:

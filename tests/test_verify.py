@@ -35,7 +35,7 @@ rules:
     rationale: A current shortfall.
     sources: [mager-pipe-1997]
   - id: MEN-other-routes
-    when: {answers: {concern: [development, wellbeing, organisation, conduct, dont_know]}}
+    when: {answers: {concern: [development, wellbeing, organisation, change, retention, conduct, dont_know]}}
     then: {support: {intervention: mentoring, cf: 0.5}}
     rationale: Every other route ends in mentoring here.
     sources: [study-unit]
