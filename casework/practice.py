@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from knowledge.loader import Knowledge
-from knowledge.practice_set import ANSWERS, GATE_ANSWERS, Practice, PracticeCase
+from knowledge.practice_set import ANSWERS, GATE_ANSWERS, Practice, PracticeCase  # noqa: F401 - ANSWERS re-exported
 from rules.consult import Consultation, consult
 from rules.model import RuleBase
 from rules.summary import why_not
@@ -219,9 +219,6 @@ def feedback(case: PracticeCase, pick: str, practice: Practice, rb: RuleBase,
     elif pick != right and pick in GATE_ANSWERS:
         if right in kb.interventions:
             why = ["The case says enough to recommend: the facts that decide it are stated."]
-        else:
-            gate = rb.gates.get(right)
-            why = [gate.advice.strip()] if gate else []
     settling = settling_checks(c, rb)
     return {
         "right": pick == right,

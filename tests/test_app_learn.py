@@ -146,22 +146,61 @@ def test_worked_cases_show_answers_result_and_what_if(at):
     assert "`COA-ruled-out-goal-conflict`" in text  # in the current result, beside the changed one
 
 
-def test_practice_says_whether_the_pick_matches_and_why(at):
+def test_practice_one_answer_per_case_feedback_score_and_drill():
+    """Unseen cases (not the worked cases), one answer each, feedback shown at once with the deciding
+    fact and the distinction, the score and the confused pairs, then a drill round on them."""
+    from casework.practice import PracticeSession, Round
+    from knowledge.practice_set import load_practice
+
+    practice = load_practice()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
     open_page(at, "practice.py")
-    case = next(c for c in KB.cases if c.id == "call-centre")
-    at.selectbox(key="practice_case").set_value("call-centre").run()
-    assert case.narrative.strip() in text_of(at)
-    assert case.title not in text_of(at)  # the title would give the answer away
-    at.radio(key="practice_pick").set_value("coaching").run()
+    order = at.session_state["practice"]["rounds"][0]["order"]
+    assert sorted(order) == sorted(c.id for c in practice.cases)
+    assert not {c.id for c in KB.cases} & set(order)  # kept apart from the worked cases
+    # a short round of three chosen cases (the session is our own plain data)
+    ids = ["quotes-on-busy-days", "technician-to-lab-manager", "late-minutes-nothing-checked"]
+    at.session_state["practice"] = PracticeSession([Round("all", ids)], seed=1).to_dict()
+    at.run()
+    case = practice.case(ids[0])
+    assert case.narrative.split(".")[0] in text_of(at)
+    assert "0 of 3 cases answered" in at.get("progress")[0].proto.text
     at.button(key="practice_check").click().run()
-    assert not at.exception
-    assert "Not this time" in at.error[0].value and "Work-system fix" in at.error[0].value
+    assert "Choose an answer first." in [w.value for w in at.warning]
+    at.radio(key="practice_pick").set_value("training").run()
+    at.button(key="practice_check").click().run()
+    assert "Not this time" in at.error[0].value and "Coaching" in at.error[0].value
     text = text_of(at)
-    assert "Why not Coaching" in text
-    assert RB.by_id["COA-ruled-out-goal-conflict"].rationale.strip() in text
-    at.radio(key="practice_pick").set_value("work_system").run()
+    assert "**The deciding fact.** " + " ".join(case.deciding_fact.split()) in text
+    assert "**Why not Training**" in text
+    info = " ".join(i.value for i in at.info)
+    assert "The distinction: Training or coaching." in info and "Mager & Pipe (1997)" in info
+    assert not at.expander  # nothing folded away
+    # one answer per case: the choice is gone once answered, and the score counts it
+    assert not [r for r in at.radio if r.key == "practice_pick"]
+    assert "1 of 3 cases answered, 0 right" in at.get("progress")[0].proto.text
+    at.button(key="practice_next").click().run()
+    assert practice.case(ids[1]).narrative.split(".")[0] in text_of(at)
+    at.radio(key="practice_pick").set_value("mentoring").run()
     at.button(key="practice_check").click().run()
-    assert "Yes: the rule base also says **Work-system fix**" in at.success[0].value
+    assert "Right: **Mentoring**" in at.success[0].value
+    at.button(key="practice_next").click().run()
+    at.radio(key="practice_pick").set_value("check_first").run()
+    at.selectbox(key="practice_check_q").set_value("peers_perform").run()
+    at.button(key="practice_check").click().run()
+    text = text_of(at)
+    assert "is one that would settle it" in text and "What would settle it (check first)" in text
+    at.button(key="practice_next").click().run()
+    # the round is done: the score, the confused pair, and a drill round on it
+    text = text_of(at)
+    assert "You got **2 of 3** right in this round." in text
+    assert "Coaching and Training: 1 time" in text and "Training or coaching" in text
+    at.button(key="practice_drill").click().run()
+    drill = at.session_state["practice"]["rounds"][-1]
+    assert drill["kind"] == "drill" and "quotes-on-busy-days" in drill["order"]
+    assert "Drill round 2" in at.get("progress")[0].proto.text
+    assert not at.exception
 
 
 def test_the_rule_map_highlights_the_current_case():
