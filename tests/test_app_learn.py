@@ -138,6 +138,16 @@ def test_worked_cases_show_answers_result_and_what_if(at):
     c = consult(case.answers)
     assert len(answers_table) == len(c.answers)
     assert any("Recommended: Work-system fix" in s.value for s in at.success)
+    # the summary and its reasons, not only the headline
+    summary = c.to_dict()["summary"]
+    assert "**Why:**\n" + "\n".join(f"- {b}" for b in summary["because"]) in text_of(at)
+    assert f"**First step:** {summary['next_step']}" in text_of(at)
+    # What if? starts from no change: no question chosen, then the chosen question keeps its answer
+    assert at.selectbox(key="wc_call-centre_whatif_q").value is None
+    assert "### What if" not in text_of(at)
+    at.selectbox(key="wc_call-centre_whatif_q").set_value("targets_conflict").run()
+    assert at.selectbox(key="wc_call-centre_whatif_v_targets_conflict").value == "conflicting"
+    assert "### What if" not in text_of(at)
     at.selectbox(key="wc_call-centre_whatif_q").set_value("targets_conflict").run()
     at.selectbox(key="wc_call-centre_whatif_v_targets_conflict").set_value("compatible").run()
     assert not at.exception
