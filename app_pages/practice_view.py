@@ -215,7 +215,7 @@ def _round_done(sess: PracticeSession) -> None:
 
 def _session_panel(sess: PracticeSession, practice: Practice, kb, rb) -> None:
     st.divider()
-    st.subheader("Your session")
+    st.header("Your session")
     right, answered = sess.score()
     st.markdown(f"Score: **{right} of {answered}** right over {len(sess.rounds)} round(s)." if answered
                 else "No answers yet.")

@@ -57,8 +57,23 @@ def test_every_learn_page_renders(at, page):
     assert at.title, f"{page} has no title"
 
 
-def test_interventions_side_by_side(at):
+def test_interventions_one_at_a_time_two_side_by_side_or_all(at):
     open_page(at, "learn_interventions.py")
+    # one at a time (the default): headed paragraphs, no wide table
+    assert at.radio(key="learn_iv_mode").value == "one"
+    assert len(at.table) == 2  # only coaching vs mentoring and the related services
+    text = text_of(at)
+    assert KB.interventions["coaching"].summary.strip() in text and "**Not when**" in text
+    at.selectbox(key="learn_iv_one").set_value("consultancy").run()
+    assert KB.interventions["consultancy"].summary.strip() in text_of(at)
+    assert KB.interventions["coaching"].summary.strip() not in text_of(at)
+    # two chosen side by side
+    at.radio(key="learn_iv_mode").set_value("two").run()
+    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Mentoring"]
+    at.selectbox(key="learn_iv_b").set_value("training").run()
+    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Training"]
+    # all six, for a wide screen
+    at.radio(key="learn_iv_mode").set_value("all").run()
     tables = at.table
     assert len(tables) == 3
     df = tables[0].value
@@ -68,9 +83,7 @@ def test_interventions_side_by_side(at):
     assert list(cvm["Dimension"]) == [r.dimension for r in KB.coaching_vs_mentoring]
     services = tables[2].value
     assert list(services["Service"]) == [s.service for s in KB.related_services]
-    # fewer columns on request
-    at.multiselect(key="learn_iv_chosen").set_value(["coaching", "mentoring"]).run()
-    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Mentoring"]
+    at.radio(key="learn_iv_mode").set_value("one").run()
 
 
 def test_processes_and_topics_show_all_the_material_with_references(at):
@@ -83,6 +96,10 @@ def test_processes_and_topics_show_all_the_material_with_references(at):
     assert len(KB.processes["events_of_instruction"].steps) == 8
     open_page(at, "learn_topics.py")
     text = text_of(at)
+    # a table of contents linking every section, and a way back after each
+    for s in KB.sections.values():
+        assert f"[{s.title}](#{s.id.replace('_', '-')})" in text
+    assert text.count("[Back to contents](#contents)") == len(KB.sections)
     for s in KB.sections.values():
         assert s.title in text
         for para in s.paragraphs:
@@ -223,9 +240,20 @@ def test_the_rule_map_highlights_the_current_case():
     assert '"q:targets_conflict" [' in dot
     line = next(x for x in dot.splitlines() if x.strip().startswith('"q:targets_conflict" ['))
     assert "penwidth" in line  # highlighted
-    at.toggle(key="map_path_only").set_value(True).run()
-    dot = at.get("graphviz_chart")[0].proto.spec
+    # the path of the current case by default, drawn top to bottom, and written out in words
+    assert at.toggle(key="map_path_only").value is True
     assert '"q:task_new"' not in dot  # not asked in this case
+    assert "rankdir=TB" in dot
+    c = consult(case.answers)
+    text = text_of(at)
+    assert "The path in words" in text
+    for rid in c.fired:
+        assert f"`{rid}`" in text
+    assert " ".join(RB.by_id["COA-ruled-out-goal-conflict"].rationale.split()) in text
+    # the whole map again on request
+    at.toggle(key="map_path_only").set_value(False).run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"q:task_new"' in dot and "rankdir=LR" in dot
 
 
 # --------------------------------------------------------------------------- the DOT builder
