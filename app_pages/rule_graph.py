@@ -119,14 +119,13 @@ def build_dot(
     findings: Iterable[str] | None = None,
     primary: str | None = None,
     path_only: bool = False,
-    rankdir: str | None = None,
+    rankdir: str = "LR",
 ) -> str:
     """DOT source of the rule map.
 
     ``focus``: only the rules leading to this intervention. ``fired``/``answers``/``findings``/
     ``primary``: a case to highlight. ``path_only``: only the rules that fired for that case.
-    ``rankdir``: ``LR`` (across, the default for the whole map) or ``TB`` (down, the default for a
-    path: narrow enough for a phone).
+    ``rankdir``: ``LR`` (across: questions left, interventions right) or ``TB`` (down).
     """
     kb = rb.knowledge
     fired_set = set(fired or [])
@@ -168,7 +167,7 @@ def build_dot(
 
     lines = [
         "digraph rules {",
-        f'  graph [rankdir={rankdir or ("TB" if path_only and highlight else "LR")}, nodesep=0.12, ranksep=0.9, fontname="Helvetica", fontsize=10, '
+        f'  graph [rankdir={rankdir}, nodesep=0.12, ranksep=0.9, fontname="Helvetica", fontsize=10, '
         'bgcolor="transparent", tooltip="Rule map"];',
         '  node [fontname="Helvetica", fontsize=10, style="filled", fillcolor="white", color="#5b7083"];',
         '  edge [arrowsize=0.6, color="#5b7083"];',

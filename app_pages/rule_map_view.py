@@ -1,7 +1,7 @@
 """Learn: a map of the rule base, questions -> findings -> interventions (st.graphviz_chart).
 
-With a case on the Diagnose page the map shows that case's path by default (drawn top to bottom,
-narrow enough for a phone); everything the map's tooltips hold is also written out in words below it,
+With a case on the Diagnose page the map shows that case's path by default (a small map, for a
+phone too); everything the map's tooltips hold is also written out in words below it,
 so nothing needs a hover (a touch screen has none)."""
 
 from __future__ import annotations
