@@ -103,7 +103,6 @@ def _restart() -> None:
 
 
 def render() -> None:
-    kb, rb = get_knowledge(), get_rulebase()
     practice = get_practice()
     st.title("Practice")
     st.markdown(
@@ -135,7 +134,7 @@ def render() -> None:
         _round_done(sess)
     else:
         _case(shown, sess, practice)
-    _session_panel(sess, practice, kb, rb)
+    _session_panel(sess, practice)
 
 
 def _case(cid: str, sess: PracticeSession, practice: Practice) -> None:
@@ -213,7 +212,7 @@ def _round_done(sess: PracticeSession) -> None:
         st.markdown("Nothing to drill: every answer was right.")
 
 
-def _session_panel(sess: PracticeSession, practice: Practice, kb, rb) -> None:
+def _session_panel(sess: PracticeSession, practice: Practice) -> None:
     st.divider()
     st.header("Your session")
     right, answered = sess.score()

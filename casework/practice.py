@@ -214,7 +214,10 @@ def feedback(case: PracticeCase, pick: str, practice: Practice, rb: RuleBase,
         entry = why_not(rb, c).get(pick)
         if entry:
             why = [r.strip() for r in entry["reasons"]][:3]
-            if not why:
+            if not why and entry["verdict"] == "no_support":
+                why = [f"Nothing in this case points to {kb.interventions[pick].name.lower()}: no rule supports it "
+                       "on these facts."]
+            elif not why:
                 why = [line for line in entry["text"] if "[" not in line][:1]
     elif pick != right and pick in GATE_ANSWERS:
         if right in kb.interventions:
