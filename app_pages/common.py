@@ -372,7 +372,8 @@ def whatif_panel(
     show_ids: bool = True,
 ) -> None:
     """Change one answered question and see the new result beside the current one (the rules that
-    make the difference are named by id only with ``show_ids``)."""
+    make the difference are named by id only with ``show_ids``). It starts from no change: no question
+    is chosen, and a chosen question keeps its answer until another one is picked."""
     rb = get_rulebase()
     kb = rb.knowledge
     answered = list(answers)
@@ -382,17 +383,25 @@ def whatif_panel(
     qid = st.selectbox(
         "Question to change",
         answered,
+        index=None,
+        placeholder="Choose a question (nothing is changed yet)",
         format_func=lambda q: kb.question(q).text,
         key=f"{prefix}_whatif_q",
     )
+    if qid is None:
+        st.caption("Nothing changed yet: choose a question, then another answer, to see both results side by side.")
+        return
     q = kb.question(qid)
-    alternatives = [v for v in q.option_values() if v != answers[qid]]
+    current = answers[qid]
     alt = st.selectbox(
-        f"Instead of \"{q.label_of(answers[qid])}\", answer",
-        alternatives,
-        format_func=q.label_of,
+        f"Instead of \"{q.label_of(current)}\", answer",
+        [current, *(v for v in q.option_values() if v != current)],
+        format_func=lambda v: f"{q.label_of(v)} (as now: no change)" if v == current else q.label_of(v),
         key=f"{prefix}_whatif_v_{qid}",
     )
+    if alt == current:
+        st.caption("Nothing changed yet: pick another answer to see what it would change.")
+        return
     changed = {**answers, qid: alt}
     diff = compare_memo(answers, changed)
     before = consult_memo(answers)

@@ -39,24 +39,48 @@ def interventions_table(chosen: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data).rename_axis("Aspect").reset_index()
 
 
+MODES = {
+    "one": "One at a time",
+    "two": "Two side by side",
+    "all": "All six (a wide screen)",
+}
+
+
+def one_intervention(iid: str) -> None:
+    """One intervention, aspect by aspect, as headed paragraphs: readable on a phone."""
+    kb = get_knowledge()
+    iv = kb.interventions[iid]
+    st.header(iv.name)
+    for field, label in ASPECTS:
+        value = getattr(iv, field)
+        if field == "sources":
+            text = cite(kb, value)
+        elif isinstance(value, list):
+            text = "\n".join(f"- {v.strip()}" for v in value)
+        else:
+            text = value.strip()
+        st.markdown(f"**{label}**\n\n{text}")
+
+
 def render() -> None:
     kb = get_knowledge()
     st.title("The six interventions compared")
     st.markdown(
-        "Which intervention fits depends on the cause of the gap. Read across a row to compare them; "
-        "choose fewer columns on a small screen."
+        "Which intervention fits depends on the cause of the gap. Read one intervention at a time, put two "
+        "side by side to see what separates them, or, on a wide screen, all six."
     )
-    chosen = st.multiselect(
-        "Interventions to compare",
-        list(INTERVENTION_IDS),
-        default=list(INTERVENTION_IDS),
-        format_func=lambda i: kb.interventions[i].name,
-        key="learn_iv_chosen",
-    )
-    if chosen:
-        st.table(interventions_table(chosen), hide_index=True)
+    name = {i: kb.interventions[i].name for i in INTERVENTION_IDS}
+    mode = st.radio("Show", list(MODES), format_func=MODES.get, horizontal=True, key="learn_iv_mode")
+    if mode == "one":
+        iid = st.selectbox("Intervention", list(INTERVENTION_IDS), format_func=name.get, key="learn_iv_one")
+        one_intervention(iid)
+    elif mode == "two":
+        left, right = st.columns(2)
+        a = left.selectbox("First", list(INTERVENTION_IDS), index=0, format_func=name.get, key="learn_iv_a")
+        b = right.selectbox("Second", list(INTERVENTION_IDS), index=1, format_func=name.get, key="learn_iv_b")
+        st.table(interventions_table([a] if a == b else [a, b]), hide_index=True)
     else:
-        st.info("Choose at least one intervention.")
+        st.table(interventions_table(list(INTERVENTION_IDS)), hide_index=True)
 
     st.header("Coaching and mentoring compared")
     cvm = pd.DataFrame(

@@ -1,96 +1,228 @@
-"""Learn: practice. Read a case narrative, pick an intervention, and see whether the rule base agrees
-and why (or why not)."""
+"""Learn: practice on unseen cases. One answer per case, a score and progress for the session, the
+pairs of answers the student confuses, a drill round on those pairs, and feedback that explains (the
+tool's result with its reasons, the deciding fact, the distinction from the source text).
+
+The session is plain data (:class:`casework.practice.PracticeSession`) kept in ``practice`` of the
+session state; the case on screen is ``practice_shown`` (the case just answered stays with its feedback
+until "Next case")."""
 
 from __future__ import annotations
 
-import random
-
 import streamlit as st
 
-from app_pages.common import consult_memo, explain_memo, get_knowledge, iv_name, render_result
+from app_pages.common import get_knowledge, get_rulebase, iv_name
 from app_pages.logic import md_plain
-from knowledge.schema import INTERVENTION_IDS
+from casework.practice import (
+    PracticeError,
+    PracticeSession,
+    answer_label,
+    check_options,
+    feedback,
+    right_answers,
+    settling_checks,
+)
+from knowledge.practice_set import ANSWERS, GATE_ANSWERS, Practice, load_practice
+from rules.consult import consult
 
-CANNOT = "cannot_recommend"
-
-
-def _new_case() -> None:
-    kb = get_knowledge()
-    ids = [c.id for c in kb.cases]
-    current = st.session_state.get("practice_case")
-    choices = [i for i in ids if i != current] or ids
-    st.session_state["practice_case"] = random.choice(choices)
-    st.session_state.pop("practice_checked", None)
-    st.session_state.pop("practice_pick", None)
-
-
-def _on_case_pick() -> None:
-    st.session_state.pop("practice_checked", None)
-    st.session_state.pop("practice_pick", None)
+KEY = "practice"
 
 
-def _check() -> None:
-    st.session_state["practice_checked"] = st.session_state.get("practice_pick")
+@st.cache_resource(show_spinner=False)
+def get_practice() -> Practice:
+    """The practice set (read-only data, shared between sessions)."""
+    return load_practice()
+
+
+@st.cache_resource(show_spinner=False)
+def get_right_answers() -> dict[str, str]:
+    """Each practice case's right answer from the loaded rule base (deterministic, shared)."""
+    return right_answers(get_practice(), get_rulebase())
+
+
+def session() -> PracticeSession:
+    raw = st.session_state.get(KEY)
+    if raw is None:
+        sess = PracticeSession.start(get_practice())
+        st.session_state[KEY] = sess.to_dict()
+        return sess
+    return PracticeSession.from_dict(raw)
+
+
+def _save(sess: PracticeSession) -> None:
+    st.session_state[KEY] = sess.to_dict()
+
+
+def label(answer: str) -> str:
+    name = answer_label(get_knowledge(), get_rulebase(), answer)
+    return f"{name} (cannot recommend yet)" if answer in GATE_ANSWERS and answer != "conduct_matter" else name
+
+
+def _forget_widgets() -> None:
+    for k in ("practice_pick", "practice_check_q"):
+        st.session_state.pop(k, None)
+
+
+def _submit(cid: str) -> None:
+    pick = st.session_state.get("practice_pick")
+    if pick is None:
+        st.session_state["practice_need_pick"] = True
+        return
+    practice, rb = get_practice(), get_rulebase()
+    sess = session()
+    case = practice.case(cid)
+    check = st.session_state.get("practice_check_q")
+    settling = settling_checks(consult(case.answers, rb), rb)
+    try:
+        sess.answer(case, pick, get_right_answers()[cid], check=check, settling=settling)
+    except PracticeError as exc:
+        st.session_state["practice_problem"] = str(exc)
+        return
+    _save(sess)
+    st.session_state["practice_shown"] = cid
+
+
+def _next() -> None:
+    st.session_state.pop("practice_shown", None)
+    _forget_widgets()
+
+
+def _drill() -> None:
+    sess = session()
+    try:
+        sess.start_drill(get_practice(), get_right_answers())
+    except PracticeError as exc:
+        st.session_state["practice_problem"] = str(exc)
+        return
+    _save(sess)
+    _next()
+
+
+def _restart() -> None:
+    st.session_state.pop(KEY, None)
+    _next()
 
 
 def render() -> None:
-    kb = get_knowledge()
+    practice = get_practice()
     st.title("Practice")
     st.markdown(
-        "Read the case and decide which intervention fits. The app tells you whether the rule base agrees, "
-        "and why."
+        "Cases you have not seen, told the way a team leader would tell them (none of them is a worked "
+        "case). Decide what fits **before** you see the tool's answer: one answer per case. After each "
+        "answer you see the tool's result with its reasons, the fact that decides the case and the "
+        "distinction from the source text it exercises."
     )
-    if not kb.cases:
-        st.info("There are no worked cases to practise on in this installation.")
+    if not practice.cases:
+        st.info("There are no practice cases in this installation.")
         return
-    ids = [c.id for c in kb.cases]
-    if st.session_state.get("practice_case") not in ids:
-        st.session_state["practice_case"] = ids[0]
-    cols = st.columns([3, 1])
-    cols[0].selectbox("Case", ids, format_func=lambda i: f"Case {ids.index(i) + 1}", key="practice_case",
-                      on_change=_on_case_pick)
-    cols[1].button("Another case", key="practice_new", on_click=_new_case, width="stretch")
-    case = next(c for c in kb.cases if c.id == st.session_state["practice_case"])
+    sess = session()
+    r = sess.round
+    for flag in ("practice_problem",):
+        if msg := st.session_state.pop(flag, None):
+            st.warning(msg)
+    right, answered = r.score
+    total = len(r.order)
+    title = "Drill round" if r.kind == "drill" else "Round"
+    st.progress(answered / total if total else 1.0,
+                text=f"{title} {len(sess.rounds)}: {answered} of {total} cases answered, {right} right")
+    if r.kind == "drill":
+        st.caption("Drilling: " + "; ".join(f"{label(a)} or {label(b)}" for a, b in r.pairs))
+
+    shown = st.session_state.get("practice_shown") or r.current
+    if shown is not None and shown not in r.order:
+        shown = r.current
+    if shown is None:
+        _round_done(sess)
+    else:
+        _case(shown, sess, practice)
+    _session_panel(sess, practice)
+
+
+def _case(cid: str, sess: PracticeSession, practice: Practice) -> None:
+    kb, rb = get_knowledge(), get_rulebase()
+    r = sess.round
+    case = practice.case(cid)
+    st.header(f"Case {r.order.index(cid) + 1} of {len(r.order)}")
     with st.container(border=True):
         st.markdown(md_plain(case.narrative.strip()))
-    options = [*INTERVENTION_IDS, CANNOT]
-    st.radio(
-        "Which intervention would you choose?",
-        options,
-        index=None,
-        format_func=lambda v: "Cannot recommend yet (the gap needs defining, or it is not worth it, or too "
-        "little is known)" if v == CANNOT else iv_name(v),
-        key="practice_pick",
-    )
-    st.button("Check my answer", key="practice_check", type="primary", on_click=_check,
-              disabled=st.session_state.get("practice_pick") is None)
-    pick = st.session_state.get("practice_checked")
-    if pick is None:
+    attempt = r.attempts.get(cid)
+    if attempt is None:
+        st.radio("What fits this case?", list(ANSWERS), index=None, format_func=label, key="practice_pick")
+        options = check_options(case, kb)
+        st.selectbox(
+            "If too little is known: which check would settle it? (optional)",
+            options,
+            index=None,
+            placeholder="No check named",
+            format_func=lambda q: kb.question(q).check.what[:1].upper() + kb.question(q).check.what[1:],
+            key="practice_check_q",
+        )
+        if st.session_state.pop("practice_need_pick", False):
+            st.warning("Choose an answer first.")
+        st.button("Check my answer", key="practice_check", type="primary", on_click=_submit, args=(cid,))
         return
-    c = consult_memo(case.answers)
-    e = explain_memo(c)
-    right_answer = c.primary if c.status == "complete" else CANNOT
-    if pick == right_answer:
-        st.success(f"Yes: the rule base also says **{_name(right_answer)}**.")
+    fb = feedback(case, attempt.pick, practice, rb, check=attempt.check)
+    _feedback(fb)
+    st.button("Next case" if r.current else "See how the round went", key="practice_next", type="primary",
+              on_click=_next)
+
+
+def _feedback(fb: dict) -> None:
+    """The feedback after an answer: shown in full, never folded away."""
+    kb = get_knowledge()
+    if fb["right"]:
+        st.success(f"Right: **{label(fb['right_answer'])}**. The tool says the same.")
     else:
-        st.error(f"Not this time: you chose **{_name(pick)}**; the rule base says **{_name(right_answer)}**.")
-        if pick in e["why_not"]:
-            st.markdown(f"**Why not {_name(pick)}**")
-            st.markdown("\n".join(f"- {r}" for r in e["why_not"][pick]["text"]))
-        elif pick == CANNOT:
-            st.markdown("There was enough to go on: the gap is defined, worth closing, and the answers support "
-                        f"{_name(right_answer)}.")
-    render_result(c, heading="The rule base's result", show_summary=False)
-    with st.expander("How the rule base got there", expanded=pick != right_answer):
-        for h in e["how"]:
-            st.markdown(f"- **{h['conclusion']}** — {h['rationale']} `{h['rule']}`")
-    with st.expander("The answers behind this case"):
-        st.markdown("\n".join(f"- {kb.question(q).text} — *{kb.question(q).label_of(v)}*" for q, v in c.answers.items()))
-    if case.lesson:
-        st.info(case.lesson.strip())
+        st.error(f"Not this time: you chose **{label(fb['pick'])}**; the tool says **{label(fb['right_answer'])}**.")
+    if fb["safety"]:
+        st.warning(f"**{fb['safety']['title']}** " + " ".join(fb["safety"]["guidance"][:1]))
+    st.markdown(f"**The deciding fact.** {fb['deciding_fact']}")
+    st.subheader("The tool's result")
+    lines = [f"**{fb['headline']}**"]
+    lines += [f"- {b}" for b in fb["because"]]
+    st.markdown("\n".join(lines))
+    for s in fb["secondary"]:
+        st.markdown(f"**Also: {iv_name(s['intervention'])}**: {s['role']}.")
+    if fb["why_not_pick"]:
+        st.markdown(f"**Why not {label(fb['pick'])}**\n" + "\n".join(f"- {w}" for w in fb["why_not_pick"]))
+    others = [x for x in fb["ruled_out"] if x["intervention"] != fb["pick"]]
+    if others:
+        st.markdown("**Ruled out**\n" + "\n".join(f"- {iv_name(x['intervention'])}: {x['reason']}" for x in others))
+    if fb["checks"]:
+        st.markdown("**What would settle it (check first)**\n" + "\n".join(
+            f"- {c['what'][:1].upper()}{c['what'][1:]}: {c['how']}" for c in fb["checks"][:4]))
+    if fb["check"] is not None:
+        what = kb.question(fb["check"]).check.what
+        if fb["check_right"]:
+            st.markdown(f"Your check, *{what}*, is one that would settle it.")
+        elif fb["check_right"] is False:
+            st.markdown(f"Your check, *{what}*, is already known in this case or would not settle it.")
+    d = fb["distinction"]
+    st.info(f"**The distinction: {d['title']}.** {d['text']}  \nReferences: {'; '.join(d['references'])}")
 
 
-def _name(v: str | None) -> str:
-    if v == CANNOT:
-        return "cannot recommend yet"
-    return iv_name(v)
+def _round_done(sess: PracticeSession) -> None:
+    r = sess.round
+    right, answered = r.score
+    st.header("Round complete")
+    st.markdown(f"You got **{right} of {answered}** right in this round.")
+    if sess.confused_pairs():
+        st.button("Drill the pairs I confuse", key="practice_drill", type="primary", on_click=_drill,
+                  help="A short round of cases whose answer is one side of the pairs you confuse most.")
+    else:
+        st.markdown("Nothing to drill: every answer was right.")
+
+
+def _session_panel(sess: PracticeSession, practice: Practice) -> None:
+    st.divider()
+    st.header("Your session")
+    right, answered = sess.score()
+    st.markdown(f"Score: **{right} of {answered}** right over {len(sess.rounds)} round(s)." if answered
+                else "No answers yet.")
+    pairs = sess.confused_pairs()
+    if pairs:
+        by_pair = {tuple(sorted(d.pair)): d.title for d in practice.distinctions.values()}
+        st.markdown("**The pairs you confuse most**\n" + "\n".join(
+            f"- {label(a)} and {label(b)}: {n} time{'s' if n > 1 else ''}"
+            + (f" (see *{by_pair[tuple(sorted((a, b)))]}*)" if tuple(sorted((a, b))) in by_pair else "")
+            for (a, b), n in pairs[:5]))
+    st.button("Start over", key="practice_restart", on_click=_restart)

@@ -12,6 +12,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from rules.explain import conclusion_text, condition_parts
 from rules.model import Rule, RuleBase
 
 HIGHLIGHT = "#f5b700"
@@ -118,11 +119,13 @@ def build_dot(
     findings: Iterable[str] | None = None,
     primary: str | None = None,
     path_only: bool = False,
+    rankdir: str = "LR",
 ) -> str:
     """DOT source of the rule map.
 
     ``focus``: only the rules leading to this intervention. ``fired``/``answers``/``findings``/
     ``primary``: a case to highlight. ``path_only``: only the rules that fired for that case.
+    ``rankdir``: ``LR`` (across: questions left, interventions right) or ``TB`` (down).
     """
     kb = rb.knowledge
     fired_set = set(fired or [])
@@ -164,7 +167,7 @@ def build_dot(
 
     lines = [
         "digraph rules {",
-        '  graph [rankdir=LR, nodesep=0.12, ranksep=0.9, fontname="Helvetica", fontsize=10, '
+        f'  graph [rankdir={rankdir}, nodesep=0.12, ranksep=0.9, fontname="Helvetica", fontsize=10, '
         'bgcolor="transparent", tooltip="Rule map"];',
         '  node [fontname="Helvetica", fontsize=10, style="filled", fillcolor="white", color="#5b7083"];',
         '  edge [arrowsize=0.6, color="#5b7083"];',
@@ -224,6 +227,27 @@ def build_dot(
         lines.append(f"  {_q(e.src)} -> {_q(e.dst)} [" + ", ".join(f"{k}={_q(v)}" for k, v in attrs.items()) + "];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def shown_rules(rb: RuleBase, *, focus: str | None = None, fired: Iterable[str] | None = None,
+                path_only: bool = False) -> list[Rule]:
+    """The rules :func:`build_dot` draws for the same arguments, in rule-base order."""
+    rules = relevant_rules(rb, focus) if focus else list(rb.rules)
+    fired_set = set(fired or [])
+    if path_only and fired_set:
+        order = {r: i for i, r in enumerate(fired or [])}
+        rules = sorted((r for r in rules if r.id in fired_set), key=lambda r: order[r.id])
+    return rules
+
+
+def rules_in_words(rb: RuleBase, rules: Iterable[Rule]) -> list[dict[str, object]]:
+    """The map without hovering: each rule as ``{rule, if (list of conditions), then, why}``, in plain
+    words (the same text the map's tooltips hold)."""
+    return [
+        {"rule": r.id, "if": condition_parts(rb, r.when), "then": conclusion_text(rb, r),
+         "why": " ".join(r.rationale.split())}
+        for r in rules
+    ]
 
 
 def _node_order(n: str) -> tuple[int, str]:

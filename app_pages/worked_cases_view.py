@@ -46,8 +46,15 @@ def render() -> None:
     st.header(md_plain(case.title, one_line=True))
     st.markdown(md_plain(case.narrative.strip()))
     c = consult_memo(case.answers)
+    # the result (summary and reasons) first: on a phone the columns stack, left above right
     left, right = st.columns([3, 2])
     with left:
+        st.subheader("The result")
+        render_result(c)
+        if case.lesson:
+            st.markdown(f"**Lesson.** {case.lesson.strip()}")
+        st.button("Open this case on the Diagnose page", key="wc_open", on_click=open_in_diagnose, args=(cid,))
+    with right:
         st.subheader("The answers")
         rows = [
             {"Question": kb.question(q).text, "Answer": kb.question(q).label_of(v)}
@@ -56,11 +63,5 @@ def render() -> None:
         st.table(pd.DataFrame(rows), hide_index=True)
         if c.ignored:
             st.caption("Not asked on this path: " + ", ".join(kb.question(q).text for q in c.ignored))
-    with right:
-        st.subheader("The result")
-        render_result(c, show_summary=False)
-        if case.lesson:
-            st.markdown(f"**Lesson.** {case.lesson.strip()}")
-        st.button("Open this case on the Diagnose page", key="wc_open", on_click=open_in_diagnose, args=(cid,))
-    st.subheader("Change an answer")
+    st.subheader("What if? Change an answer")
     whatif_panel(c.answers, f"wc_{cid}")

@@ -161,10 +161,38 @@ def shoot(out_dir: Path) -> list[Path]:
                 wait_idle(page)
                 snap("learn")
 
+                # practice: an unseen case answered, its feedback shown in full
+                page.goto(url + "/practice")
+                page.get_by_role("heading", name="Case 1 of").wait_for()
+                wait_idle(page)
+                page.get_by_role("radiogroup", name="What fits this case?").get_by_text("Coaching", exact=True).click()
+                wait_idle(page)
+                page.get_by_role("button", name="Check my answer").click()
+                page.get_by_text("The deciding fact.").wait_for()
+                wait_idle(page)
+                page.get_by_role("heading", name="Case 1 of").evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(300)
+                snap("practice")
+
                 page.goto(url + "/rule_table")
                 page.get_by_role("heading", name="The decision table").wait_for()
                 wait_idle(page)
                 snap("decision-table")
+
+                if size_name == "phone":
+                    # the rule map of a case on a phone: its path, then the path in words
+                    page.goto(url + "/?" + case_query("call-centre"))
+                    page.get_by_text("Recommended: Work-system fix").first.wait_for()
+                    wait_idle(page)
+                    page.locator('[data-testid="stExpandSidebarButton"]').first.click()
+                    page.get_by_role("link", name="Rule map").click()
+                    page.get_by_role("heading", name="The path in words").wait_for()
+                    page.locator('[data-testid="stSidebarCollapseButton"] button').first.click()
+                    page.locator('[data-testid="stGraphVizChart"] svg').wait_for(timeout=30_000)
+                    wait_idle(page)
+                    page.get_by_text("Only the path of the current case").scroll_into_view_if_needed()
+                    page.wait_for_timeout(300)
+                    snap("rule-map")
 
                 if size_name == "laptop":
                     # the expert detail of the same result: rule trace, ids and arithmetic

@@ -57,8 +57,23 @@ def test_every_learn_page_renders(at, page):
     assert at.title, f"{page} has no title"
 
 
-def test_interventions_side_by_side(at):
+def test_interventions_one_at_a_time_two_side_by_side_or_all(at):
     open_page(at, "learn_interventions.py")
+    # one at a time (the default): headed paragraphs, no wide table
+    assert at.radio(key="learn_iv_mode").value == "one"
+    assert len(at.table) == 2  # only coaching vs mentoring and the related services
+    text = text_of(at)
+    assert KB.interventions["coaching"].summary.strip() in text and "**Not when**" in text
+    at.selectbox(key="learn_iv_one").set_value("consultancy").run()
+    assert KB.interventions["consultancy"].summary.strip() in text_of(at)
+    assert KB.interventions["coaching"].summary.strip() not in text_of(at)
+    # two chosen side by side
+    at.radio(key="learn_iv_mode").set_value("two").run()
+    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Mentoring"]
+    at.selectbox(key="learn_iv_b").set_value("training").run()
+    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Training"]
+    # all six, for a wide screen
+    at.radio(key="learn_iv_mode").set_value("all").run()
     tables = at.table
     assert len(tables) == 3
     df = tables[0].value
@@ -68,9 +83,7 @@ def test_interventions_side_by_side(at):
     assert list(cvm["Dimension"]) == [r.dimension for r in KB.coaching_vs_mentoring]
     services = tables[2].value
     assert list(services["Service"]) == [s.service for s in KB.related_services]
-    # fewer columns on request
-    at.multiselect(key="learn_iv_chosen").set_value(["coaching", "mentoring"]).run()
-    assert list(at.table[0].value.columns) == ["Aspect", "Coaching", "Mentoring"]
+    at.radio(key="learn_iv_mode").set_value("one").run()
 
 
 def test_processes_and_topics_show_all_the_material_with_references(at):
@@ -83,6 +96,10 @@ def test_processes_and_topics_show_all_the_material_with_references(at):
     assert len(KB.processes["events_of_instruction"].steps) == 8
     open_page(at, "learn_topics.py")
     text = text_of(at)
+    # a table of contents linking every section, and a way back after each
+    for s in KB.sections.values():
+        assert f"[{s.title}](#{s.id.replace('_', '-')})" in text
+    assert text.count("[Back to contents](#contents)") == len(KB.sections)
     for s in KB.sections.values():
         assert s.title in text
         for para in s.paragraphs:
@@ -138,6 +155,16 @@ def test_worked_cases_show_answers_result_and_what_if(at):
     c = consult(case.answers)
     assert len(answers_table) == len(c.answers)
     assert any("Recommended: Work-system fix" in s.value for s in at.success)
+    # the summary and its reasons, not only the headline
+    summary = c.to_dict()["summary"]
+    assert "**Why:**\n" + "\n".join(f"- {b}" for b in summary["because"]) in text_of(at)
+    assert f"**First step:** {summary['next_step']}" in text_of(at)
+    # What if? starts from no change: no question chosen, then the chosen question keeps its answer
+    assert at.selectbox(key="wc_call-centre_whatif_q").value is None
+    assert "### What if" not in text_of(at)
+    at.selectbox(key="wc_call-centre_whatif_q").set_value("targets_conflict").run()
+    assert at.selectbox(key="wc_call-centre_whatif_v_targets_conflict").value == "conflicting"
+    assert "### What if" not in text_of(at)
     at.selectbox(key="wc_call-centre_whatif_q").set_value("targets_conflict").run()
     at.selectbox(key="wc_call-centre_whatif_v_targets_conflict").set_value("compatible").run()
     assert not at.exception
@@ -146,22 +173,61 @@ def test_worked_cases_show_answers_result_and_what_if(at):
     assert "`COA-ruled-out-goal-conflict`" in text  # in the current result, beside the changed one
 
 
-def test_practice_says_whether_the_pick_matches_and_why(at):
+def test_practice_one_answer_per_case_feedback_score_and_drill():
+    """Unseen cases (not the worked cases), one answer each, feedback shown at once with the deciding
+    fact and the distinction, the score and the confused pairs, then a drill round on them."""
+    from casework.practice import PracticeSession, Round
+    from knowledge.practice_set import load_practice
+
+    practice = load_practice()
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.run()
     open_page(at, "practice.py")
-    case = next(c for c in KB.cases if c.id == "call-centre")
-    at.selectbox(key="practice_case").set_value("call-centre").run()
-    assert case.narrative.strip() in text_of(at)
-    assert case.title not in text_of(at)  # the title would give the answer away
-    at.radio(key="practice_pick").set_value("coaching").run()
+    order = at.session_state["practice"]["rounds"][0]["order"]
+    assert sorted(order) == sorted(c.id for c in practice.cases)
+    assert not {c.id for c in KB.cases} & set(order)  # kept apart from the worked cases
+    # a short round of three chosen cases (the session is our own plain data)
+    ids = ["quotes-on-busy-days", "technician-to-lab-manager", "late-minutes-nothing-checked"]
+    at.session_state["practice"] = PracticeSession([Round("all", ids)], seed=1).to_dict()
+    at.run()
+    case = practice.case(ids[0])
+    assert case.narrative.split(".")[0] in text_of(at)
+    assert "0 of 3 cases answered" in at.get("progress")[0].proto.text
     at.button(key="practice_check").click().run()
-    assert not at.exception
-    assert "Not this time" in at.error[0].value and "Work-system fix" in at.error[0].value
+    assert "Choose an answer first." in [w.value for w in at.warning]
+    at.radio(key="practice_pick").set_value("training").run()
+    at.button(key="practice_check").click().run()
+    assert "Not this time" in at.error[0].value and "Coaching" in at.error[0].value
     text = text_of(at)
-    assert "Why not Coaching" in text
-    assert RB.by_id["COA-ruled-out-goal-conflict"].rationale.strip() in text
-    at.radio(key="practice_pick").set_value("work_system").run()
+    assert "**The deciding fact.** " + " ".join(case.deciding_fact.split()) in text
+    assert "**Why not Training**" in text
+    info = " ".join(i.value for i in at.info)
+    assert "The distinction: Training or coaching." in info and "Mager & Pipe (1997)" in info
+    assert not at.expander  # nothing folded away
+    # one answer per case: the choice is gone once answered, and the score counts it
+    assert not [r for r in at.radio if r.key == "practice_pick"]
+    assert "1 of 3 cases answered, 0 right" in at.get("progress")[0].proto.text
+    at.button(key="practice_next").click().run()
+    assert practice.case(ids[1]).narrative.split(".")[0] in text_of(at)
+    at.radio(key="practice_pick").set_value("mentoring").run()
     at.button(key="practice_check").click().run()
-    assert "Yes: the rule base also says **Work-system fix**" in at.success[0].value
+    assert "Right: **Mentoring**" in at.success[0].value
+    at.button(key="practice_next").click().run()
+    at.radio(key="practice_pick").set_value("check_first").run()
+    at.selectbox(key="practice_check_q").set_value("peers_perform").run()
+    at.button(key="practice_check").click().run()
+    text = text_of(at)
+    assert "is one that would settle it" in text and "What would settle it (check first)" in text
+    at.button(key="practice_next").click().run()
+    # the round is done: the score, the confused pair, and a drill round on it
+    text = text_of(at)
+    assert "You got **2 of 3** right in this round." in text
+    assert "Coaching and Training: 1 time" in text and "Training or coaching" in text
+    at.button(key="practice_drill").click().run()
+    drill = at.session_state["practice"]["rounds"][-1]
+    assert drill["kind"] == "drill" and "quotes-on-busy-days" in drill["order"]
+    assert "Drill round 2" in at.get("progress")[0].proto.text
+    assert not at.exception
 
 
 def test_the_rule_map_highlights_the_current_case():
@@ -174,9 +240,19 @@ def test_the_rule_map_highlights_the_current_case():
     assert '"q:targets_conflict" [' in dot
     line = next(x for x in dot.splitlines() if x.strip().startswith('"q:targets_conflict" ['))
     assert "penwidth" in line  # highlighted
-    at.toggle(key="map_path_only").set_value(True).run()
-    dot = at.get("graphviz_chart")[0].proto.spec
+    # the path of the current case by default, and written out in words
+    assert at.toggle(key="map_path_only").value is True
     assert '"q:task_new"' not in dot  # not asked in this case
+    c = consult(case.answers)
+    text = text_of(at)
+    assert "The path in words" in text
+    for rid in c.fired:
+        assert f"`{rid}`" in text
+    assert " ".join(RB.by_id["COA-ruled-out-goal-conflict"].rationale.split()) in text
+    # the whole map again on request
+    at.toggle(key="map_path_only").set_value(False).run()
+    dot = at.get("graphviz_chart")[0].proto.spec
+    assert '"q:task_new"' in dot
 
 
 # --------------------------------------------------------------------------- the DOT builder
