@@ -18,6 +18,17 @@ from knowledge.schema import Condition
 
 from .model import RuleBase
 
+def accumulate(measure: float, cf: float) -> float:
+    """Add one piece of evidence (|cf|) to a measure of belief or disbelief: m + |cf|(1 - m)."""
+    return measure + abs(cf) * (1 - measure)
+
+
+def net_cf(mb: float, md: float) -> float:
+    """The certainty factor from a measure of belief and one of disbelief (EMYCIN)."""
+    denom = 1 - min(mb, md)
+    return 0.0 if denom == 0 else (mb - md) / denom
+
+
 CondFn = tuple  # (answers: tuple[(qid, frozenset)], need, bar, any_kinds, no_kinds)
 """A condition compiled to frozensets; see :func:`holds`."""
 
@@ -47,6 +58,31 @@ def holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     if nok and not nok.isdisjoint(kinds):
         return False
     return True
+
+
+def could_hold(c: CondFn, answers: Mapping[str, str], findings, possible, possible_kinds) -> bool:
+    """Whether ``c`` can still hold on some completion of this path: no answer it tests was given
+    otherwise, the findings it needs can still appear (``possible``), none it forbids is present yet, and
+    a kind it needs can still appear."""
+    ans, need, bar, anyk, nok = c
+    for q, allowed in ans:
+        if q in answers and answers[q] not in allowed:
+            return False
+    if need and not need <= possible:
+        return False
+    if bar and not bar.isdisjoint(findings):
+        return False
+    if anyk and anyk.isdisjoint(possible_kinds):
+        return False
+    return True
+
+
+def holds_for_good(c: CondFn, answers: Mapping[str, str], findings, kinds, possible, possible_kinds) -> bool:
+    """Whether ``c`` holds now and on every completion of this path: it holds, and nothing it forbids can
+    still appear (answers, findings and kinds only accumulate along a path)."""
+    _ans, _need, bar, _anyk, nok = c
+    return (holds(c, answers, findings, kinds) and (not bar or bar.isdisjoint(possible))
+            and (not nok or nok.isdisjoint(possible_kinds)))
 
 
 def closed(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
@@ -111,6 +147,10 @@ class Compiled:
             for v in q.option_values():
                 groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
             self.option_classes[q.id] = list(groups.values())
+        # the decision rules with what they conclude, for the settled check: (condition, support, bars)
+        self.decisions = [(cond, self.conclusions[rid][2], self.conclusions[rid][3])
+                          for rid, cond in self.decision_rules]
+        self.gate_rules = [(i, cond, g) for i, (_rid, cond, _f, g) in enumerate(self.finding_rules) if g]
         # the base rates that order a "check first" differential: [(row, condition)]
         self.base_rates = [(br, compile_condition(br.when)) for br in rb.base_rates]
         # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]
@@ -131,7 +171,77 @@ class Compiled:
                     kinds.add(self.kind_of[finding])
         return fired, findings
 
-    def walk(self, answers: Mapping[str, str], fill: str | None = None) -> WalkResult:
+    def settled(self, st: _WalkState) -> str | None:
+        """The intervention every completion of this path recommends, if the result is already settled.
+
+        Sound, not complete: it over-approximates what can still happen below the state (every finding
+        whose rule no given answer contradicts may still appear) and says "settled" only when one
+        intervention leads whatever comes: no gate can still end the analysis; it can never be barred;
+        its certainty at its lowest (only the support that holds for good, every possible evidence
+        against) reaches the threshold and stays above every other intervention's highest, or the other
+        is barred for good; and every requirement of the evidence standard that may apply to it is met
+        for good. The safety screen is always asked first.
+        """
+        acc, findings, kinds = st.accepted, st.findings, st.kinds
+        if "risk_of_harm" not in acc or "distress_signs" not in acc:
+            return None
+        possible = set(findings)
+        grow = True
+        while grow:
+            grow = False
+            for _rid, cond, f, _g in self.finding_rules:
+                if f and f not in possible and could_hold(cond, acc, findings, possible, ()):
+                    possible.add(f)
+                    grow = True
+        pkinds = {self.kind_of[f] for f in possible}
+        gates = self.rb.gates
+        for i, cond, g in self.gate_rules:
+            if i not in st.done and could_hold(cond, acc, findings, possible, pkinds) \
+                    and findings.isdisjoint(gates[g].overridden_by):
+                return None
+        lo: dict[str, list[float]] = {}  # per intervention: [MB firm, MD possible]
+        hi: dict[str, list[float]] = {}  # per intervention: [MB possible, MD firm]
+        maybe_barred: set[str] = set()
+        barred: set[str] = set()
+        for cond, support, bars in self.decisions:
+            if not could_hold(cond, acc, findings, possible, pkinds):
+                continue
+            firm = holds_for_good(cond, acc, findings, kinds, possible, pkinds)
+            if support:
+                iv, cf = support
+                low, high = lo.setdefault(iv, [0.0, 0.0]), hi.setdefault(iv, [0.0, 0.0])
+                if cf > 0:
+                    high[0] = accumulate(high[0], cf)
+                    if firm:
+                        low[0] = accumulate(low[0], cf)
+                else:
+                    low[1] = accumulate(low[1], cf)
+                    if firm:
+                        high[1] = accumulate(high[1], cf)
+            else:
+                maybe_barred |= bars
+                if firm:
+                    barred |= bars
+        t = round(self.rb.settlement.primary_threshold, 9)
+        low_score = {iv: round(net_cf(*m), 9) for iv, m in lo.items()}
+        high_score = {iv: round(net_cf(*m), 9) for iv, m in hi.items()}
+        for iv, low_cf in low_score.items():
+            if low_cf < t or iv in maybe_barred:
+                continue
+            if any(other != iv and other not in barred and high_score[other] >= low_cf for other in high_score):
+                continue
+            if all(self._met_for_good(app, any_of, acc, findings, kinds, possible, pkinds)
+                   for _req, app, any_of in self.requirements.get(iv, ())):
+                return iv
+        return None
+
+    @staticmethod
+    def _met_for_good(applies, any_of, acc, findings, kinds, possible, pkinds) -> bool:
+        if not could_hold(applies, acc, findings, possible, pkinds):
+            return True  # the requirement can never apply on this path
+        return any(holds_for_good(c, acc, findings, kinds, possible, pkinds) for c in any_of)
+
+    def walk(self, answers: Mapping[str, str], fill: str | None = None, settle_stop: bool = True) -> WalkResult:
         """The adaptive path: replay ``answers`` in the order the questions would be asked.
 
         With ``fill``, a question reached without an answer is answered ``fill`` (the counterfactual
@@ -142,7 +252,7 @@ class Compiled:
         new answer re-checks only the rules that test that question, and a new finding only the
         rules that test that finding.
         """
-        return self._walk(_WalkState.start(self), answers, fill)[0]
+        return self._walk(_WalkState.start(self), answers, fill, settle_stop=settle_stop)[0]
 
     def walk_states(self, answers: Mapping[str, str]) -> tuple[WalkResult, _WalkState, list[_WalkState]]:
         """The walk, its final state and the state before each question of the path was answered
@@ -166,7 +276,7 @@ class Compiled:
         return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
 
     def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
-              snapshots: list | None = None) -> tuple[WalkResult, _WalkState]:
+              snapshots: list | None = None, settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
         pending = st.pending  # in question order; answered and closed questions are taken out
@@ -184,6 +294,8 @@ class Compiled:
             if item is None:
                 return WalkResult(accepted, path, None, None), st
             nxt = item[0]
+            if settle_stop and self.settled(st):
+                return WalkResult(accepted, path, None, "settled"), st
             if nxt not in answers:
                 if fill is None:
                     return WalkResult(accepted, path, nxt, None), st

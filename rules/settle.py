@@ -28,19 +28,8 @@ from dataclasses import dataclass, field
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .evaluate import compiled, holds
+from .evaluate import accumulate, compiled, holds, net_cf
 from .model import Requirement, RuleBase
-
-
-def accumulate(measure: float, cf: float) -> float:
-    """Add one piece of evidence (|cf|) to a measure of belief or disbelief: m + |cf|(1 - m)."""
-    return measure + abs(cf) * (1 - measure)
-
-
-def net_cf(mb: float, md: float) -> float:
-    """The certainty factor from a measure of belief and one of disbelief (EMYCIN)."""
-    denom = 1 - min(mb, md)
-    return 0.0 if denom == 0 else (mb - md) / denom
 
 
 @dataclass(frozen=True)

@@ -296,3 +296,27 @@ def test_rules_resting_on_one_fact_never_fire_together(data):
             key = (r.shares, r.then.support.intervention)
             assert key not in seen, f"{rid} and {seen.get(key)} both count {r.shares}"
             seen[key] = rid
+
+
+@SETTINGS
+@given(st.data())
+def test_a_consultation_ends_early_only_when_nothing_left_could_change_it(data):
+    """Stopped as settled: every way of answering the questions it did not ask gives the same outcome."""
+    from rules.evaluate import compiled
+    from rules.settle import outcome
+
+    c = _half_known(data, dk_share=0.3)
+    if c.stopped_by != "settled":
+        return
+    rb = _rb()
+    comp = compiled(rb)
+    for _ in range(8):
+        answers = dict(c.answers)
+        while True:
+            w = comp.walk(answers, settle_stop=False)
+            if w.next_question is None:
+                break
+            opts = KB.question(w.next_question).option_values()
+            answers[w.next_question] = data.draw(st.sampled_from(opts), label=w.next_question)
+        fired = comp.fire(w.accepted)[0]
+        assert outcome(rb, fired, w.accepted) == c.settled.outcome, (c.answers, w.accepted)

@@ -30,7 +30,7 @@ def walk_every_path(rb) -> dict:
     out = {"fired": set(), "asked": set(), "gaps": [], "conflicts": [], "leaves": 0}
 
     def visit(accepted: dict, path: list, dk: bool) -> None:
-        w = comp.walk(accepted)
+        w = comp.walk(accepted, settle_stop=False)  # the whole tree: the enumeration does not stop early
         if w.next_question is None:
             out["leaves"] += 1
             fired, _ = comp.fire(w.accepted)
