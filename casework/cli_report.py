@@ -28,6 +28,8 @@ def case_from_file(path: str) -> dict:
         raise UsageError(str(exc)) from None
     notes = f.notes or str(f.extra.get("narrative") or "")
     case = {"title": f.title, "who": f.who, "notes": notes, "answers": f.answers}
+    if f.extra.get("gap") is not None:
+        case["gap"] = f.extra["gap"]
     if isinstance(f.extra.get("plan"), dict):
         case["plan"] = f.extra["plan"]
     if isinstance(f.extra.get("monitoring"), list):

@@ -365,7 +365,19 @@ def _section(s: SectionT, c: Consultation, rb: RuleBase, notes: str = "") -> dic
     }
 
 
-def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = "") -> dict[str, Any]:
+_NO_PROFILE_GIVEN: Any = object()
+
+
+def build_plan(
+    consultation: Any,
+    rb: RuleBase | None = None,
+    *,
+    notes: str = "",
+    who: str = "",
+    title: str = "",
+    gap: Any = None,
+    profile: Any = _NO_PROFILE_GIVEN,
+) -> dict[str, Any]:
     """An editable action plan for a consultation (a Consultation, its ``to_dict()``, or answers).
 
     Returns plain data: ``intervention`` (or ``gate`` for a "cannot recommend yet" result), ``title``,
@@ -373,7 +385,10 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
     ``items`` with an owner each), ``measures`` (a list of {measure, target, date} when the template
     asks for measures of success: coaching and training), the secondary interventions with their first
     steps, the process the plan follows, source keys and the rule-base version.
-    ``notes`` are the case notes: fields that hold the gap statement start from them.
+    ``notes`` are the case notes: fields that hold the gap statement start from them. ``who`` (the
+    case's people) fills "who attends"; ``gap`` (a :class:`casework.gap.Gap` or its mapping) becomes the
+    first measure of success; ``profile`` (default: the organisation profile in force, see
+    :mod:`casework.profile`; None for the generic text) names the organisation's own offer.
     Raises :class:`PlanError` when the diagnosis still needs an answer.
     """
     rb = rb or load_rulebase()
@@ -432,7 +447,38 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
     if any(s["measures"] for s in sections):
         plan["measures_help"] = t.data.measures_help.strip()
         plan["measures"] = [{"measure": "", "target": "", "date": ""}]
-    return plan
+    return _for_this_case(plan, who=who, about=" ".join((title, notes if isinstance(notes, str) else "")),
+                          gap=gap, profile=profile)
+
+
+def _for_this_case(plan: dict[str, Any], *, who: str, about: str, gap: Any, profile: Any) -> dict[str, Any]:
+    """The plan made specific to the case: its people in "who attends", its gap as the first measure
+    of success, and the organisation's offer (see :mod:`casework.profile`)."""
+    from casework.gap import GapError, parse_gap
+    from casework.profile import apply_to_plan, current_profile
+
+    who = who.strip() if isinstance(who, str) else ""
+    if who:
+        for s in plan["sections"]:
+            for f in s["fields"]:
+                if f["id"] == "participants":
+                    f["value"] = f"{who} ({f['value']})" if f["value"] else who
+                    f["suggested"] = True
+    try:
+        g = parse_gap(gap)
+    except GapError:
+        g = None
+    if g is not None and "measures" in plan:
+        target = g.number(g.target) if g.target is not None else ""
+        m = {"measure": g.measure, "target": target, "date": g.by.isoformat() if g.by else ""}
+        if g.direction:
+            m["direction"] = g.direction
+        if g.current is not None:
+            m["baseline"] = g.current
+        plan["measures"] = [m]
+        about += " " + g.measure
+    prof = current_profile() if profile is _NO_PROFILE_GIVEN else profile
+    return apply_to_plan(plan, prof, about)
 
 
 # --------------------------------------------------------------------------- measures of success
