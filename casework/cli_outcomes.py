@@ -80,13 +80,14 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
                                                          "days_to_close", "reached_target"]])}
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     else:
+        import pandas as pd
+
         text = _text(table, args.by) if not table.empty else "No saved cases.\n"
         if args.cases:
             for head, part in (("Most successful", best), ("Least successful", worst)):
                 text += f"\n{head}:\n" + ("".join(
                     f"  case {r.id}: {' '.join(str(r.title).split())[:60] or '(untitled)'} — {r.intervention}, "
-                    f"{r.outcome}" + (f", {int(r.days_to_close)} days" if r.days_to_close == r.days_to_close
-                                      and r.days_to_close is not None else "") + "\n"
+                    f"{r.outcome}" + (f", {int(r.days_to_close)} days" if pd.notna(r.days_to_close) else "") + "\n"
                     for r in part.itertuples()) or "  none yet\n")
     if args.output:
         write_output(args.output, text.encode("utf-8"))
@@ -98,8 +99,10 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
 
 def _text(table, by: str) -> str:
     t = table.copy()
-    t["median_days_to_close"] = t["median_days_to_close"].map(lambda x: "—" if x is None or x != x else f"{x:g}")
-    t["reached_share"] = t["reached_share"].map(lambda x: "—" if x is None or x != x else f"{x:.0%}")
+    import pandas as pd
+
+    t["median_days_to_close"] = t["median_days_to_close"].map(lambda x: f"{x:g}" if pd.notna(x) else "—")
+    t["reached_share"] = t["reached_share"].map(lambda x: f"{x:.0%}" if pd.notna(x) else "—")
     return t.to_string(index=False) + "\n"
 
 

@@ -27,11 +27,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("gap", sa.JSON(), nullable=True))
         batch.add_column(sa.Column("outcome", sa.String(20), nullable=True))
         batch.add_column(sa.Column("closed_on", sa.Date(), nullable=True))
-    op.create_index("ix_cases_outcome", "cases", ["outcome"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_cases_outcome", table_name="cases")
     with op.batch_alter_table("cases") as batch:
         batch.drop_column("closed_on")
         batch.drop_column("outcome")
