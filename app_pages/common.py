@@ -154,7 +154,8 @@ def session_snapshot() -> tuple:
     """The case being diagnosed in this session (answers and details), comparable between runs."""
     case = case_state()
     header = tuple((k, str(case.get(k) or "")) for k in ("title", "who", "notes"))
-    return (tuple(answers_state().items()), header)
+    gap = tuple(sorted((case.get("gap") or {}).items()))
+    return (tuple(answers_state().items()), header, gap)
 
 
 def session_saved_case() -> dict[str, Any] | None:
@@ -194,12 +195,15 @@ def save_session_case(store) -> tuple[int, str]:
         try:
             store.update_case(saved["id"], header)
             store.rediagnose(saved["id"], dict(answers))
+            store.set_gap(saved["id"], case_state().get("gap"))
         except CaseNotFound:  # deleted meanwhile: save it afresh
             saved = None
         else:
             remember_saved_case(saved["id"])
             return saved["id"], "updated"
     cid = store.create_case(header, dict(answers))
+    if case_state().get("gap"):
+        store.set_gap(cid, case_state()["gap"])
     remember_saved_case(cid)
     return cid, "created"
 
@@ -215,8 +219,9 @@ def open_cases_page() -> None:
 
 
 def forget_question_widgets() -> None:
-    """Drop the widget state of the question radios, so they show our answers afresh."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("q_")]:
+    """Drop the widget state of the question radios (and of the gap fields), so they show our answers
+    and the case's gap afresh."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("q_", "case_gap_"))]:
         del st.session_state[key]
 
 
