@@ -1183,14 +1183,20 @@ class Store:
                     select(AnswerRow).where(AnswerRow.case_id.in_(chunk), AnswerRow.question_id == "concern")
                 ):
                     concern[ans.case_id] = ans.value
-                for p in s.scalars(select(PlanRow).where(PlanRow.case_id.in_(chunk))):
-                    plans[p.case_id] = p.plan
-                for m in s.scalars(
-                    select(MonitoringRow)
-                    .where(MonitoringRow.case_id.in_(chunk))
+                # only the plan's measures (a JSON path: the rest of a plan can be large)
+                for case_id, measures in s.execute(
+                    select(PlanRow.case_id, PlanRow.plan["measures"]).where(PlanRow.case_id.in_(chunk))
+                ):
+                    plans[case_id] = {"measures": measures} if isinstance(measures, list) else {}
+                for m in s.execute(
+                    select(MonitoringRow.case_id, MonitoringRow.entry_date, MonitoringRow.kind,
+                           MonitoringRow.measure, MonitoringRow.value)
+                    .where(MonitoringRow.case_id.in_(chunk), MonitoringRow.kind == "measure")
                     .order_by(MonitoringRow.entry_date, MonitoringRow.id)
                 ):
-                    entries.setdefault(m.case_id, []).append(_entry_dict(m))
+                    entries.setdefault(m.case_id, []).append(
+                        {"date": m.entry_date.isoformat(), "kind": m.kind, "measure": m.measure, "value": m.value,
+                         "note": "", "events": []})
             return [
                 {
                     **_summary(r),
