@@ -115,8 +115,6 @@ OUTCOME_KEYS_WITH_NAMES = ("coaching", "mentoring", "training", "counselling_ref
 def _chart(table, by: str):
     import altair as alt
 
-    from casework.colours import colour
-
     rows = []
     for rec in table.to_dict("records"):
         for o in ("open", *OUTCOMES):
@@ -124,7 +122,8 @@ def _chart(table, by: str):
                 rows.append({"group": _group_label(by, rec[by]), "state": "Open" if o == "open" else OUTCOME_LABELS[o],
                              "cases": int(rec[o])})
     states = ["Gap closed", "Partly closed", "Not closed", "Stopped", "Open"]
-    palette = ["#009E73", "#56B4E9", "#D55E00", "#7f7f7f", "#E69F00"]
+    # the outcome's colour (green to red, grey when stopped, pale when open), apart from the intervention colours
+    palette = ["#1a7f3c", "#8cc63f", "#c0392b", "#5f5f5f", "#d0d4da"]
     order = [_group_label(by, k) for k in table[by]]
     base = alt.Chart(alt.Data(values=rows), height=alt.Step(30)).mark_bar(size=22).encode(
         y=alt.Y("group:N", title=None, sort=order, axis=alt.Axis(labelLimit=0)),
@@ -134,11 +133,6 @@ def _chart(table, by: str):
         order=alt.Order("state_order:Q"),
         tooltip=["group:N", "state:N", "cases:Q"],
     ).transform_calculate(state_order=f"indexof({states!r}, datum.state)")
-    if by == "intervention":  # the intervention's own colour beside its name (the same in every chart)
-        marks = alt.Chart(alt.Data(values=[{"group": _group_label(by, k), "c": colour(str(k))} for k in table[by]]),
-                          height=alt.Step(30)).mark_square(size=140).encode(
-            y=alt.Y("group:N", sort=order, axis=None), color=alt.Color("c:N", scale=None, legend=None))
-        return alt.hconcat(marks.properties(width=18), base).resolve_scale(color="independent")
     return base
 
 

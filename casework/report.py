@@ -730,6 +730,7 @@ def render_pdf(doc: Document) -> bytes:
             para(b.text)
             pdf.ln(1)
         elif b.kind == "lead":
+            pdf.ln(2)
             para(b.text, 12, True, 6.5)
             pdf.ln(1)
         elif b.kind == "pagebreak":

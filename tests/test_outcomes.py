@@ -212,3 +212,18 @@ def test_cli_close_and_outcomes(tmp_path, monkeypatch, capsys):
     bad.write_text(json.dumps({"answers": answers_for("coaching"), "gap": {"measure": "x", "current": "many"}}))
     assert main(["cases", "save", str(bad)]) == 2
     assert "gap.current" in capsys.readouterr().err
+
+
+def test_the_plan_measure_reaching_its_target_counts_as_reached(store):
+    """Read through the store's JSON path to the plan's measures, on both databases."""
+    from casework.plan import build_plan
+
+    wc = answers_for("coaching")
+    cid = store.create_case({"title": "Plan measure"}, wc, actor=ADA)
+    plan = build_plan(wc, profile=None)
+    plan["measures"] = [{"measure": "Quotes a day", "target": "at least 8", "date": "2030-01-01"}]
+    store.save_plan(cid, plan, actor=ADA)
+    store.add_monitoring(cid, {"date": TODAY.isoformat(), "measure": "Quotes a day", "value": 7}, actor=ADA)
+    assert case_frame(store.outcome_rows(actor=ADA))["reached_target"].tolist() == [False]
+    store.add_monitoring(cid, {"date": TODAY.isoformat(), "measure": "Quotes a day", "value": 8}, actor=ADA)
+    assert case_frame(store.outcome_rows(actor=ADA))["reached_target"].tolist() == [True]
