@@ -110,16 +110,20 @@ def parse_gap(data: Any, where: str = "gap") -> Gap | None:
     try:
         return Gap.model_validate(clean)
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            field = ".".join(str(x) for x in e["loc"]) or "gap"
-            msg = e["msg"]
-            if e["type"] == "missing" and field == "measure":
-                msg = "say what is measured when giving numbers for the gap"
-            elif e["type"] == "extra_forbidden":
-                msg = f"unknown field (allowed: {', '.join(GAP_FIELDS)})"
-            problems.append(f"{where}.{field}: {msg}")
-        raise GapError(problems) from None
+        raise GapError(field_problems(exc, f"{where}.{{field}}: {{msg}}", {
+            "missing": "say what is measured when giving numbers for the gap",
+            "extra_forbidden": f"unknown field (allowed: {', '.join(GAP_FIELDS)})",
+        })) from None
+
+
+def field_problems(exc: ValidationError, template: str, messages: Mapping[str, str] | None = None) -> list[str]:
+    """pydantic's errors as plain lines naming the field: ``template`` with ``{field}`` (the dotted
+    path) and ``{msg}`` (pydantic's message, or ``messages[error type]`` when given)."""
+    out = []
+    for e in exc.errors():
+        field = ".".join(str(x) for x in e["loc"]) or "(top)"
+        out.append(template.format(field=field, msg=(messages or {}).get(e["type"], e["msg"])))
+    return out
 
 
 def gap_dict(gap: Gap | None) -> dict[str, Any] | None:

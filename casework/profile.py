@@ -147,12 +147,9 @@ def parse_profile(text: str, name: str = PROFILE_FILE) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            loc = ".".join(str(x) for x in e["loc"]) or "(top)"
-            msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
-            problems.append(f"{name}: {loc}: {msg}")
-        raise ProfileError(problems) from None
+        from casework.gap import field_problems
+
+        raise ProfileError(field_problems(exc, f"{name}: {{field}}: {{msg}}", {"extra_forbidden": "unknown field"})) from None
 
 
 def load_profile(path: str | Path | None = None) -> Loaded:
