@@ -37,8 +37,8 @@ def render() -> None:
     )
     loaded = load_profile()
     st.caption(f"File: {md_plain(str(loaded.path), one_line=True)}"
-               + ("" if loaded.exists else " (not there yet)") + f" — `TRIAGE_PROFILE` names another; default "
-               f"`{PROFILE_FILE}` in the data folder.")
+               + ("" if loaded.exists else " (not there yet)") + f" — the setting TRIAGE_PROFILE names another; "
+               f"the default is {PROFILE_FILE} in the data folder.")
     if loaded.problems:
         st.error("The profile cannot be used, so the generic text is shown: "
                  + md_plain("; ".join(loaded.problems)))

@@ -183,7 +183,7 @@ def render_outcomes_page() -> None:
         (right, "Least successful cases", worst, "No case has ended not closed or stopped."),
     ):
         with col:
-            st.subheader(head)
+            st.header(head, divider=False)
             if part.empty:
                 st.caption(empty)
             for r in part.itertuples():
