@@ -31,7 +31,7 @@ from app_pages.common import (
 )
 from app_pages.logic import md_plain
 from app_pages.outcomes_view import render_close, render_gap
-from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
+from casework.plan import PlanError, build_plan, check_measures, event_titles, follow_up_for, progress
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
 from knowledge.schema import INTERVENTION_IDS
 
@@ -510,6 +510,7 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                 else:
                     flash("success", "Session recorded.", here(cid, "Monitor"))
                     st.rerun()
+    render_follow_up(store, case, prog)
     for s in prog["sessions"]:
         line = f"Session {s['date']}: {len(s['done'])} of {len(s['done']) + len(s['missing'])} events of instruction"
         (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {md_plain(s['message'])}"))
@@ -517,7 +518,30 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
         render_entries(store, case, measures)
 
 
+def render_follow_up(store: Store, case: dict[str, Any], prog: dict[str, Any]) -> None:
+    """The dated note that fits the plan's intervention (a referral's follow-up, a mentoring meeting,
+    a check on the job after a course, a fix put in place, a milestone), and those recorded."""
+    cid = case["id"]
+    fu = follow_up_for(case.get("plan"))
+    if fu is None:
+        return
+    with st.form(f"case_mon_follow_{cid}", clear_on_submit=True):
+        st.markdown(f"**{md_plain(fu['label'], one_line=True)}**")
+        day = st.date_input("Date", dt.date.today(), key=f"case_follow_date_{cid}")
+        note = st.text_area("What happened", placeholder=fu["prompt"], key=f"case_follow_note_{cid}", height=80)
+        if st.form_submit_button("Add"):
+            try:
+                store.add_monitoring(cid, {"date": day.isoformat(), "kind": "follow_up", "note": note})
+            except CaseDataError as exc:
+                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
+            else:
+                flash("success", "Recorded.", here(cid, "Monitor"))
+                st.rerun()
+
+
 def _entry_label(e: dict[str, Any]) -> str:
+    if e["kind"] == "follow_up":
+        return f"{e['date']} · follow-up · {e['note'][:60]}"
     if e["kind"] == "session":
         return f"{e['date']} · coaching session ({len(e['events'])} events)" + (f" · {e['note']}" if e["note"] else "")
     value = "—" if e["value"] is None else f"{e['value']:g}"
@@ -531,7 +555,8 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
     st.markdown("#### Recorded entries")
     st.dataframe(
         [
-            {"date": e["date"], "what": "coaching session" if e["kind"] == "session" else e["measure"],
+            {"date": e["date"],
+             "what": {"session": "coaching session", "follow_up": "follow-up"}.get(e["kind"], e["measure"]),
              "value": e["value"], "note": e["note"]}
             for e in entries.values()
         ],
@@ -550,13 +575,15 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
     e = entries[eid]
     with st.form(f"case_entry_form_{cid}_{eid}"):
         day = st.date_input("Date", dt.date.fromisoformat(e["date"]), key=f"case_entry_date_{cid}_{eid}")
-        if e["kind"] == "session":
+        if e["kind"] == "follow_up":
+            data: dict[str, Any] = {"kind": "follow_up"}
+        elif e["kind"] == "session":
             done = set(e["events"])
             ticks = [
                 st.checkbox(t, i in done, key=f"case_entry_ev_{cid}_{eid}_{i}")
                 for i, t in enumerate(event_titles(), 1)
             ]
-            data: dict[str, Any] = {"kind": "session", "events": ticks}
+            data = {"kind": "session", "events": ticks}
         else:
             options = measures if e["measure"] in measures else [e["measure"], *measures]
             which = st.selectbox("Measure", options, index=options.index(e["measure"]),

@@ -169,7 +169,8 @@ def render_outcomes_page() -> None:
                               "partly": "Partly", "not_closed": "Not closed", "stopped": "Stopped",
                               "not_recorded": "Closed, outcome not recorded",
                               "median_days_to_close": "Median days to close",
-                              "reached_target": "Reached the target", "reached_share": "Reached the target (%)"}),
+                              "reached_target": "Reached the target", "reached_share": "Reached the target (%)",
+                              "followed_up": "With a follow-up"}),
         hide_index=True, width="stretch", key="outcomes_table",
     )
     st.download_button("Download the table (CSV)", table.to_csv(index=False), file_name="outcomes.csv",

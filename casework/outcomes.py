@@ -26,7 +26,8 @@ OUTCOME_LABELS = {
 }
 GROUPS = ("intervention", "route", "unit", "period")
 COUNT_COLUMNS = ("cases", "open", *OUTCOMES)
-COLUMNS = ("cases", "open", *OUTCOMES, "not_recorded", "median_days_to_close", "reached_target", "reached_share")
+COLUMNS = ("cases", "open", *OUTCOMES, "not_recorded", "median_days_to_close", "reached_target", "reached_share",
+           "followed_up")
 JSON_KEYS = ("intervention", "cases", "open", *OUTCOMES, "median_days_to_close")
 NO_RESULT = {"cannot_recommend": "cannot recommend yet", "needs_answer": "diagnosis not finished"}
 
@@ -141,10 +142,11 @@ def case_frame(rows: Iterable[Mapping[str, Any]], today: dt.date | None = None):
                 "closed_on": closed,
                 "days_to_close": (closed - opened).days if closed and opened else None,
                 "reached_target": reached_target(r),
+                "follow_ups": sum(1 for e in r.get("monitoring") or [] if e.get("kind") == "follow_up"),
             }
         )
     cols = ["id", "title", "intervention", "route", "unit", "period", "status", "outcome", "opened",
-            "closed_on", "days_to_close", "reached_target"]
+            "closed_on", "days_to_close", "reached_target", "follow_ups"]
     df = pd.DataFrame(out, columns=cols)
     df["days_to_close"] = df["days_to_close"].astype("Float64")
     return df
@@ -154,7 +156,8 @@ def summarise(cases, by: str | list[str] = "intervention"):
     """The outcome table from :func:`case_frame`: per group, ``cases``, ``open``, the count of each
     outcome, ``not_recorded`` (closed without an outcome), ``median_days_to_close`` (over the closed
     cases), ``reached_target`` (how many reached the monitored target) and ``reached_share`` (of the
-    cases where it can be told)."""
+    cases where it can be told), ``followed_up`` (cases with at least one follow-up entry: a referral
+    followed up, a mentoring meeting, a check on the job)."""
     import pandas as pd
 
     keys = [by] if isinstance(by, str) else list(by)
@@ -172,11 +175,12 @@ def summarise(cases, by: str | list[str] = "intervention"):
     c["known"] = c["reached_target"].notna().astype(int)
     c["reached"] = (c["reached_target"] == True).astype(int)  # noqa: E712 - a column of True/False/None
     c["days"] = c["days_to_close"].where(closed)
+    c["followed"] = (c["follow_ups"] > 0).astype(int)
     g = c.groupby(keys, dropna=False, sort=True)
     t = g.agg(
         cases=("id", "size"), open=("open", "sum"), **{o: (o, "sum") for o in OUTCOMES},
         not_recorded=("not_recorded", "sum"), median_days_to_close=("days", "median"),
-        reached_target=("reached", "sum"), known=("known", "sum"),
+        reached_target=("reached", "sum"), known=("known", "sum"), followed_up=("followed", "sum"),
     ).reset_index()
     t["reached_share"] = (t["reached_target"] / t["known"].where(t["known"] > 0)).astype("Float64")
     t["median_days_to_close"] = t["median_days_to_close"].astype("Float64")

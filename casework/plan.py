@@ -38,7 +38,7 @@ MAX_TEXT = 20_000  # characters in one field of a plan or a monitoring note
 MAX_PLAN_BYTES = 500_000
 MEASURE_KEYS = ("measure", "target", "date")
 DIRECTIONS = ("at_least", "at_most")
-ENTRY_KINDS = ("measure", "session")
+ENTRY_KINDS = ("measure", "session", "follow_up")
 N_EVENTS = 8
 
 
@@ -132,9 +132,17 @@ class SectionT(_Strict):
         return self
 
 
+class FollowUpT(_Strict):
+    """A dated note that fits the intervention (a referral's follow-up, a mentoring meeting …)."""
+
+    label: str
+    prompt: str
+
+
 class _PlanBody(_Strict):
     title: str
     summary: str
+    follow_up: FollowUpT | None = None
     process: str | None = None
     sources: list[str] = []
     sections: list[SectionT] = Field(min_length=1)
@@ -433,6 +441,7 @@ def build_plan(
         ],
         "process": None,
         "sources": list(tpl.sources),
+        "follow_up": tpl.follow_up.model_dump() if tpl.follow_up else None,
         "rulebase_version": c.rulebase_version,
         "created": dt.date.today().isoformat(),
     }
@@ -648,7 +657,7 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date
-    kind: Literal["measure", "session"] = "measure"
+    kind: Literal["measure", "session", "follow_up"] = "measure"
     measure: str = Field(default="", max_length=MAX_TEXT)
     value: float | None = None
     note: str = Field(default="", max_length=MAX_TEXT)
@@ -706,6 +715,9 @@ def normalise_entry(entry: Any) -> dict[str, Any]:
             problems.append("measure: say which measure this value is for")
         if e.value is None:
             problems.append("value: a number is needed for a measure entry")
+    elif e.kind == "follow_up":
+        if not e.note.strip():
+            problems.append("note: say what happened")
     else:
         bad = [x for x in e.events if not 1 <= x <= N_EVENTS]
         if bad:
@@ -715,11 +727,22 @@ def normalise_entry(entry: Any) -> dict[str, Any]:
     return {
         "date": e.date.isoformat(),
         "kind": e.kind,
-        "measure": e.measure.strip(),
-        "value": e.value,
+        "measure": e.measure.strip() if e.kind == "measure" else "",
+        "value": e.value if e.kind == "measure" else None,
         "note": e.note,
         "events": sorted(set(e.events)) if e.kind == "session" else [],
     }
+
+
+def follow_up_for(plan: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The follow-up entry that fits a plan's intervention ({label, prompt}), from the plan or, for a
+    plan saved before it had one, from its template; None for coaching (sessions) and gates."""
+    if not isinstance(plan, Mapping):
+        return None
+    if isinstance(plan.get("follow_up"), Mapping):
+        return {k: str(plan["follow_up"].get(k) or "") for k in ("label", "prompt")}
+    tpl = load_templates().plans.get(plan.get("intervention") or "")
+    return tpl.follow_up.model_dump() if tpl and tpl.follow_up else None
 
 
 def event_titles(rb: RuleBase | None = None) -> list[str]:
@@ -820,4 +843,5 @@ def progress(
         "measures": out_measures,
         "unmatched": unmatched,
         "sessions": sessions,
+        "follow_ups": [{"date": e["date"], "note": e["note"]} for e in clean if e["kind"] == "follow_up"],
     }

@@ -507,6 +507,9 @@ def _progress_blocks(p: Mapping[str, Any]) -> list[Block]:
         B.append(
             Block("bullets", items=[f"{u['date']}: {u['measure']} = {u['value']:g}" for u in p["unmatched"]])
         )
+    if p.get("follow_ups"):
+        B.append(Block("h3", "Follow-ups"))
+        B.append(Block("bullets", items=[f"{f['date']}: {f['note']}" for f in p["follow_ups"]]))
     if p["sessions"]:
         B.append(Block("h3", "Coaching sessions"))
         items = []

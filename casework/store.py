@@ -1191,7 +1191,7 @@ class Store:
                 for m in s.execute(
                     select(MonitoringRow.case_id, MonitoringRow.entry_date, MonitoringRow.kind,
                            MonitoringRow.measure, MonitoringRow.value)
-                    .where(MonitoringRow.case_id.in_(chunk), MonitoringRow.kind == "measure")
+                    .where(MonitoringRow.case_id.in_(chunk), MonitoringRow.kind.in_(("measure", "follow_up")))
                     .order_by(MonitoringRow.entry_date, MonitoringRow.id)
                 ):
                     entries.setdefault(m.case_id, []).append(

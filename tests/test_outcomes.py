@@ -227,3 +227,23 @@ def test_the_plan_measure_reaching_its_target_counts_as_reached(store):
     assert case_frame(store.outcome_rows(actor=ADA))["reached_target"].tolist() == [False]
     store.add_monitoring(cid, {"date": TODAY.isoformat(), "measure": "Quotes a day", "value": 8}, actor=ADA)
     assert case_frame(store.outcome_rows(actor=ADA))["reached_target"].tolist() == [True]
+
+
+def test_follow_ups_fit_the_intervention_and_are_counted(store):
+    """A referral's follow-up is a dated note (a note is required); the outcomes count the cases
+    followed up."""
+    from casework.plan import build_plan, follow_up_for
+
+    wc = answers_for("counselling_referral")
+    cid = store.create_case({"title": "Referral"}, wc, actor=ADA)
+    plan = build_plan(wc, profile=None)
+    assert follow_up_for(plan)["label"] == "Record a follow-up of the referral"
+    assert follow_up_for(build_plan(answers_for("coaching"), profile=None)) is None  # coaching: sessions
+    store.save_plan(cid, plan, actor=ADA)
+    with pytest.raises(CaseDataError, match="note: say what happened"):
+        store.add_monitoring(cid, {"date": TODAY.isoformat(), "kind": "follow_up", "note": " "}, actor=ADA)
+    assert json_rows(outcomes(store, actor=ADA))[0]["followed_up"] == 0
+    store.add_monitoring(cid, {"date": TODAY.isoformat(), "kind": "follow_up", "note": "Took up the EAP."}, actor=ADA)
+    row = json_rows(outcomes(store, actor=ADA))[0]
+    assert row["intervention"] == "counselling_referral" and row["followed_up"] == 1
+    assert store.progress(cid, actor=ADA)["follow_ups"] == [{"date": TODAY.isoformat(), "note": "Took up the EAP."}]

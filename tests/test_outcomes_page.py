@@ -107,6 +107,24 @@ def test_monitoring_value_has_no_preset_number_and_sessions_only_for_coaching(st
     assert not any("coaching session" in m.value.lower() for m in at.markdown)
 
 
+def test_a_referral_plan_offers_its_follow_up_on_the_monitor_tab(store):
+    from casework.plan import build_plan
+
+    answers = worked("counselling_referral").answers
+    cid = store.create_case({"title": "Referral"}, answers)
+    store.save_plan(cid, build_plan(answers, profile=None))
+    at = app("cases.py").run()
+    at.selectbox(key="cases_pick").select(cid).run()
+    at.session_state[f"case_tab_{cid}"] = "Monitor"
+    at.run()
+    no_errors(at)
+    assert any(m.value == "**Record a follow-up of the referral**" for m in at.markdown)
+    at.text_area(key=f"case_follow_note_{cid}").input("Took up the assistance programme.")
+    next(b for b in at.button if b.label == "Add").click().run()
+    no_errors(at)
+    assert [e["kind"] for e in store.get_case(cid)["monitoring"]] == ["follow_up"]
+
+
 PROFILE_OK = "organisation: Example Ltd\ncurrency: GBP\nsupport:\n  employee_assistance: {name: CareFirst, contact: '0800 1'}\n"
 
 
