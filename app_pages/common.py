@@ -257,6 +257,16 @@ def compare_memo(a: Mapping[str, str], b: Mapping[str, str]) -> dict[str, Any]:
     return _memo("_memo_compare", (answers_key(a), answers_key(b)), lambda: compare(a, b, get_rulebase()))
 
 
+def organisation_offer(intervention: str | None) -> str:
+    """The organisation's own route for an intervention (from its profile), as plain text to append
+    to a first step: " Here: the employee assistance programme (…)." or ""."""
+    from app_pages.logic import md_plain
+    from casework.profile import current_profile, offer_line
+
+    line = offer_line(intervention, current_profile())
+    return " " + md_plain(line, one_line=True) if line else ""
+
+
 def current_consultation() -> Consultation | None:
     """The consultation of the case in this session, or None when nothing is answered yet."""
     answers = st.session_state.get("answers") or {}
@@ -338,7 +348,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:
                 st.info(sm["decides"], icon=":material/balance:")
-            st.markdown(f"**First step:** {sm['next_step']}")
+            st.markdown(f"**First step:** {sm['next_step']}" + organisation_offer(c.primary))
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")
         if show_summary:

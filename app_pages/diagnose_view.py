@@ -137,7 +137,7 @@ def on_upload() -> None:
         return
     st.session_state["undo_state"] = {"answers": dict(answers_state()), "case": dict(case_state()), **forget_saved_case()}
     st.session_state["answers"] = dict(loaded.answers)
-    st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes}
+    st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes, "gap": loaded.gap}
     for key, _ in CASE_FIELDS:
         st.session_state[f"case_{key}"] = st.session_state["case"][key]
     _set_cursor(None)
@@ -188,7 +188,8 @@ def safety_banner(c: Consultation) -> None:
     level = c.safety_dict(get_rulebase())
     from casework.profile import current_profile, support_lines
 
-    body = "\n".join(f"- {line}" for line in [*level["guidance"], *support_lines(current_profile())])
+    own = [md_plain(x, one_line=True) for x in support_lines(current_profile())]  # a file's text: never markup
+    body = "\n".join(f"- {line}" for line in [*level["guidance"], *own])
     if level["level"] == "support":
         st.warning(f"**{level['title']}**\n\n{body}")
         return

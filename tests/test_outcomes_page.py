@@ -174,3 +174,31 @@ def test_outcomes_page_in_the_browser(browser_page, app_url):
     wait_idle(page)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlert"]', has_text="cannot be used").count() == 0
+
+
+def test_diagnose_names_the_organisations_route_in_the_first_step_and_safety_guidance(store, tmp_path, monkeypatch):
+    """With a profile, a referral's first step and the safety guidance on the Diagnose page name the
+    assistance programme; a gap typed in the case details is saved with the case."""
+    prof = tmp_path / "org.yaml"
+    prof.write_text("support:\n  employee_assistance: {name: CareFirst EAP, contact: '0800 123'}\n"
+                    "  emergency: {contact: '999'}\n")
+    monkeypatch.setenv("TRIAGE_PROFILE", str(prof))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    referral = worked("counselling_referral").answers
+    at.session_state["answers"] = dict(referral)
+    at.run()
+    no_errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "First step:" in text and "CareFirst EAP, 0800 123" in text
+    risk = next(c for c in load_knowledge().cases if c.answers.get("risk_of_harm") == "yes")
+    at.session_state["answers"] = dict(risk.answers)
+    at.run()
+    assert any("In an emergency: 999" in e.value for e in at.error)
+    at.text_input(key="case_gap_measure").input("Days absent a month")
+    at.number_input(key="case_gap_current").set_value(4)
+    at.number_input(key="case_gap_target").set_value(1)
+    at.run()
+    at.button(key="save_case").click().run()
+    assert not at.exception
+    saved = store.list_cases()[0]
+    assert store.get_case(saved["id"])["gap"]["measure"] == "Days absent a month"
