@@ -159,7 +159,8 @@ def render_outcomes_page() -> None:
         return
     by = st.radio("Group by", list(GROUP_LABELS), format_func=GROUP_LABELS.get, horizontal=True, key="outcomes_by")
     table = summarise(frame, by)
-    st.caption(f"{len(frame)} cases you may see · {int((frame['status'] == 'closed').sum())} closed.")
+    n = len(frame)
+    st.caption(f"{n} case{'s' if n != 1 else ''} you may see · {int((frame['status'] == 'closed').sum())} closed.")
     st.altair_chart(_chart(table, by), width="stretch")
     shown = table.copy()
     shown[by] = [_group_label(by, k) for k in shown[by]]
