@@ -477,7 +477,7 @@ def _for_this_case(plan: dict[str, Any], *, who: str, about: str, gap: Any, prof
         g = parse_gap(gap)
     except GapError:
         g = None
-    if g is not None and "measures" in plan:
+    if g is not None:  # the gap is monitored whatever the intervention (its plan may have no measures section)
         target = g.number(g.target) if g.target is not None else ""
         m = {"measure": g.measure, "target": target, "date": g.by.isoformat() if g.by else ""}
         if g.direction:
