@@ -197,13 +197,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _store(args)
     data = store.export_case(args.id)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if args.output:
-        from casework.cli_report import write_output
+    from casework.cli_report import write_or_print
 
-        write_output(args.output, text.encode("utf-8"))
-        sys.stderr.write(f"case {args.id} exported to {args.output}\n")
-    else:
-        sys.stdout.write(text)
+    write_or_print(text, args.output, f"case {args.id} exported to {{}}")
     return EXIT_OK
 
 

@@ -53,7 +53,7 @@ def add_case_actions(action) -> None:
 
 
 def cmd_outcomes(args: argparse.Namespace) -> int:
-    from casework.cli_report import write_output
+    from casework.cli_report import write_or_print
     from casework.outcomes import OutcomeError, case_frame, json_rows, notable, summarise
     from casework.store import Store, StoreError
 
@@ -89,11 +89,7 @@ def cmd_outcomes(args: argparse.Namespace) -> int:
                     f"  case {r.id}: {' '.join(str(r.title).split())[:60] or '(untitled)'} — {r.intervention}, "
                     f"{r.outcome}" + (f", {int(r.days_to_close)} days" if pd.notna(r.days_to_close) else "") + "\n"
                     for r in part.itertuples()) or "  none yet\n")
-    if args.output:
-        write_output(args.output, text.encode("utf-8"))
-        sys.stderr.write(f"outcomes written to {args.output}\n")
-    else:
-        sys.stdout.write(text)
+    write_or_print(text, args.output, "outcomes written to {}")
     return EXIT_OK
 
 

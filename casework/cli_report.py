@@ -58,6 +58,16 @@ def write_output(path: str, data: bytes) -> None:
         raise
 
 
+def write_or_print(text: str, output: str | None, done: str) -> None:
+    """``text`` to the file ``output`` (see :func:`write_output`; then ``done`` with ``{}`` filled by
+    the file name on standard error), or to standard output when no file is given."""
+    if output:
+        write_output(output, text.encode("utf-8"))
+        sys.stderr.write(done.format(output) + "\n")
+    else:
+        sys.stdout.write(text)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from casework.report import FORMATS, ReportError, render_report
 
