@@ -47,7 +47,8 @@ sections: dict[str, list] = {
 # Pages written as separate features; listed only when present in this installation.
 extra = [
     page(f, title, icon)
-    for f, title, icon in (("cases.py", "Cases", "📁"), ("batch.py", "Batch", "🧮"))
+    for f, title, icon in (("cases.py", "Cases", "📁"), ("batch.py", "Batch", "🧮"), ("outcomes.py", "Outcomes", "📈"),
+                           ("org_profile.py", "Organisation profile", "🏢"))
     if (HERE / "app_pages" / f).is_file()
 ]
 if extra:

@@ -45,6 +45,14 @@ def outcome_label(outcome: str) -> str:
     return STATUS_LABELS.get(outcome, outcome)
 
 
+def outcome_scale() -> alt.Scale:
+    """The same colour for an intervention in every chart (casework.colours)."""
+    from casework.colours import scale
+
+    domain, colours = scale(outcome_label)
+    return alt.Scale(domain=domain, range=colours)
+
+
 def triage_with_progress(key: str, name: str, load) -> None:
     """Read and triage (``load`` returns (rows, columns, messages)) with a progress bar; keep the run
     (or the message why the file cannot be used) in session state under ``key``."""
@@ -126,7 +134,8 @@ def chart(summary: dict, group_by: str | None) -> alt.Chart:
             .encode(
                 y=alt.Y("group:N", title=group_by, sort=[g for g, _ in ranked], axis=alt.Axis(labelLimit=0)),
                 x=alt.X("sum(rows):Q", axis=count_axis),
-                color=alt.Color("outcome:N", title="outcome", legend=alt.Legend(labelLimit=0, orient="bottom")),
+                color=alt.Color("outcome:N", title="outcome", legend=alt.Legend(labelLimit=0, orient="bottom"),
+                                scale=outcome_scale()),
                 tooltip=["group:N", "outcome:N", "rows:Q"],
             )
         )
@@ -138,7 +147,7 @@ def chart(summary: dict, group_by: str | None) -> alt.Chart:
         .encode(
             y=alt.Y("outcome:N", title=None, sort=[d["outcome"] for d in data], axis=alt.Axis(labelLimit=0)),
             x=alt.X("rows:Q", axis=count_axis),
-            color=alt.Color("outcome:N", legend=None),
+            color=alt.Color("outcome:N", legend=None, scale=outcome_scale()),
             tooltip=["outcome:N", "rows:Q"],
         )
     )

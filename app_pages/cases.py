@@ -30,7 +30,8 @@ from app_pages.common import (
     show_flash,
 )
 from app_pages.logic import md_plain
-from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
+from app_pages.outcomes_view import render_close, render_gap
+from casework.plan import PlanError, build_plan, check_measures, event_titles, follow_up_for, progress
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
 from knowledge.schema import INTERVENTION_IDS
 
@@ -64,7 +65,7 @@ def open_in_diagnose(case: dict[str, Any]) -> None:
     header = {"title": case["title"], "who": case["who"], "notes": case["notes"]}
     st.session_state["answers"] = dict(case["answers"])
     st.session_state["case_header"] = dict(header)
-    st.session_state["case"] = dict(header)
+    st.session_state["case"] = {**header, "gap": case.get("gap")}
     for key in [
         k for k in st.session_state if isinstance(k, str) and (k.startswith("q_") or k.startswith("case_"))
     ]:
@@ -212,14 +213,15 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
         st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']}")
     for r in res.get("cannot_lead") or []:
         st.markdown(f"- **{iv_name(r['intervention'])}** (cannot lead): {r['reason']}")
+    render_close(store, case)
+    render_gap(store, case)
     with st.form(f"case_header_form_{cid}"):
         title = st.text_input("Title", case["title"])
         who = st.text_input("Who or what it is about", case["who"])
         notes = st.text_area("Notes", case["notes"])
-        status = st.selectbox("Status", ["open", "closed"], index=0 if case["status"] == "open" else 1)
         if st.form_submit_button("Save details"):
             try:
-                store.update_case(cid, {"title": title, "who": who, "notes": notes, "status": status})
+                store.update_case(cid, {"title": title, "who": who, "notes": notes})
             except CaseDataError as exc:
                 st.error("Not saved: " + md_plain("; ".join(exc.problems)))
             else:
@@ -276,7 +278,8 @@ def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
 
 def _fresh_plan(case: dict[str, Any]) -> dict[str, Any] | None:
     try:
-        return build_plan(case["answers"], notes=str(case.get("notes") or ""))
+        return build_plan(case["answers"], notes=str(case.get("notes") or ""), who=str(case.get("who") or ""),
+                          title=str(case.get("title") or ""), gap=case.get("gap"))
     except PlanError as exc:
         st.info(f"No plan yet: {exc}")
         return None
@@ -431,14 +434,21 @@ def _chart(m: dict[str, Any]):
     import pandas as pd
 
     df = pd.DataFrame([{"date": v["date"], "value": v["value"]} for v in m["values"]])
-    base = alt.Chart(df).encode(x=alt.X("date:T", title="date"), y=alt.Y("value:Q", title=m["measure"][:60]))
-    chart = base.mark_line(point=True)
+    values = [v["value"] for v in m["values"]] + ([m["target_value"]] if m["target_value"] is not None else [])
+    low, high = min(values), max(values)
+    pad = (high - low) * 0.15 or abs(high) * 0.1 or 1.0
+    # the y axis spans the values and the target (not from zero), so the line uses the chart's height;
+    # the measure's name is the chart's title, not a vertical axis title that gets clipped
+    y = alt.Y("value:Q", title=None, scale=alt.Scale(domain=[low - pad, high + pad], nice=True, zero=False))
+    base = alt.Chart(df).encode(x=alt.X("date:T", title=None, axis=alt.Axis(format="%Y-%m-%d", labelAngle=0)), y=y)
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=60), strokeWidth=2.5)
     if m["target_value"] is not None:
-        rule = alt.Chart(pd.DataFrame([{"target": m["target_value"]}])).mark_rule(
-            strokeDash=[6, 4], color="#2e7d32"
-        )
-        chart = chart + rule.encode(y="target:Q")
-    return chart.properties(height=220)
+        target = pd.DataFrame([{"target": m["target_value"], "label": f"target {m['target_value']:g}"}])
+        rule = alt.Chart(target).mark_rule(strokeDash=[6, 4], color="#2e7d32", strokeWidth=2).encode(y="target:Q")
+        text = alt.Chart(target).mark_text(align="left", dx=4, dy=-7, color="#1b5e20").encode(
+            y="target:Q", x=alt.value(0), text="label:N")
+        chart = chart + rule + text
+    return chart.properties(height=260, title=alt.TitleParams(m["measure"][:80], anchor="start", fontSize=13))
 
 
 def render_monitor(store: Store, case: dict[str, Any]) -> None:
@@ -468,7 +478,7 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
             c1, c2, c3 = st.columns([2, 3, 1])
             day = c1.date_input("Date", dt.date.today())
             which = c2.selectbox("Measure", measures)
-            value = c3.number_input("Value", value=0.0, step=1.0)
+            value = c3.number_input("Value", value=None, step=1.0, placeholder="value")
             note = st.text_input("Note")
             if st.form_submit_button("Add value"):
                 try:
@@ -480,7 +490,10 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                 else:
                     flash("success", "Value recorded.", here(cid, "Monitor"))
                     st.rerun()
-    if plan and (plan.get("intervention") == "coaching" or "measures" in plan):
+    res = case.get("result") or {}
+    coached = plan and (plan.get("intervention") == "coaching"
+                        or any(x.get("intervention") == "coaching" for x in res.get("secondary") or []))
+    if coached:  # the coaching-session entry only where coaching is part of the plan
         titles = event_titles()
         with st.form(f"case_mon_session_{cid}", clear_on_submit=True):
             st.markdown("**Record a coaching session** (tick the events of instruction it covered)")
@@ -497,6 +510,7 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                 else:
                     flash("success", "Session recorded.", here(cid, "Monitor"))
                     st.rerun()
+    render_follow_up(store, case, prog)
     for s in prog["sessions"]:
         line = f"Session {s['date']}: {len(s['done'])} of {len(s['done']) + len(s['missing'])} events of instruction"
         (st.caption if s["complete"] else st.warning)(line + ("" if s["complete"] else f". {md_plain(s['message'])}"))
@@ -504,7 +518,30 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
         render_entries(store, case, measures)
 
 
+def render_follow_up(store: Store, case: dict[str, Any], prog: dict[str, Any]) -> None:
+    """The dated note that fits the plan's intervention (a referral's follow-up, a mentoring meeting,
+    a check on the job after a course, a fix put in place, a milestone), and those recorded."""
+    cid = case["id"]
+    fu = follow_up_for(case.get("plan"))
+    if fu is None:
+        return
+    with st.form(f"case_mon_follow_{cid}", clear_on_submit=True):
+        st.markdown(f"**{md_plain(fu['label'], one_line=True)}**")
+        day = st.date_input("Date", dt.date.today(), key=f"case_follow_date_{cid}")
+        note = st.text_area("What happened", placeholder=fu["prompt"], key=f"case_follow_note_{cid}", height=80)
+        if st.form_submit_button("Add"):
+            try:
+                store.add_monitoring(cid, {"date": day.isoformat(), "kind": "follow_up", "note": note})
+            except CaseDataError as exc:
+                st.error("Not saved: " + md_plain("; ".join(exc.problems)))
+            else:
+                flash("success", "Recorded.", here(cid, "Monitor"))
+                st.rerun()
+
+
 def _entry_label(e: dict[str, Any]) -> str:
+    if e["kind"] == "follow_up":
+        return f"{e['date']} · follow-up · {e['note'][:60]}"
     if e["kind"] == "session":
         return f"{e['date']} · coaching session ({len(e['events'])} events)" + (f" · {e['note']}" if e["note"] else "")
     value = "—" if e["value"] is None else f"{e['value']:g}"
@@ -518,7 +555,8 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
     st.markdown("#### Recorded entries")
     st.dataframe(
         [
-            {"date": e["date"], "what": "coaching session" if e["kind"] == "session" else e["measure"],
+            {"date": e["date"],
+             "what": {"session": "coaching session", "follow_up": "follow-up"}.get(e["kind"], e["measure"]),
              "value": e["value"], "note": e["note"]}
             for e in entries.values()
         ],
@@ -537,13 +575,15 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
     e = entries[eid]
     with st.form(f"case_entry_form_{cid}_{eid}"):
         day = st.date_input("Date", dt.date.fromisoformat(e["date"]), key=f"case_entry_date_{cid}_{eid}")
-        if e["kind"] == "session":
+        if e["kind"] == "follow_up":
+            data: dict[str, Any] = {"kind": "follow_up"}
+        elif e["kind"] == "session":
             done = set(e["events"])
             ticks = [
                 st.checkbox(t, i in done, key=f"case_entry_ev_{cid}_{eid}_{i}")
                 for i, t in enumerate(event_titles(), 1)
             ]
-            data: dict[str, Any] = {"kind": "session", "events": ticks}
+            data = {"kind": "session", "events": ticks}
         else:
             options = measures if e["measure"] in measures else [e["measure"], *measures]
             which = st.selectbox("Measure", options, index=options.index(e["measure"]),
@@ -597,7 +637,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
     if st.button("Prepare the report", key=f"case_report_make_{cid}"):
         from casework.report import ReportError, render_report
 
-        data = {k: case[k] for k in ("title", "who", "notes", "answers")}
+        data = {k: case[k] for k in ("title", "who", "notes", "answers", "gap")}
         if case.get("plan"):
             data["plan"] = case["plan"]
         if case.get("monitoring"):

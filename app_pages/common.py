@@ -154,7 +154,8 @@ def session_snapshot() -> tuple:
     """The case being diagnosed in this session (answers and details), comparable between runs."""
     case = case_state()
     header = tuple((k, str(case.get(k) or "")) for k in ("title", "who", "notes"))
-    return (tuple(answers_state().items()), header)
+    gap = tuple(sorted((case.get("gap") or {}).items()))
+    return (tuple(answers_state().items()), header, gap)
 
 
 def session_saved_case() -> dict[str, Any] | None:
@@ -194,12 +195,15 @@ def save_session_case(store) -> tuple[int, str]:
         try:
             store.update_case(saved["id"], header)
             store.rediagnose(saved["id"], dict(answers))
+            store.set_gap(saved["id"], case_state().get("gap"))
         except CaseNotFound:  # deleted meanwhile: save it afresh
             saved = None
         else:
             remember_saved_case(saved["id"])
             return saved["id"], "updated"
     cid = store.create_case(header, dict(answers))
+    if case_state().get("gap"):
+        store.set_gap(cid, case_state()["gap"])
     remember_saved_case(cid)
     return cid, "created"
 
@@ -215,8 +219,9 @@ def open_cases_page() -> None:
 
 
 def forget_question_widgets() -> None:
-    """Drop the widget state of the question radios, so they show our answers afresh."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith("q_")]:
+    """Drop the widget state of the question radios (and of the gap fields), so they show our answers
+    and the case's gap afresh."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("q_", "case_gap_"))]:
         del st.session_state[key]
 
 
@@ -250,6 +255,16 @@ def explain_memo(c: Consultation) -> dict[str, Any]:
 
 def compare_memo(a: Mapping[str, str], b: Mapping[str, str]) -> dict[str, Any]:
     return _memo("_memo_compare", (answers_key(a), answers_key(b)), lambda: compare(a, b, get_rulebase()))
+
+
+def organisation_offer(intervention: str | None) -> str:
+    """The organisation's own route for an intervention (from its profile), as plain text to append
+    to a first step: " Here: the employee assistance programme (…)." or ""."""
+    from app_pages.logic import md_plain
+    from casework.profile import current_profile, offer_line
+
+    line = offer_line(intervention, current_profile())
+    return " " + md_plain(line, one_line=True) if line else ""
 
 
 def current_consultation() -> Consultation | None:
@@ -338,7 +353,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:
                 st.info(sm["decides"], icon=":material/balance:")
-            st.markdown(f"**First step:** {sm['next_step']}")
+            st.markdown(f"**First step:** {sm['next_step']}" + organisation_offer(c.primary))
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")
         for x in d.get("delivery") or []:

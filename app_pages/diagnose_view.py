@@ -137,7 +137,7 @@ def on_upload() -> None:
         return
     st.session_state["undo_state"] = {"answers": dict(answers_state()), "case": dict(case_state()), **forget_saved_case()}
     st.session_state["answers"] = dict(loaded.answers)
-    st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes}
+    st.session_state["case"] = {"title": loaded.title, "who": loaded.who, "notes": loaded.notes, "gap": loaded.gap}
     for key, _ in CASE_FIELDS:
         st.session_state[f"case_{key}"] = st.session_state["case"][key]
     _set_cursor(None)
@@ -186,7 +186,10 @@ def safety_banner(c: Consultation) -> None:
     """Safety guidance from the data: emergency (a risk of harm), check now (risk unknown with a red
     flag) or support (a red flag, no risk reported)."""
     level = c.safety_dict(get_rulebase())
-    body = "\n".join(f"- {line}" for line in level["guidance"])
+    from casework.profile import current_profile, support_lines
+
+    own = [md_plain(x, one_line=True) for x in support_lines(current_profile())]  # a file's text: never markup
+    body = "\n".join(f"- {line}" for line in [*level["guidance"], *own])
     if level["level"] == "support":
         st.warning(f"**{level['title']}**\n\n{body}")
         return
@@ -218,7 +221,23 @@ def case_header() -> None:
             placeholder="a person, a team or a role",
         )
         st.text_area(CASE_FIELDS[2][1], key="case_notes", on_change=on_case_field, args=("notes",), height=80)
+        gap_fields()
         st.caption("Case details stay in this browser session and in files you download; they are not put in the link.")
+
+
+def gap_fields() -> None:
+    """The gap in numbers (optional): measure, now, target, unit, by when; kept in the case state."""
+    from casework.gap import GapError, gap_dict, parse_gap
+
+    from .outcomes_view import gap_inputs
+
+    st.markdown("**The gap in numbers** (optional)")
+    values = gap_inputs("case_gap", case_state().get("gap"))
+    try:
+        case_state()["gap"] = gap_dict(parse_gap({**values, "by": values["by"] or None}))
+    except GapError as exc:
+        case_state()["gap"] = None
+        st.warning("The gap is not complete: " + md_plain("; ".join(exc.problems)))
 
 
 def progress(c: Consultation, shown: str | None) -> None:
@@ -436,7 +455,7 @@ def report_block(c: Consultation) -> None:
     fmt = st.selectbox("Report format", list(formats), format_func=lambda f: formats[f][0], key="report_fmt")
     if st.button("Prepare the report", key="report_make"):
         data = {"title": case.get("title", ""), "who": case.get("who", ""), "notes": case.get("notes", ""),
-                "answers": dict(c.answers)}
+                "answers": dict(c.answers), "gap": case.get("gap")}
         try:
             st.session_state["report"] = (fmt, render_report(data, fmt), tuple(c.answers.items()))
         except Exception:  # noqa: BLE001 - a message for the user, the details in the log

@@ -48,6 +48,7 @@ class LoadedAnswers:
     notes: str
     answers: dict[str, str]
     problems: list[str] = field(default_factory=list)
+    gap: dict | None = None
 
 
 def load_answers_upload(raw: bytes, name: str, rb: RuleBase) -> LoadedAnswers:
@@ -57,9 +58,15 @@ def load_answers_upload(raw: bytes, name: str, rb: RuleBase) -> LoadedAnswers:
     when the file cannot be used at all; answers that are unknown or have a wrong value are left out
     and listed in ``problems``.
     """
+    from casework.gap import GapError, gap_dict, parse_gap
+
     f: AnswersFile = read_answers_bytes(raw, name)
     clean, problems = filter_answers(f.answers, rb)
-    return LoadedAnswers(f.title, f.who, f.notes, clean, problems)
+    try:
+        gap = gap_dict(parse_gap(f.extra.get("gap")))
+    except GapError as exc:
+        gap, problems = None, [*problems, *exc.problems]
+    return LoadedAnswers(f.title, f.who, f.notes, clean, problems, gap)
 
 
 def answers_from_query(params: Mapping[str, Any], rb: RuleBase) -> tuple[dict[str, str], list[str]]:

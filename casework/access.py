@@ -47,10 +47,12 @@ _RANK = {r: i for i, r in enumerate(ROLES)}
 
 # The app's pages by the role that may open them (keys are the page files without ".py").
 LEARN_PAGES = ("learn_interventions", "learn_topics", "learn_processes", "rule_table", "rule_map", "worked_cases")
+OUTCOME_PAGES = ("outcomes", "org_profile")  # every role: the store limits the cases; the profile is read-only but to admins
 PAGES: dict[str, frozenset[str]] = {
-    "team_leader": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases"}),
-    "ld": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary"}),
-    "admin": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary", "access_admin"}),
+    "team_leader": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", *OUTCOME_PAGES}),
+    "ld": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary", *OUTCOME_PAGES}),
+    "admin": frozenset({"diagnose", *LEARN_PAGES, "practice", "cases", "batch", "case_summary", "access_admin",
+                        *OUTCOME_PAGES}),
 }
 
 

@@ -45,9 +45,10 @@ MAX_COLUMNS = 500
 MAX_CELL_CHARS = 32_767  # what one spreadsheet cell can hold
 MAX_GRID_CELLS = 10_000_000  # rows x columns a workbook sheet may span (from A1 to its farthest cell)
 CASE_ID = "case_id"
-OUTPUT_COLUMNS = (
-    "status", "primary", "primary_label", "confidence", "confidence_band", "secondary", "ruled_out", "cannot_lead",
-    "headline", "because", "next_step", "close_call", "reason", "safety_alert", "errors",
+GAP_COLUMNS = ("gap_measure", "gap_current", "gap_target", "gap_unit", "gap_by")  # see casework.gap
+OUTPUT_COLUMNS = (  # the plain words first (what a reader looks for), the ids after them
+    "headline", "next_step", "because", "confidence_band", "reason", "safety_alert", "close_call", "errors",
+    "primary_label", "status", "primary", "confidence", "secondary", "ruled_out", "cannot_lead",
 )
 STATUSES = ("complete", "needs_answer", "cannot_recommend", "error")
 OUTCOMES = (*INTERVENTION_IDS, "needs_answer", "cannot_recommend", "error")
@@ -466,7 +467,7 @@ def read_table(
             col = new
         elif col in qids:
             question_cols += 1
-        elif col != CASE_ID and raw:
+        elif col != CASE_ID and raw and col not in GAP_COLUMNS:  # gap columns are carried through, checked
             close = difflib.get_close_matches(canon, list(qids), n=1, cutoff=0.8)
             if close:
                 messages.append(
@@ -726,12 +727,31 @@ def _normalise_cell(rb, qid: str, raw: Any) -> tuple[str | None, str | None]:
         # a spreadsheet's TRUE/FALSE cell saved as CSV text: read it as the boolean it was
         if {"yes", "no"} <= set(rb.knowledge.question(qid).option_values()):
             raw = raw.strip().lower() == "true"
+    if isinstance(raw, str):  # the label the app shows is accepted as well as the value
+        raw = _labels(rb).get((qid, _label_key(raw)), raw)
     try:
         return normalise_answers({qid: raw}, rb)[qid], None
     except AnswerError as exc:
         problem = "; ".join(exc.problems)
         prefix = f"{qid}: "
         return None, problem[len(prefix):] if problem.startswith(prefix) else problem
+
+
+def _label_key(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").casefold().split())
+
+
+_LABELS: dict[str, dict[tuple[str, str], str]] = {}
+
+
+def _labels(rb) -> dict[tuple[str, str], str]:
+    """(question id, label as typed) -> option value, for every question (per rule-base version)."""
+    table = _LABELS.get(rb.version)
+    if table is None:
+        table = _LABELS[rb.version] = {
+            (q.id, _label_key(o.label)): o.value for q in rb.knowledge.questions for o in q.options
+        }
+    return table
 
 
 class _CallbackFailed(Exception):
@@ -769,16 +789,32 @@ def triage_rows(
     rb = load_rulebase()
     outcomes, errors = _triage(rows, progress, workers)
     out_rows: list[dict[str, Any]] = []
-    for row, o, problems in zip(rows, outcomes, errors, strict=True):
+    for i, (row, o, problems) in enumerate(zip(rows, outcomes, errors, strict=True)):
         d = dict(row)
         if o is None:
             d.update({c: "" for c in OUTPUT_COLUMNS}, status="error", errors="; ".join(problems))
         else:
             d.update(o.cells(rb))
+        gap_problems = _gap_problems(row, getattr(row, "line", 0) or i + 2)
+        if gap_problems:  # the result stands (the answers are fine); the gap's problems are named
+            d["errors"] = "; ".join(x for x in (d.get("errors"), *gap_problems) if x)
         out_rows.append(d)
     if progress:
         progress(len(rows), len(rows))
     return out_rows
+
+
+def _gap_problems(row: Mapping[str, Any], line: int) -> list[str]:
+    """The problems of a row's gap columns (``gap_measure`` … ``gap_by``; see casework.gap)."""
+    from casework.gap import BATCH_COLUMNS, GapError, from_batch_row, parse_gap
+
+    if not any(c in BATCH_COLUMNS for c in row):
+        return []
+    try:
+        parse_gap(from_batch_row(row), f"row {line}, gap")
+    except GapError as exc:
+        return exc.problems
+    return []
 
 
 def _triage(
@@ -947,8 +983,10 @@ def row_messages(results: Iterable[Mapping[str, Any]]) -> list[str]:
 
 
 def output_columns(columns: Sequence[str]) -> list[str]:
-    """The columns of a results table: the input columns, then the result columns."""
-    return [c for c in columns if c not in OUTPUT_COLUMNS] + list(OUTPUT_COLUMNS)
+    """The columns of a results table: the case id, the result columns (plain words first), then the
+    other input columns (the answers by question id last)."""
+    lead = [CASE_ID] if CASE_ID in columns else []
+    return lead + list(OUTPUT_COLUMNS) + [c for c in columns if c not in OUTPUT_COLUMNS and c != CASE_ID]
 
 
 # --------------------------------------------------------------------------- writing
@@ -1192,15 +1230,17 @@ def format_summary(summary: Mapping[str, Any]) -> str:
 
 
 def make_template(fmt: str = "csv") -> bytes:
-    """An empty batch file: ``case_id`` and every question id as the header row.
+    """An empty batch file: ``case_id``, every question id and the optional gap columns
+    (``gap_measure``, ``gap_current``, ``gap_target``, ``gap_unit``, ``gap_by``) as the header row.
 
     The .xlsx template has a drop-down of the allowed values in each question column and a second
-    sheet, ``questions``, listing each question's text and allowed values.
+    sheet, ``questions``, listing each question's text, allowed values and their labels (a label, as
+    the app shows it, is accepted in a cell as well as the value), and what each gap column holds.
     """
     from rules.model import load_rulebase
 
     kb = load_rulebase().knowledge
-    columns = [CASE_ID, *(q.id for q in kb.questions)]
+    columns = [CASE_ID, *(q.id for q in kb.questions), *GAP_COLUMNS]
     fmt = _fmt_of(None, fmt)
     if fmt == "csv":
         return table_bytes([], columns, "csv")
@@ -1236,6 +1276,16 @@ def make_template(fmt: str = "csv") -> bytes:
             "; ".join(f"{o.value} = {o.label}" for o in q.options),
             _one_line(q.help),
         ])
+    gap_help = {
+        "gap_measure": "what is measured (e.g. first-call resolution)",
+        "gap_current": "where it stands now (a number)",
+        "gap_target": "where it should be (a number)",
+        "gap_unit": "the unit (e.g. %, calls a day)",
+        "gap_by": "by when (YYYY-MM-DD)",
+    }
+    for r, col in enumerate(GAP_COLUMNS, start=len(kb.questions) + 1):
+        qs.write_row(r, 0, [col, "gap (optional)", gap_help[col], "", "", "The gap in numbers; a measure is needed "
+                            "once any other gap column is filled in."])
     for j, width in enumerate((24, 14, 70, 36, 80, 80)):
         qs.set_column(j, j, width)
     wb.close()

@@ -17,7 +17,7 @@ from typing import Any
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 # Modules that add subcommands: each has register(subparsers) -> None.
 PLUGINS = ("casework.cli_batch", "casework.cli_report", "casework.cli_cases", "casework.cli_access",
-           "casework.cli_practice")
+           "casework.cli_practice", "casework.cli_outcomes")
 
 
 class UsageError(Exception):

@@ -11,6 +11,8 @@
     triage cases assign ID --owner EMAIL [--unit UNIT]   give a case an owner (and unit)
     triage cases purge [--months N] [--yes]   delete the cases past the retention period
     triage cases erase --who NAME [--yes]     delete every case about one person (on request)
+    triage cases close ID --outcome VALUE [--on DATE]   close a case: closed, partly, not_closed, stopped
+    triage cases reopen ID          open a closed case again
 
 The command line acts as the "local operator" (it runs where the database is, with its own
 credentials): it may do everything, and the audit log records it as such.
@@ -75,11 +77,19 @@ def cmd_save(args: argparse.Namespace) -> int:
         f = read_answers_file(args.file)
     except AnswersFileError as exc:
         raise UsageError(str(exc)) from None
+    from casework.gap import GapError, parse_gap
+
     notes = f.notes or str(f.extra.get("narrative") or "")
+    try:
+        gap = parse_gap(f.extra.get("gap"), f"{args.file}: gap")
+    except GapError as exc:
+        raise UsageError("; ".join(exc.problems)) from None
     store = _store(args)
     cid = store.create_case(
         {"title": f.title, "who": f.who, "notes": notes}, f.answers, owner=args.owner, org_unit=args.unit
     )
+    if gap is not None:
+        store.set_gap(cid, gap)
     case = store.get_case(cid)
     if args.format == "json":
         emit(
@@ -130,6 +140,12 @@ def format_case(case: dict[str, Any], prog: dict[str, Any]) -> str:
         f"  about: {case['who'] or '—'}   status: {case['status']}   created: {case['created_at'][:16]}   "
         f"updated: {case['updated_at'][:16]}"
     )
+    if case.get("gap"):
+        from casework.gap import parse_gap
+
+        out.append(f"  gap: {parse_gap(case['gap']).sentence()}")
+    if case.get("outcome"):
+        out.append(f"  outcome: {case['outcome']} (closed {case.get('closed_on') or '—'})")
     if case["notes"]:
         out += ["", "Notes:"] + ["  " + line for line in case["notes"].splitlines()]
     out += ["", f"Result: {_result_line(case['result_status'], case['primary'], case['confidence'])}"]
@@ -181,13 +197,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _store(args)
     data = store.export_case(args.id)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    if args.output:
-        from casework.cli_report import write_output
+    from casework.cli_report import write_or_print
 
-        write_output(args.output, text.encode("utf-8"))
-        sys.stderr.write(f"case {args.id} exported to {args.output}\n")
-    else:
-        sys.stdout.write(text)
+    write_or_print(text, args.output, f"case {args.id} exported to {{}}")
     return EXIT_OK
 
 
@@ -311,3 +323,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     from casework.cli_access import add_case_actions
 
     add_case_actions(action, _store, _case_id)
+    from casework.cli_outcomes import add_case_actions as add_outcome_actions
+
+    add_outcome_actions(action)

@@ -28,6 +28,8 @@ def case_from_file(path: str) -> dict:
         raise UsageError(str(exc)) from None
     notes = f.notes or str(f.extra.get("narrative") or "")
     case = {"title": f.title, "who": f.who, "notes": notes, "answers": f.answers}
+    if f.extra.get("gap") is not None:
+        case["gap"] = f.extra["gap"]
     if isinstance(f.extra.get("plan"), dict):
         case["plan"] = f.extra["plan"]
     if isinstance(f.extra.get("monitoring"), list):
@@ -54,6 +56,16 @@ def write_output(path: str, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_or_print(text: str, output: str | None, done: str) -> None:
+    """``text`` to the file ``output`` (see :func:`write_output`; then ``done`` with ``{}`` filled by
+    the file name on standard error), or to standard output when no file is given."""
+    if output:
+        write_output(output, text.encode("utf-8"))
+        sys.stderr.write(done.format(output) + "\n")
+    else:
+        sys.stdout.write(text)
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -38,7 +38,7 @@ MAX_TEXT = 20_000  # characters in one field of a plan or a monitoring note
 MAX_PLAN_BYTES = 500_000
 MEASURE_KEYS = ("measure", "target", "date")
 DIRECTIONS = ("at_least", "at_most")
-ENTRY_KINDS = ("measure", "session")
+ENTRY_KINDS = ("measure", "session", "follow_up")
 N_EVENTS = 8
 
 
@@ -132,9 +132,17 @@ class SectionT(_Strict):
         return self
 
 
+class FollowUpT(_Strict):
+    """A dated note that fits the intervention (a referral's follow-up, a mentoring meeting …)."""
+
+    label: str
+    prompt: str
+
+
 class _PlanBody(_Strict):
     title: str
     summary: str
+    follow_up: FollowUpT | None = None
     process: str | None = None
     sources: list[str] = []
     sections: list[SectionT] = Field(min_length=1)
@@ -365,7 +373,19 @@ def _section(s: SectionT, c: Consultation, rb: RuleBase, notes: str = "") -> dic
     }
 
 
-def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = "") -> dict[str, Any]:
+_NO_PROFILE_GIVEN: Any = object()
+
+
+def build_plan(
+    consultation: Any,
+    rb: RuleBase | None = None,
+    *,
+    notes: str = "",
+    who: str = "",
+    title: str = "",
+    gap: Any = None,
+    profile: Any = _NO_PROFILE_GIVEN,
+) -> dict[str, Any]:
     """An editable action plan for a consultation (a Consultation, its ``to_dict()``, or answers).
 
     Returns plain data: ``intervention`` (or ``gate`` for a "cannot recommend yet" result), ``title``,
@@ -373,7 +393,10 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
     ``items`` with an owner each), ``measures`` (a list of {measure, target, date} when the template
     asks for measures of success: coaching and training), the secondary interventions with their first
     steps, the process the plan follows, source keys and the rule-base version.
-    ``notes`` are the case notes: fields that hold the gap statement start from them.
+    ``notes`` are the case notes: fields that hold the gap statement start from them. ``who`` (the
+    case's people) fills "who attends"; ``gap`` (a :class:`casework.gap.Gap` or its mapping) becomes the
+    first measure of success; ``profile`` (default: the organisation profile in force, see
+    :mod:`casework.profile`; None for the generic text) names the organisation's own offer.
     Raises :class:`PlanError` when the diagnosis still needs an answer.
     """
     rb = rb or load_rulebase()
@@ -420,6 +443,7 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
         "delivery": [{"needs": x["needs"], "step": x["step"]} for x in c.delivery(rb)],
         "process": None,
         "sources": list(tpl.sources),
+        "follow_up": tpl.follow_up.model_dump() if tpl.follow_up else None,
         "rulebase_version": c.rulebase_version,
         "created": dt.date.today().isoformat(),
     }
@@ -434,7 +458,38 @@ def build_plan(consultation: Any, rb: RuleBase | None = None, *, notes: str = ""
     if any(s["measures"] for s in sections):
         plan["measures_help"] = t.data.measures_help.strip()
         plan["measures"] = [{"measure": "", "target": "", "date": ""}]
-    return plan
+    return _for_this_case(plan, who=who, about=" ".join((title, notes if isinstance(notes, str) else "")),
+                          gap=gap, profile=profile)
+
+
+def _for_this_case(plan: dict[str, Any], *, who: str, about: str, gap: Any, profile: Any) -> dict[str, Any]:
+    """The plan made specific to the case: its people in "who attends", its gap as the first measure
+    of success, and the organisation's offer (see :mod:`casework.profile`)."""
+    from casework.gap import GapError, parse_gap
+    from casework.profile import apply_to_plan, current_profile
+
+    who = who.strip() if isinstance(who, str) else ""
+    if who:
+        for s in plan["sections"]:
+            for f in s["fields"]:
+                if f["id"] == "participants":
+                    f["value"] = f"{who} ({f['value']})" if f["value"] else who
+                    f["suggested"] = True
+    try:
+        g = parse_gap(gap)
+    except GapError:
+        g = None
+    if g is not None:  # the gap is monitored whatever the intervention (its plan may have no measures section)
+        target = g.number(g.target) if g.target is not None else ""
+        m = {"measure": g.measure, "target": target, "date": g.by.isoformat() if g.by else ""}
+        if g.direction:
+            m["direction"] = g.direction
+        if g.current is not None:
+            m["baseline"] = g.current
+        plan["measures"] = [m]
+        about += " " + g.measure
+    prof = current_profile() if profile is _NO_PROFILE_GIVEN else profile
+    return apply_to_plan(plan, prof, about)
 
 
 # --------------------------------------------------------------------------- measures of success
@@ -604,7 +659,7 @@ class _Entry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     date: dt.date
-    kind: Literal["measure", "session"] = "measure"
+    kind: Literal["measure", "session", "follow_up"] = "measure"
     measure: str = Field(default="", max_length=MAX_TEXT)
     value: float | None = None
     note: str = Field(default="", max_length=MAX_TEXT)
@@ -662,6 +717,9 @@ def normalise_entry(entry: Any) -> dict[str, Any]:
             problems.append("measure: say which measure this value is for")
         if e.value is None:
             problems.append("value: a number is needed for a measure entry")
+    elif e.kind == "follow_up":
+        if not e.note.strip():
+            problems.append("note: say what happened")
     else:
         bad = [x for x in e.events if not 1 <= x <= N_EVENTS]
         if bad:
@@ -671,11 +729,22 @@ def normalise_entry(entry: Any) -> dict[str, Any]:
     return {
         "date": e.date.isoformat(),
         "kind": e.kind,
-        "measure": e.measure.strip(),
-        "value": e.value,
+        "measure": e.measure.strip() if e.kind == "measure" else "",
+        "value": e.value if e.kind == "measure" else None,
         "note": e.note,
         "events": sorted(set(e.events)) if e.kind == "session" else [],
     }
+
+
+def follow_up_for(plan: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """The follow-up entry that fits a plan's intervention ({label, prompt}), from the plan or, for a
+    plan saved before it had one, from its template; None for coaching (sessions) and gates."""
+    if not isinstance(plan, Mapping):
+        return None
+    if isinstance(plan.get("follow_up"), Mapping):
+        return {k: str(plan["follow_up"].get(k) or "") for k in ("label", "prompt")}
+    tpl = load_templates().plans.get(plan.get("intervention") or "")
+    return tpl.follow_up.model_dump() if tpl and tpl.follow_up else None
 
 
 def event_titles(rb: RuleBase | None = None) -> list[str]:
@@ -776,4 +845,5 @@ def progress(
         "measures": out_measures,
         "unmatched": unmatched,
         "sessions": sessions,
+        "follow_ups": [{"date": e["date"], "note": e["note"]} for e in clean if e["kind"] == "follow_up"],
     }

@@ -29,7 +29,9 @@ from rules.consult import AnswerError
 from rules.explain import consult_explained
 from rules.model import RuleBase, load_rulebase
 
+from .gap import GapError, parse_gap
 from .plan import PlanError, build_plan, progress
+from .profile import cost_text, current_profile, first_step, safety_guidance, who_delivers
 
 FORMATS = ("md", "html", "pdf", "docx")
 MEDIA_TYPES = {
@@ -138,8 +140,80 @@ def _fit(d: Mapping[str, Any], why: Mapping[str, Any], iv: str) -> str:
     return w.verdicts[wn["verdict"]] if wn else ""
 
 
+_DEFAULT: Any = object()
+
+
+def _unknowns(c: Any, d: Mapping[str, Any], rb: RuleBase) -> list[str]:
+    """What is still unknown, and how to check it: the checks of a "check first" result, else the
+    "don't know" answers that could change the result (with what they could change it to and how
+    to find them out), and how many other answers are unknown without mattering."""
+    kb = rb.knowledge
+    cr = d.get("cannot_recommend") or {}
+    checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
+    if checks:
+        return [f"☐ {_check_text(x)}" for x in checks]
+    if c.status == "cannot_recommend":
+        return [f"☐ {kb.question(q).text}" for q, v in c.answers.items() if v == "dont_know"]
+    out, named = [], set()
+    for o in d.get("could_change_result") or []:
+        q = kb.question(o["question"])
+        named.add(q.id)
+        to = sorted({a["result"] for a in o["alternatives"]})
+        how = f" {q.check.what[:1].upper()}{q.check.what[1:]}: {q.check.how}" if q.check else ""
+        out.append(f"☐ {q.text} — unknown; another answer would give {' or '.join(to)}.{how}")
+    rest = [q for q, v in c.answers.items() if v == "dont_know" and q not in named]
+    if rest:
+        out.append(f"{len(rest)} other answer{'s' if len(rest) > 1 else ''} \"don't know\" would not change the "
+                   "result (listed in appendix A).")
+    return out
+
+
+def _why_row(d: Mapping[str, Any], why: Mapping[str, Any], iv: str, c: Any) -> str:
+    """The options table's "chosen or not, and why" for one intervention: its fit, with the reason
+    (for one with no support: what would bring it in)."""
+    fit = _fit(d, why, iv)
+    if iv == c.primary or iv in c.secondary:
+        return fit
+    if iv == (d.get("cannot_recommend") or {}).get("lean"):
+        return fit
+    wn = why.get(iv)
+    if not wn:
+        return fit
+    reason = wn["reasons"][0] if wn["reasons"] else ""
+    if not reason and wn["verdict"] == "less_support":
+        reason = next((t for t in wn["text"] if not t.startswith("Would gain")), "")
+    if not reason and wn["verdict"] == "no_support":
+        cond = next((w["if"][0] for w in wn.get("would_change") or [] if isinstance(w, Mapping) and w.get("if")), "")
+        reason = f"it would come in if {cond.replace(' (not established)', '')}" if cond else ""
+    return f"{fit}: {reason}" if reason else fit
+
+
+def _gist(text: str) -> str:
+    """The first clause of a knowledge-base range ("Low when done in-house; an external coach costs
+    more" -> "Low when done in-house"): the short form for page 1 (the full text is in the knowledge
+    base and on the Learn pages)."""
+    head = re.split(r"[;:(]|, (?:or|then|plus|but) |\. ", " ".join(text.split()), maxsplit=1)[0].strip(" ,.")
+    return head[:1].upper() + head[1:]
+
+
+def _decision(c: Any, d: Mapping[str, Any], prof: Any, about: str, name: Any) -> str:
+    """The decision asked of the budget holder, in one sentence."""
+    to = f" ({prof.budget.approver})" if prof and prof.budget.approver else ""
+    if c.status == "complete":
+        cost = cost_text(c.primary, prof, about)
+        typical = _gist(load_rulebase().knowledge.interventions[c.primary].option.cost).lower()
+        price = f" at about {cost}" if cost else f" (typical cost: {typical}; no figures for this organisation)"
+        also = "".join(f"; then {name(x['intervention'])}, {x['role']}" for x in d["secondary"])
+        by = f" Decided by {prof.budget.approver}." if prof and prof.budget.approver else ""
+        return f"Approve {name(c.primary)}{price}{also}.{by}"
+    if c.status == "cannot_recommend":
+        return (f"No spend to approve yet{to}: first make the checks above, then consult again. "
+                + ((d.get("cannot_recommend") or {}).get("advice") or ""))
+    return f"No decision yet{to}: the diagnosis is not finished."
+
+
 def build_document(
-    case: Mapping[str, Any], rb: RuleBase | None = None, today: dt.date | None = None
+    case: Mapping[str, Any], rb: RuleBase | None = None, today: dt.date | None = None, profile: Any = _DEFAULT
 ) -> Document:
     """The report's content as blocks, independent of the output format.
 
@@ -154,6 +228,10 @@ def build_document(
     today = today or dt.date.today()
     f = _case_fields(case)
     try:
+        gap = parse_gap(case.get("gap"))
+    except GapError as exc:
+        raise ReportError("; ".join(exc.problems)) from None
+    try:
         c = consult_explained(f["answers"], rb)
     except AnswerError as exc:
         raise ReportError("bad answers: " + "; ".join(exc.problems)) from None
@@ -167,36 +245,41 @@ def build_document(
     B: list[Block] = []
     title = f["title"] or "Untitled case"
 
+    prof = current_profile() if profile is _DEFAULT else profile
+    about = " ".join((f["title"], f["notes"], gap.measure if gap else ""))
     B.append(Block("h1", f"Justification report: {title}"))
-    B.append(Block("small", f"Prepared {today.isoformat()} · rule base {c.rulebase_version}"
-                   + (f" · about: {f['who']}" if f["who"] else "")))
+    prepared = f"Prepared {today.isoformat()}"
+    if prof and prof.organisation:
+        prepared += f" for {prof.organisation}"
+    B.append(Block("small", prepared))
     if d["safety_alert"]:
         from .plan import load_templates
 
-        B.append(Block("alert", load_templates().data.safety_notice.strip()))
+        sf = d.get("safety") or {}
+        guidance = sf.get("guidance") or []
+        guidance = [guidance] if isinstance(guidance, str) else [str(x) for x in guidance]
+        text = " ".join(x for x in (sf.get("title"), *guidance) if x) or load_templates().data.safety_notice
+        B.append(Block("alert", safety_guidance(text.strip(), prof)))
 
-    # page 1: the recommendation and the summary
-    B.append(Block("h2", "Recommendation"))
+    # page 1, for the budget holder: who and what, the gap, the recommendation, what is unknown,
+    # the options compared and the decision asked
+    B.append(Block("h2", "The case in brief"))
+    brief = [["About", f["who"] or "—"], ["Case", title]]
+    if gap is not None:
+        size = gap.size()
+        brief.append(["The gap", gap.sentence() + (f" ({size})" if size else "")])
+    else:
+        brief.append(["The gap", "not yet put in numbers (a measure, where it stands, the target, by when)"])
+    B.append(Block("kv", rows=brief))
     B.append(Block("lead", sm["headline"]))
     if c.status == "complete":
-        iv = kb.interventions[c.primary]
         conf = sm["confidence"]
-        B.append(Block("p", f"Confidence: {conf['text']}. {conf['meaning']}"))
-        B.append(Block("p", iv.summary.strip()))
+        B.append(Block("p", f"Confidence: {conf['text']} — how firmly the answers support it, not a probability."))
         for x in d["secondary"]:
-            B.append(Block("p", f"Also: {name(x['intervention'])}, {x['role']}."))
-        source_keys += iv.sources
-    elif c.status == "cannot_recommend":
-        cr = d["cannot_recommend"] or {}
-        checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
-        unknown = [q for q, v in c.answers.items() if v == "dont_know"]
-        if checks:
-            B.append(Block("h3", "Check first"))
-            B.append(Block("bullets", items=[f"☐ {_check_text(x)}" for x in checks]))
-        elif unknown:
-            B.append(Block("h3", "Answers to find out (answered \"don't know\")"))
-            B.append(Block("bullets", items=[f"☐ {kb.question(q).text}" for q in unknown]))
-    else:
+            if name(x["intervention"]) not in sm["headline"]:
+                B.append(Block("p", f"Also: {name(x['intervention'])}, {x['role']}."))
+        source_keys += kb.interventions[c.primary].sources
+    elif c.status == "needs_answer":
         q = c.next_question
         B.append(Block("p", f'The diagnosis is not finished: the next question is "{q.text}".'))
         if c.provisional:
@@ -204,40 +287,38 @@ def build_document(
     if sm["decides"]:
         B.append(Block("p", sm["decides"]))
     if sm["because"]:
-        B.append(Block("h3", "Why"))
-        B.append(Block("bullets", items=list(sm["because"])))
+        B.append(Block("h3", "The reasons"))
+        B.append(Block("bullets", items=list(sm["because"])[:3]))
     if sm["next_step"]:
         B.append(Block("h3", "First step"))
-        B.append(Block("p", sm["next_step"]))
-    if why:
-        B.append(Block("h3", "Why not the alternatives"))
-        items = []
-        for iv_id, wn in why.items():
-            fit = _fit(d, why, iv_id)
-            reason = wn["reasons"][0] if wn["reasons"] else ""
-            if iv_id == (d.get("cannot_recommend") or {}).get("lean"):
-                reason = ""  # the fit says it: the answers lean to it
-            elif not reason and wn["verdict"] == "less_support":
-                reason = next((t for t in wn["text"] if not t.startswith("Would gain")), "")
-            items.append(f"{name(iv_id)} — {fit}" + (f": {reason}" if reason and iv_id not in c.secondary else "."))
-            source_keys += [k for r in wn["rules"][:1] for k in rb.by_id[r].sources]
-        B.append(Block("bullets", items=items))
+        B.append(Block("p", first_step(sm["next_step"], c.primary, prof)))
+    B.append(Block("h3", "Decision asked"))
+    B.append(Block("p", _decision(c, d, prof, about, name)))
+    unknown = _unknowns(c, d, rb)
+    if unknown:
+        B.append(Block("h3", "Still unknown, and how to check it"))
+        B.append(Block("bullets", items=unknown))
 
-    # the options compared
-    B.append(Block("pagebreak"))
-    B.append(Block("h2", "The options compared"))
+    B.append(Block("h3", "The options compared"))
     rows = []
     for iv_id in INTERVENTION_IDS:
         o = kb.interventions[iv_id].option
-        rows.append([name(iv_id), _fit(d, why, iv_id), o.delivered_by, o.time_to_effect, o.effort, o.cost])
+        cost = cost_text(iv_id, prof, about)
+        rows.append([
+            name(iv_id),
+            _why_row(d, why, iv_id, c),
+            who_delivers(iv_id, prof, about) or _gist(o.delivered_by),
+            " ".join(o.time_to_effect.split("(")[0].split()).rstrip(" ,.;"),
+            f"Effort: {_gist(o.effort).lower()}. Cost: {cost or _gist(o.cost).lower()}",
+        ])
         source_keys += o.sources
-    B.append(Block("table", header=["Option", "Fit for this case", "Who delivers", "Typical time to effect",
-                                    "Relative effort", "Relative cost"], rows=rows))
-    cited = list(dict.fromkeys(k for iv_id in INTERVENTION_IDS for k in kb.interventions[iv_id].option.sources))
-    B.append(Block("small", "Typical ranges from the sources, not figures for this organisation: "
-                   + "; ".join(kb.sources[k].short for k in cited) + "."))
-
+    B.append(Block("table", header=["Option", "Chosen or not, and why", "Who delivers", "Time to effect",
+                                    "Effort and cost"], rows=rows))
+    if prof is None:
+        B.append(Block("small", "Effort and cost: typical ranges from the sources, not this organisation's "
+                       "figures."))
     # the case and the action plan
+    B.append(Block("pagebreak"))
     B.append(Block("h2", "The case"))
     B.append(Block("kv", rows=[["Case", title], ["About", f["who"] or "—"], ["Date", today.isoformat()]]))
     if f["notes"]:
@@ -245,7 +326,7 @@ def build_document(
     plan = f["plan"]
     if plan is None and c.status != "needs_answer":
         try:
-            plan = build_plan(c, rb, notes=f["notes"])
+            plan = build_plan(c, rb, notes=f["notes"], who=f["who"], title=f["title"], gap=gap, profile=prof)
         except PlanError:
             plan = None
     B.append(Block("h2", "Action plan"))
@@ -261,6 +342,7 @@ def build_document(
     # appendix: the answers and the reasoning in full
     B.append(Block("pagebreak"))
     B.append(Block("h2", "Appendix A: the answers"))
+    B.append(Block("small", f"Rule-base version {c.rulebase_version}."))
     if c.answers:
         B.append(Block("table", header=["Question", "Answer"],
                        rows=[[kb.question(q).text, kb.question(q).label_of(v)] for q, v in c.answers.items()]))
@@ -425,6 +507,9 @@ def _progress_blocks(p: Mapping[str, Any]) -> list[Block]:
         B.append(
             Block("bullets", items=[f"{u['date']}: {u['measure']} = {u['value']:g}" for u in p["unmatched"]])
         )
+    if p.get("follow_ups"):
+        B.append(Block("h3", "Follow-ups"))
+        B.append(Block("bullets", items=[f"{f['date']}: {f['note']}" for f in p["follow_ups"]]))
     if p["sessions"]:
         B.append(Block("h3", "Coaching sessions"))
         items = []
@@ -579,7 +664,7 @@ def render_pdf(doc: Document) -> bytes:
             self.cell(
                 0,
                 5,
-                pdf_text(f"{doc.title} · rule base {doc.rulebase_version} · page {self.page_no()}/{{nb}}"),
+                pdf_text(f"{doc.title} · page {self.page_no()}/{{nb}}"),
                 align="C",
             )
             self.set_text_color(0)
@@ -600,7 +685,35 @@ def render_pdf(doc: Document) -> bytes:
         pdf.set_x(pdf.l_margin + indent)
         pdf.multi_cell(width - indent, h, pdf_text(text), align="L", new_x="LMARGIN", new_y="NEXT")
 
-    for b in doc.blocks:
+    def lines_height(text: str, size: float, h: float, indent: float = 0.0, bold: bool = False) -> float:
+        pdf.set_font("DejaVu", "B" if bold else "", size)
+        n = len(pdf.multi_cell(width - indent, h, pdf_text(text), dry_run=True, output="LINES"))
+        return n * h
+
+    def first_height(nb: Block | None) -> float:
+        """The height of the first unit of a block (what a heading must be kept with)."""
+        if nb is None:
+            return 0.0
+        if nb.kind == "bullets" and nb.items:
+            return lines_height(nb.items[0], 10, 5, 5) + 0.6
+        if nb.kind == "kv" and nb.rows:
+            return lines_height(nb.rows[0][0], 10, 5, bold=True) + lines_height(nb.rows[0][1], 10, 5, 5)
+        if nb.kind in ("p", "lead", "alert", "small"):
+            return min(lines_height(nb.text, 10, 5), 15.0)
+        if nb.kind == "table":
+            return 22.0  # the header row and the first row
+        return 8.0
+
+    def keep(h: float) -> None:
+        """Start a new page unless ``h`` millimetres fit on this one."""
+        if pdf.get_y() + h > pdf.page_break_trigger and pdf.get_y() > pdf.t_margin + 1:
+            pdf.add_page()
+
+    blocks = doc.blocks
+    for n, b in enumerate(blocks):
+        nxt = blocks[n + 1] if n + 1 < len(blocks) else None
+        if b.kind in ("h1", "h2", "h3"):  # a heading never ends a page: kept with what follows
+            keep({"h1": 9, "h2": 12.5, "h3": 7}[b.kind] + first_height(nxt))
         if b.kind == "h1":
             para(b.text, 16, True, 8)
             pdf.ln(1)
@@ -614,15 +727,22 @@ def render_pdf(doc: Document) -> bytes:
             pdf.ln(1)
             para(b.text, 11, True, 6)
         elif b.kind == "p":
+            h = lines_height(b.text, 10, 5)
+            if h <= 20:  # a short paragraph is not split
+                keep(h)
             para(b.text)
             pdf.ln(1)
         elif b.kind == "lead":
+            pdf.ln(2)
             para(b.text, 12, True, 6.5)
             pdf.ln(1)
         elif b.kind == "pagebreak":
-            pdf.add_page()
+            # never a blank or nearly blank page: a page less than 40 % full goes on
+            if pdf.get_y() > pdf.t_margin + 0.4 * pdf.eph:
+                pdf.add_page()
         elif b.kind == "small":
             pdf.set_text_color(90)
+            keep(lines_height(b.text, 8.5, 4.5))
             para(b.text, 8.5, h=4.5)
             pdf.set_text_color(0)
         elif b.kind == "alert":
@@ -631,7 +751,11 @@ def render_pdf(doc: Document) -> bytes:
             pdf.set_text_color(0)
             pdf.ln(1)
         elif b.kind == "bullets":
-            for item in b.items:
+            heights = [lines_height(item, 10, 5, 5) + 0.6 for item in b.items]
+            for i, item in enumerate(b.items):
+                # an item is never split across pages, and the last item never goes alone to a new page
+                need = heights[i] + (heights[i + 1] if i == len(b.items) - 2 else 0.0)
+                keep(need if need < pdf.eph else heights[i])
                 y = pdf.get_y()
                 pdf.set_font("DejaVu", "", 10)
                 pdf.set_xy(pdf.l_margin, y)
@@ -640,7 +764,22 @@ def render_pdf(doc: Document) -> bytes:
                 pdf.multi_cell(width - 5, 5, pdf_text(item), align="L", new_x="LMARGIN", new_y="NEXT")
                 pdf.ln(0.6)
         elif b.kind == "kv":
+            inline = all(len(k) <= 16 for k, _v in b.rows)  # short labels: label and value on one line
             for k, v in b.rows:
+                if inline:
+                    h = lines_height(v, 10, 5, 30)
+                    keep(h if h < 40 else 15)
+                    y = pdf.get_y()
+                    pdf.set_font("DejaVu", "B", 10)
+                    pdf.set_xy(pdf.l_margin, y)
+                    pdf.cell(30, 5, pdf_text(k))
+                    pdf.set_font("DejaVu", "", 10)
+                    pdf.set_xy(pdf.l_margin + 30, y)
+                    pdf.multi_cell(width - 30, 5, pdf_text(v), align="L", new_x="LMARGIN", new_y="NEXT")
+                    pdf.ln(0.6)
+                    continue
+                h = lines_height(k, 10, 5, bold=True) + lines_height(v, 10, 5, 5)
+                keep(h if h < 40 else 15)
                 para(k, 10, True)
                 para(v, indent=5)
                 pdf.ln(0.6)
@@ -662,14 +801,14 @@ def _pdf_table(pdf: Any, b: Block, width: float) -> None:
             pdf.ln(1)
         return
     n = len(b.header)
-    widths = {2: (62, 38), 6: (13, 17, 18, 17, 17, 18)}.get(n, tuple([100 / n] * n))
+    widths = {2: (62, 38), 5: (13, 31, 20, 18, 18), 6: (13, 17, 18, 17, 17, 18)}.get(n, tuple([100 / n] * n))
     pdf.set_font("DejaVu", "", 9.5 if n < 5 else 7.5)
     pdf.set_draw_color(190)
     with pdf.table(
         col_widths=widths,
         text_align="LEFT",
-        line_height=4.8 if n < 5 else 3.6,
-        padding=1 if n >= 5 else None,
+        line_height=4.8 if n < 5 else 3.4,
+        padding=(0.6, 1) if n >= 5 else None,
         headings_style=_headings_style(),
         width=width,
     ) as table:

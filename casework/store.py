@@ -49,7 +49,7 @@ ENV_DIR = "TRIAGE_DATA_DIR"
 DEFAULT_DIR = "data"
 DEFAULT_FILE = "triage.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0003"  # the newest migration; a test checks it against the migrations folder
+SCHEMA_HEAD = "0005"  # the newest migration; a test checks it against the migrations folder
 EXPORT_FORMAT = "intervention-triage-case"
 EXPORT_VERSION = 1
 CASE_STATUSES = ("open", "closed")
@@ -93,6 +93,9 @@ class CaseRow(Base):
     confidence: Mapped[float | None] = mapped_column(sa.Float)
     owner: Mapped[str | None] = mapped_column(sa.String(320))  # None: the admin-only bucket
     org_unit: Mapped[str | None] = mapped_column(sa.String(100))
+    gap: Mapped[dict | None] = mapped_column(sa.JSON)  # migration 0005: {measure, current, target, unit, by}
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))  # see casework.outcomes.OUTCOMES
+    closed_on: Mapped[dt.date | None] = mapped_column(sa.Date)
     __table_args__ = (
         sa.Index("ix_cases_primary_intervention", "primary_intervention"),
         sa.Index("ix_cases_updated_at", "updated_at"),
@@ -425,6 +428,8 @@ def _summary(row: CaseRow) -> dict[str, Any]:
         "updated_at": _iso(row.updated_at),
         "owner": row.owner,
         "org_unit": row.org_unit,
+        "outcome": row.outcome,
+        "closed_on": row.closed_on.isoformat() if row.closed_on else None,
     }
 
 
@@ -508,6 +513,9 @@ class _Export(BaseModel):
     updated_at: dt.datetime | None = None
     owner: str | None = Field(default=None, max_length=320)
     org_unit: str | None = Field(default=None, max_length=100)
+    gap: dict[str, Any] | None = None
+    outcome: str | None = None
+    closed_on: dt.date | None = None
     answers: dict[str, Any]
     consultations: list[_ExportConsultation] = []
     plan: dict[str, Any] | None = None
@@ -771,6 +779,7 @@ class Store:
         out = _summary(row)
         out.update(
             notes=row.notes,
+            gap=row.gap,
             answers={a.question_id: a.value for a in answers},
             result=cons[-1].result if cons else None,
             consultations=[
@@ -1106,6 +1115,98 @@ class Store:
             self._checkpoint()
         return gone
 
+    # ------------------------------------------------------------------ gap and outcome (issue 20)
+
+    def set_gap(self, case_id: Any, gap: Any, *, actor: Actor | None = None) -> dict[str, Any] | None:
+        """Set (or, with None or all fields blank, clear) the case's gap in numbers
+        {measure, current, target, unit, by}; returns it as stored."""
+        from casework.gap import GapError, gap_dict, parse_gap
+
+        try:
+            g = gap_dict(parse_gap(gap))
+        except GapError as exc:
+            raise CaseDataError(exc.problems) from None
+        a = self._who(actor)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            row.gap = _scrub(g) if g else None
+            row.updated_at = _now()
+            _audit(s, a, "change", row.id, "gap")
+        return g
+
+    def close_case(
+        self, case_id: Any, outcome: str, on: Any = None, *, actor: Actor | None = None
+    ) -> dict[str, Any]:
+        """Close a case with its outcome (closed | partly | not_closed | stopped) on a date (default
+        today); closing again corrects the outcome. Returns the case's summary."""
+        from casework.outcomes import OutcomeError, check_outcome
+
+        try:
+            value, day = check_outcome(outcome, on)
+        except OutcomeError as exc:
+            raise CaseDataError(str(exc)) from None
+        a = self._who(actor)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            if day < _aware(row.created_at).date():
+                raise CaseDataError(
+                    f"closing date {day.isoformat()} is before the case was opened ({_aware(row.created_at).date()})"
+                )
+            row.status, row.outcome, row.closed_on = "closed", value, day
+            row.updated_at = _now()
+            _audit(s, a, "change", row.id, f"closed: {value}")
+            return _summary(row)
+
+    def reopen_case(self, case_id: Any, *, actor: Actor | None = None) -> dict[str, Any]:
+        """Open a closed case again (its outcome and closing date are cleared)."""
+        a = self._who(actor)
+        with self._tx(write=True) as s:
+            row = self._case(s, case_id, a)
+            row.status, row.outcome, row.closed_on = "open", None, None
+            row.updated_at = _now()
+            _audit(s, a, "change", row.id, "reopened")
+            return _summary(row)
+
+    def outcome_rows(self, *, actor: Actor | None = None) -> list[dict[str, Any]]:
+        """For every case the actor may see (the same rule as :meth:`list_cases`): its summary with
+        the route (``concern``), the gap, the plan's measures and the monitoring values: what
+        :func:`casework.outcomes.outcomes` aggregates. Not audited per case: it is a list."""
+        a = self._who(actor)
+        with self._tx() as s:
+            rows = s.scalars(select(CaseRow).where(visible_to(a)).order_by(CaseRow.id)).all()
+            ids = [r.id for r in rows]
+            concern: dict[int, str] = {}
+            plans: dict[int, dict] = {}
+            entries: dict[int, list] = {}
+            for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+                for ans in s.scalars(
+                    select(AnswerRow).where(AnswerRow.case_id.in_(chunk), AnswerRow.question_id == "concern")
+                ):
+                    concern[ans.case_id] = ans.value
+                # only the plan's measures (a JSON path: the rest of a plan can be large)
+                for case_id, measures in s.execute(
+                    select(PlanRow.case_id, PlanRow.plan["measures"]).where(PlanRow.case_id.in_(chunk))
+                ):
+                    plans[case_id] = {"measures": measures} if isinstance(measures, list) else {}
+                for m in s.execute(
+                    select(MonitoringRow.case_id, MonitoringRow.entry_date, MonitoringRow.kind,
+                           MonitoringRow.measure, MonitoringRow.value)
+                    .where(MonitoringRow.case_id.in_(chunk), MonitoringRow.kind.in_(("measure", "follow_up")))
+                    .order_by(MonitoringRow.entry_date, MonitoringRow.id)
+                ):
+                    entries.setdefault(m.case_id, []).append(
+                        {"date": m.entry_date.isoformat(), "kind": m.kind, "measure": m.measure, "value": m.value,
+                         "note": "", "events": []})
+            return [
+                {
+                    **_summary(r),
+                    "concern": concern.get(r.id),
+                    "gap": r.gap,
+                    "plan": plans.get(r.id),
+                    "monitoring": entries.get(r.id, []),
+                }
+                for r in rows
+            ]
 
     def _import_case(self, data: Any, a: Actor) -> int:
         if not isinstance(data, Mapping):
@@ -1148,6 +1249,7 @@ class Store:
                 entries.append(_scrub(normalise_entry(e)))
             except PlanError as exc:
                 problems += [f"monitoring[{i}]: {p}" for p in exc.problems]
+        gap_outcome = _imported_gap_outcome(ex, problems)
         for i, x in enumerate(ex.consultations):
             if x.result.get("status") not in ("complete", "needs_answer", "cannot_recommend"):
                 problems.append(f"consultations[{i}].result: no valid 'status'")
@@ -1171,6 +1273,7 @@ class Store:
                 updated_at=_aware(ex.updated_at) if ex.updated_at else now,
                 owner=own,
                 org_unit=unit,
+                **gap_outcome,
             )
             s.add(row)
             s.flush()
@@ -1210,6 +1313,24 @@ class Store:
             return row.id
 
 
+def _imported_gap_outcome(ex: _Export, problems: list[str]) -> dict[str, Any]:
+    """The gap and outcome of an imported case, checked (problems added to ``problems``)."""
+    from casework.gap import GapError, gap_dict, parse_gap
+    from casework.outcomes import OUTCOMES
+
+    out: dict[str, Any] = {"gap": None, "outcome": None, "closed_on": ex.closed_on}
+    try:
+        out["gap"] = _scrub(gap_dict(parse_gap(ex.gap)))
+    except GapError as exc:
+        problems += exc.problems
+    if ex.outcome is not None:
+        if ex.outcome in OUTCOMES:
+            out["outcome"] = ex.outcome
+        else:
+            problems.append(f"outcome: '{_text(ex.outcome)[:20]}' is not one of {', '.join(OUTCOMES)}")
+    return out
+
+
 def export_data(case: Mapping[str, Any]) -> dict[str, Any]:
     """A case (as :meth:`Store.get_case` gives it) as an export: JSON-ready, also an answers file."""
     return {
@@ -1225,6 +1346,9 @@ def export_data(case: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": case["updated_at"],
         "owner": case.get("owner"),
         "org_unit": case.get("org_unit"),
+        "gap": case.get("gap"),
+        "outcome": case.get("outcome"),
+        "closed_on": case.get("closed_on"),
         "answers": case["answers"],
         "consultations": [
             {
@@ -1251,6 +1375,7 @@ class ActingStore:
             "delete_monitoring",
             "progress", "export_case", "record_export", "import_case", "record_event", "audit_entries",
             "case_history", "purge_candidates", "purge", "erasure_candidates", "erase",
+            "set_gap", "close_case", "reopen_case", "outcome_rows",
         }
     )
 

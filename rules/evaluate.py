@@ -18,6 +18,7 @@ from knowledge.schema import Condition
 
 from .model import RuleBase
 
+
 def accumulate(measure: float, cf: float) -> float:
     """Add one piece of evidence (|cf|) to a measure of belief or disbelief: m + |cf|(1 - m)."""
     return measure + abs(cf) * (1 - measure)

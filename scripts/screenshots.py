@@ -247,13 +247,67 @@ def report_page_one(out_dir: Path) -> Path | None:
     from knowledge.loader import load_knowledge
 
     case = next(c for c in load_knowledge().cases if c.id == "call-centre")
-    data = {"title": case.title, "who": "Contact centre team", "notes": case.narrative, "answers": case.answers}
+    data = {"title": case.title, "who": "Contact centre team", "notes": case.narrative, "answers": case.answers,
+            "gap": {"measure": "First-call resolution", "current": 62, "target": 80, "unit": "%", "by": "2027-06-30"}}
     with tempfile.TemporaryDirectory() as tmp:
         pdf = Path(tmp) / "report.pdf"
         pdf.write_bytes(render_report(data, "pdf"))
         subprocess.run(["pdftoppm", "-r", "80", "-png", "-f", "1", "-l", "1", "-singlefile", str(pdf),
                         str(out_dir / "report-page1")], check=True)
     return out_dir / "report-page1.png"
+
+
+def seed_outcomes(data_dir: Path) -> None:
+    """A case store with closed and open cases of several interventions (for the Outcomes shot)."""
+    import datetime as dt
+
+    sys.path.insert(0, str(ROOT))
+    os.environ["TRIAGE_DATA_DIR"] = str(data_dir)
+    from casework.store import Store
+    from knowledge.loader import load_knowledge
+
+    kb = load_knowledge()
+    by_iv: dict[str, list] = {}
+    for c in kb.cases:
+        if c.expected.status == "complete":
+            by_iv.setdefault(c.expected.primary, []).append(c)
+    plan = [("coaching", "closed", 40), ("coaching", "closed", 65), ("coaching", "partly", 90), ("coaching", None, 0),
+            ("training", "closed", 75), ("training", "not_closed", 120), ("training", None, 0),
+            ("work_system", "closed", 21), ("work_system", "closed", 35), ("work_system", "stopped", 60),
+            ("mentoring", None, 0), ("counselling_referral", "closed", 30), ("consultancy", None, 0)]
+    today = dt.date.today()
+    with Store() as s:
+        for n, (iv, outcome, days) in enumerate(plan):
+            wc = by_iv[iv][n % len(by_iv[iv])]
+            cid = s.create_case({"title": wc.title}, wc.answers)
+            if outcome:
+                with s.engine.begin() as conn:  # opened earlier than today, as real cases were
+                    conn.exec_driver_sql("UPDATE cases SET created_at = ? WHERE id = ?",
+                                         ((dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days + 5)), cid))
+                s.close_case(cid, outcome, today - dt.timedelta(days=5))
+
+
+def outcomes_shot(out_dir: Path) -> Path:
+    """The Outcomes page on a store of example cases."""
+    import tempfile
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        seed_outcomes(Path(tmp))
+        with serve_app(env={"TRIAGE_DATA_DIR": tmp}) as (url, _proc, _), sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                page = browser.new_context(viewport=LAPTOP, device_scale_factor=1).new_page()
+                page.goto(url + "/outcomes")
+                page.locator('[data-testid="stVegaLiteChart"]').first.wait_for(timeout=30_000)
+                wait_idle(page)
+                page.wait_for_timeout(800)
+                path = out_dir / "outcomes-laptop.png"
+                page.screenshot(path=str(path), full_page=True)
+            finally:
+                browser.close()
+    return path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -263,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     if not CHROMIUM.exists():
         sys.stderr.write(f"screenshots: {CHROMIUM} not found; install it with: apt-get install -y chromium\n")
         return 2
-    paths = shoot(args.out)
+    paths = [*shoot(args.out), outcomes_shot(args.out)]
     report = report_page_one(args.out)
     for path in [*paths, *([report] if report else [])]:
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)

@@ -54,11 +54,12 @@ BOB = Actor("bob@example.test", "team_leader", units=("service",))
 ADA = Actor("ada@example.test", "admin")
 LEARN = ["Interventions compared", "Study the topic", "Processes", "Decision table", "Rule map",
          "Worked cases", "Practice"]
+OUTCOME_PAGES = ["Outcomes", "Organisation profile"]
 PAGES = {
-    "alice": ["Diagnose", *LEARN, "Cases"],
-    "bob": ["Diagnose", *LEARN, "Cases"],
-    "lena": ["Diagnose", *LEARN, "Cases", "Batch", "Summary across cases"],
-    "ada": ["Diagnose", *LEARN, "Cases", "Batch", "Summary across cases", "Access and audit"],
+    "alice": ["Diagnose", *LEARN, "Cases", *OUTCOME_PAGES],
+    "bob": ["Diagnose", *LEARN, "Cases", *OUTCOME_PAGES],
+    "lena": ["Diagnose", *LEARN, "Cases", "Batch", *OUTCOME_PAGES, "Summary across cases"],
+    "ada": ["Diagnose", *LEARN, "Cases", "Batch", *OUTCOME_PAGES, "Summary across cases", "Access and audit"],
 }
 
 
@@ -279,6 +280,25 @@ def test_each_role_sees_exactly_its_pages_and_cases(deployment, new_page):
     signed = {(e["actor"], e["role"]) for e in audit if e["action"] == "sign_in"}
     assert {("alice@example.test", "team_leader"), ("bob@example.test", "team_leader"),
             ("lena@example.test", "ld"), ("ada@example.test", "admin")} <= signed
+
+
+def test_outcomes_and_the_profile_respect_the_role(deployment, new_page):
+    """Outcomes counts only the cases the user may see; the organisation profile is editable by an
+    administrator only, and read-only to everyone else."""
+    for login, app, n, edits in (("alice", deployment.a, 1, False), ("lena", deployment.b, 1, False),
+                                 ("ada", deployment.a, 3, True)):
+        page = new_page()
+        sign_in(page, app, login)
+        page.goto(app + "/outcomes")
+        page.get_by_text(f"{n} case{'s' if n > 1 else ''} you may see").wait_for()
+        if login != "ada":
+            assert "Bob service case" not in main_text(page) and "Old unowned" not in main_text(page)
+        page.goto(app + "/org_profile")
+        page.get_by_role("heading", name="Organisation profile").wait_for()
+        page.wait_for_timeout(500)
+        assert (page.get_by_label("Profile (YAML)").count() == 1) is edits, login
+        if not edits:
+            page.get_by_text("Only an administrator can change the profile.").wait_for()
 
 
 def test_no_way_to_someone_elses_case(deployment, new_page):

@@ -397,7 +397,7 @@ def test_neutralise_leaves_safe_values_alone():
     assert batch.neutralise(None) is None
 
 
-def test_csv_output_has_every_input_column_then_the_results(tmp_path):
+def test_csv_output_has_the_case_id_the_results_in_plain_words_first_then_every_input_column(tmp_path):
     rows = batch.sample_rows(20, seed=6)
     src = tmp_path / "in.csv"
     src.write_bytes(batch.rows_to_csv(rows))
@@ -406,7 +406,8 @@ def test_csv_output_has_every_input_column_then_the_results(tmp_path):
     dst = tmp_path / "out.csv"
     batch.write_table(results, batch.output_columns(columns), dst)
     out = read_csv_out(dst.read_bytes())
-    assert list(out[0]) == [*columns, *batch.OUTPUT_COLUMNS]
+    assert list(out[0]) == ["case_id", *batch.OUTPUT_COLUMNS, *(c for c in columns if c != "case_id")]
+    assert list(out[0])[1:3] == ["headline", "next_step"]  # the plain headline and first step lead
     for r, o in zip(results, out, strict=True):
         assert o["status"] == r["status"] and o["primary"] == r["primary"]
         assert o["confidence"] == r["confidence"] and (r["confidence"] == "" or r["confidence"].endswith("%"))
@@ -443,8 +444,9 @@ def test_excel_in_and_out(tmp_path):
     assert back.sheetnames == ["results", "summary"]
     res = back["results"]
     header = [c.value for c in res[1]]
-    assert header == [*columns, *batch.OUTPUT_COLUMNS]
-    assert res.cell(2, 1).value == 101 and res.cell(3, 2).value == "'-ops" and res.cell(4, 2).value == 7.5
+    assert header == ["case_id", *batch.OUTPUT_COLUMNS, *(c for c in columns if c != "case_id")]
+    team = header.index("team") + 1
+    assert res.cell(2, 1).value == 101 and res.cell(3, team).value == "'-ops" and res.cell(4, team).value == 7.5
     assert res.cell(2, header.index("confidence") + 1).value == results[0]["confidence"]
     assert res.cell(2, header.index("risk_of_harm") + 1).value is True
     assert [c.value for c in back["summary"][1]][:2] == ["outcome", "rows"]
@@ -581,8 +583,9 @@ def test_excel_output_is_a_valid_workbook_with_text_that_needs_care():
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         assert zf.testzip() is None
     ws = load_workbook(io.BytesIO(data))["results"]
-    assert ws.cell(2, 2).value == "a & b <c>  bell"
-    assert ws.cell(2, 3).value == " padded "
+    header = [c.value for c in ws[1]]
+    assert ws.cell(2, header.index("team") + 1).value == "a & b <c>  bell"
+    assert ws.cell(2, header.index("note") + 1).value == " padded "
 
 
 # --------------------------------------------------------------------------- template
@@ -592,14 +595,15 @@ def test_excel_output_is_a_valid_workbook_with_text_that_needs_care():
 def test_template_round_trip(fmt, tmp_path):
     data = batch.make_template(fmt)
     rows, columns, messages = batch.read_table(data, f"template.{fmt}")
-    assert columns == ["case_id", *QIDS]
+    assert columns == ["case_id", *QIDS, *batch.GAP_COLUMNS]
     assert rows == []
     assert [m.level for m in messages] == ["warning"] and "no cases below the header" in str(messages[0])
     # fill the template in with the worked cases (or random cases) and triage it
     cases = batch.worked_case_rows() or batch.sample_rows(10, seed=1, extra=False)
     if fmt == "csv":
         filled = data + b"".join(
-            (",".join([c.get("case_id", str(i)), *(c.get(q, "") for q in QIDS)]) + "\r\n").encode()
+            (",".join([c.get("case_id", str(i)), *(c.get(q, "") for q in QIDS), *[""] * len(batch.GAP_COLUMNS)])
+             + "\r\n").encode()
             for i, c in enumerate(cases)
         )
     else:
@@ -624,11 +628,12 @@ def test_excel_template_lists_the_questions_and_offers_drop_downs():
     qs = list(wb["questions"].iter_rows(values_only=True))
     assert qs[0][:4] == ("question id", "stage", "question", "allowed values")
     kb = RB.knowledge
-    for row in qs[1:]:
+    for row in qs[1 : len(kb.questions) + 1]:
         q = kb.question(row[0])
         assert row[2] == " ".join(q.text.split())
         assert row[3] == ", ".join(q.option_values())
-    assert len(qs) - 1 == len(kb.questions)
+        assert all(f"{o.value} = {o.label}" in row[4] for o in q.options)  # the labels, accepted too
+    assert [row[0] for row in qs[len(kb.questions) + 1 :]] == list(batch.GAP_COLUMNS)
     lists = {
         str(dv.sqref).split(":")[0].rstrip("0123456789"): dv.formula1 for dv in wb["cases"].data_validations.dataValidation
     }
@@ -692,7 +697,7 @@ def test_cli_batch_template(fmt, tmp_path):
     dst = tmp_path / f"t.{fmt}"
     assert cli_main(["batch", "--template", str(dst)]) == 0
     assert dst.read_bytes() == batch.make_template(fmt) or fmt == "xlsx"
-    assert batch.read_table(dst)[1] == ["case_id", *QIDS]
+    assert batch.read_table(dst)[1] == ["case_id", *QIDS, *batch.GAP_COLUMNS]
 
 
 def test_progress_bar_draws_to_the_end():
@@ -745,3 +750,21 @@ def test_excel_output_is_the_same_in_both_writing_modes(monkeypatch):
     read = [batch.read_table(b, "r.xlsx") for b in (small, large)]
     assert read[0][1] == read[1][1] and [dict(r) for r in read[0][0]] == [dict(r) for r in read[1][0]]
     assert len(read[0][0]) == 30
+
+
+def test_labels_are_accepted_as_well_as_values_and_gap_columns_are_checked():
+    """A sheet filled in with the labels the app shows triages as with the values; the gap columns
+    are carried through, and a bad gap is named in the row's errors while its result stands."""
+    from rules.model import load_rulebase
+
+    kb = load_rulebase().knowledge
+    wc = next(c for c in kb.cases if c.id == "call-centre")
+    by_value = {"case_id": "v", **wc.answers}
+    by_label = {"case_id": "l", **{q: kb.question(q).label_of(v).upper() for q, v in wc.answers.items()},
+                "gap_measure": "Calls resolved first time", "gap_current": "62", "gap_target": "80", "gap_unit": "%"}
+    bad_gap = {"case_id": "b", **wc.answers, "gap_current": "sixty"}
+    out = batch.triage_rows([by_value, by_label, bad_gap])
+    assert out[1]["status"] == "complete" and out[1]["primary"] == out[0]["primary"] == wc.expected.primary
+    assert out[1]["errors"] == "" and out[1]["gap_measure"] == "Calls resolved first time"
+    assert out[2]["primary"] == wc.expected.primary
+    assert "row 4, gap.current" in out[2]["errors"] and "row 4, gap.measure" in out[2]["errors"]

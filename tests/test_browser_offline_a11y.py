@@ -45,7 +45,7 @@ def test_nothing_leaves_the_machine(chromium, app_url):
         to_result(page)
         page.get_by_role("button", name="Save this case").click()
         wait_idle(page)
-        for title in [*LEARN, "Cases", "Batch"]:
+        for title in [*LEARN, "Outcomes", "Organisation profile", "Cases", "Batch"]:
             go_to(page, title)
         page.get_by_role("button", name="Try it with the worked cases").click()
         page.get_by_text("Results for").first.wait_for()
@@ -149,4 +149,19 @@ def test_cases_and_batch_pass_axe(audited):
     assert audit(page) == []
     page.get_by_role("button", name="Try it with the worked cases").click()
     page.get_by_text("Results for").first.wait_for()
+    assert audit(page) == []
+
+
+def test_outcomes_and_profile_pages_pass_axe(audited):
+    page = audited
+    to_result(page)
+    page.get_by_role("button", name="Save this case").click()  # at least one case for the Outcomes page
+    page.get_by_text("Saved as case").first.wait_for()
+    wait_idle(page)
+    go_to(page, "Outcomes")
+    page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
+    wait_idle(page)
+    assert audit(page) == []
+    go_to(page, "Organisation profile")
+    page.get_by_role("heading", name="Organisation profile").first.wait_for()
     assert audit(page) == []
