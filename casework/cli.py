@@ -143,7 +143,7 @@ def format_text(c, explain: bool) -> str:
                     + ("  <- start here" if x.get("start_here") else "") for x in cr["checks"]]
     else:
         p = d["primary"]
-        out.append(f"Primary: {name(p['intervention'])} ({p['confidence_band']} confidence, {p['confidence']:.0%}:"
+        out.append(f"Primary: {name(p['intervention'])} (confidence {d['summary']['confidence']['text']}:"
                    f" how firmly the answers support it, not a probability; certainty {p['certainty']:.2f})")
         for s in d["secondary"]:
             out.append(f"Secondary: {name(s['intervention'])}, {s['role']} (certainty {s['certainty']:.2f})")

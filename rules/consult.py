@@ -94,7 +94,7 @@ def read_legacy(answers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, A
     Returns the answers to use and a note of what was read (None when nothing was).
     """
     if not answers or "concern" in answers:
-        return dict(answers), None
+        return read_added(answers), None
     out = dict(answers)
     aim = out.get("aim")
     if aim == "future_development":
@@ -112,7 +112,24 @@ def read_legacy(answers: Mapping[str, str]) -> tuple[dict[str, str], dict[str, A
             "yes" if out["poor_performance_rewarded"] == "no" else DONT_KNOW)
     if out.get("leader_can_coach") == "yes" and "coach_time" not in out:
         derived["coach_time"] = out["coach_time"] = "yes"
+    out = read_added(out)
+    if "environment_checked" in out and "environment_checked" not in answers:
+        derived["environment_checked"] = out["environment_checked"]
     return out, {"concern": concern, "because": because, "derived": derived}
+
+
+# the questions the gateway ``environment_checked`` opens ("yes" or "partly") or turns into checks
+ENVIRONMENT_PARTS = ("expectations_clear", "feedback_given", "resources_adequate", "targets_conflict",
+                     "right_way_punished", "poor_performance_rewarded", "shortfall_noticed", "other_obstacles")
+
+
+def read_added(answers: Mapping[str, str]) -> dict[str, str]:
+    """Answers given before a gateway question was added, read as meant: answers to the parts of the work
+    environment, given without ``environment_checked``, mean it was looked at ("yes")."""
+    out = dict(answers)
+    if "environment_checked" not in out and any(q in out for q in ENVIRONMENT_PARTS):
+        out["environment_checked"] = "yes"
+    return out
 
 
 def safety_level(answers: Mapping[str, str]) -> str | None:
@@ -279,9 +296,11 @@ class Consultation:
             found = [qid for qid in req.checks if unknown(qid)]
             for qid in found:
                 add(qid, req.needs)
-            if not found:
-                out.append({"question": None, "text": None, "what": req.needs, "how": req.rationale.strip(),
-                            "answer": None, "for": req.needs})
+            if not found:  # known not to hold: what to do about it (else why it matters)
+                step = " ".join((req.step or "").split())
+                out.append({"question": None, "text": None, "what": req.needs,
+                            "how": step or " ".join(req.rationale.split()), "answer": None, "for": req.needs,
+                            **({"do": step} if step else {})})
         if not self.settled.missing:
             for o in self.overturns:
                 add(o.cost.question, None)

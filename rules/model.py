@@ -159,6 +159,8 @@ class Requirement(Strict):
     rationale: str
     sources: list[str] = Field(min_length=1)
     checks: list[str] = Field(min_length=1)
+    # what to do when the checks are answered and the requirement is known not to hold (else the rationale)
+    step: str | None = None
 
 
 class Delivery(Strict):

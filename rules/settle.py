@@ -102,14 +102,15 @@ def differential(rb: RuleBase, scores: Mapping[str, float], barred: set[str], an
     for br, cond in compiled(rb).base_rates:
         if br.lean in barred or not holds(cond, answers, findings, kinds):
             continue
-        if br.lean not in placed:
+        added = br.lean not in placed
+        if added:
             order.append(br.lean)
+            placed[br.lean] = br.id
         at = order.index(br.lean)
         ahead = min((order.index(iv) for iv in br.ahead_of if iv in placed), default=at)
         if ahead < at:
             order.insert(ahead, order.pop(at))
-        if placed.get(br.lean) is None:
-            placed[br.lean] = br.id
+            placed[br.lean] = br.id  # the base rate put it here: its reason is the base rate's
     return [(iv, placed[iv]) for iv in order]
 
 

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from knowledge.loader import read_yaml, validate
-from knowledge.schema import INTERVENTION_IDS
+from knowledge.schema import INTERVENTION_IDS, Condition
 
+from .evaluate import compile_condition, holds
 from .explain import condition_parts, failed_parts
 from .model import RuleBase, RuleBaseError
 
@@ -45,6 +46,8 @@ class RoleRow(_Strict):
 class ConfidenceWords(_Strict):
     words: dict[Literal["high", "moderate", "low"], str]
     meaning: str
+    capped_could_change: str  # why a confidence is held below the band of its number
+    capped_one_support: str
 
 
 class SummaryWords(_Strict):
@@ -62,8 +65,18 @@ class SummaryWords(_Strict):
     gate_step_sentence: dict[str, int] = {}
 
 
+class FirstStep(_Strict):
+    """The first step of a recommendation: the first row for the primary whose condition holds.
+    ``{barriers}`` in the text is replaced by what was found in the work."""
+
+    intervention: str
+    when: Condition = Condition()
+    text: str
+
+
 class ResultWords(_Strict):
     roles: list[RoleRow]
+    first_steps: list[FirstStep]
     verdicts: dict[Verdict, str]
     fit: dict[Literal["primary", "secondary", "lean"], str]
     confidence: ConfidenceWords
@@ -83,7 +96,28 @@ def result_words(path: Path = HERE / "results.yaml") -> ResultWords:
         raise RuleBaseError(f"{path.name}: verdicts: need a label for each of {', '.join(VERDICTS)}")
     if not words.roles or (words.roles[-1].primary, words.roles[-1].secondary) != ("any", "any"):
         raise RuleBaseError(f"{path.name}: roles: the last row must be {{primary: any, secondary: any}}")
+    for iv in INTERVENTION_IDS:  # every intervention ends in a row that always holds
+        rows = [r for r in words.first_steps if r.intervention == iv]
+        if not rows or not rows[-1].when.is_empty():
+            raise RuleBaseError(f"{path.name}: first_steps: '{iv}' needs a last row without a condition")
+    for i, r in enumerate(words.first_steps):
+        if r.intervention not in INTERVENTION_IDS:
+            raise RuleBaseError(f"{path.name}: first_steps[{i}]: unknown intervention '{r.intervention}'")
     return words
+
+
+def first_step(rb: RuleBase, c: Consultation) -> str:
+    """The first step for the primary, chosen from the route, the safety level and the answers (the
+    first row of ``first_steps`` in results.yaml whose condition holds), so that it never asks for what
+    was already answered."""
+    findings = set(c.findings)
+    kinds = {rb.finding_kind[f] for f in findings}
+    for row in result_words().first_steps:
+        if row.intervention == c.primary and holds(compile_condition(row.when), c.answers, findings, kinds):
+            found = [rb.findings[f].label for f in sorted(findings)
+                     if rb.findings[f].kind in ("environment", "partial_environment")]
+            return " ".join(row.text.replace("{barriers}", "; ".join(found)).split())
+    raise AssertionError("unreachable: the last row of each intervention always holds")
 
 
 # --------------------------------------------------------------------------- small pieces
@@ -108,7 +142,13 @@ def confidence_text(rb: RuleBase, value: float | None, could_change: bool = Fals
                     one_support: bool = False) -> str:
     """Confidence in words with the number, e.g. "moderate (52%)"; empty without a value."""
     band = confidence_band(rb, value, could_change, one_support)
-    return "" if band is None else f"{result_words().confidence.words[band]} ({value:.0%})"
+    if band is None:
+        return ""
+    cw = result_words().confidence
+    why = ""
+    if band != confidence_band(rb, value):  # held below its number's band: say why
+        why = "; " + (cw.capped_could_change if could_change else cw.capped_one_support)
+    return f"{cw.words[band]} ({value:.0%}{why})"
 
 
 def role_of(primary: str, secondary: str) -> str:
@@ -318,7 +358,10 @@ def close_call(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
 
 
 def check_text(check: Mapping[str, Any]) -> str:
-    """One check of a "check first" result in words: what to find out, and how."""
+    """One check of a "check first" result in words: what to find out, and how (or, for a requirement
+    known not to hold, what to do about it)."""
+    if check.get("do"):
+        return " ".join(str(check["do"]).split())
     how = " ".join(str(check.get("how") or "").split())
     what = " ".join(str(check.get("what") or "").split())
     return result_words().summary.check.format(what=what, how=how[:1].lower() + how[1:]).rstrip(": ")
@@ -380,7 +423,7 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         steps = sorted((st for st in c.settled.evidence[c.primary] if st.cf > 0), key=lambda st: -st.cf)
         because = _because(rb, c, [st.rule for st in steps])
         delivery = d.get("delivery") if d else None
-        next_step = delivery[0]["step"] if delivery else iv.first_steps[0]
+        next_step = delivery[0]["step"] if delivery else first_step(rb, c)
         cc = close_call(rb, c)
         conf = {
             "band": c.confidence_band(rb),
