@@ -258,7 +258,7 @@ def progress(c: Consultation, shown: str | None) -> None:
 def question_block(c: Consultation, qid: str) -> None:
     rb = get_rulebase()
     kb = rb.knowledge
-    q = kb.question(qid)
+    q = c.worded(kb.question(qid))  # worded as the engine asks it (the group wording for a group)
     answers = answers_state()
     key = f"q_{qid}"
     if key not in st.session_state and qid in answers:

@@ -26,7 +26,7 @@ from typing import Any
 from knowledge.schema import DONT_KNOW, Question
 
 from .engine import Firing, run_engine, trace
-from .evaluate import compile_condition, compiled, holds
+from .evaluate import closed, compile_condition, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
 
@@ -288,9 +288,14 @@ class Consultation:
                 "for": need,
             })
 
+        findings = set(self.findings)
+        kinds = {rb.finding_kind[f] for f in findings}
+
         def unknown(qid: str) -> bool:
             v = self.answers.get(qid)
-            return v is None or kb.question(qid).cost_of(v) > 0
+            if v is None:  # not asked: a check only if this case could still be asked it
+                return not closed(compile_condition(kb.question(qid).ask_when), self.answers, findings, kinds)
+            return kb.question(qid).cost_of(v) > 0
 
         for req in self.settled.missing:
             found = [qid for qid in req.checks if unknown(qid)]

@@ -111,9 +111,9 @@ def test_check_first_names_the_missing_evidence_and_how_to_find_it(kb, rb):
 
 
 def test_group_cases_are_worded_for_the_group(rb):
-    solo = consult({**BASE, "people_affected": "one", "peers_perform": "most"}, rb)
+    solo = consult({**BASE, "people_affected": "one", "peers_perform": "most", "environment_checked": "yes"}, rb)
     group = consult({"concern": "shortfall", **SCREEN, "gap_defined": "yes", "worth_closing": "yes",
-                     "people_affected": "team", "peers_perform": "most"}, rb)
+                     "people_affected": "team", "peers_perform": "most", "environment_checked": "yes"}, rb)
     assert solo.next_question.id == group.next_question.id == "expectations_clear"
     assert "the person" in solo.next_question.text
     assert "the person" not in group.next_question.text and "people concerned" in group.next_question.text

@@ -57,11 +57,11 @@ def test_why_question_lists_rules_waiting_and_interventions(rb):
 
 def test_confidence_arithmetic_counts_dont_know(rb):
     case = next(c for c in CASES if c.id == "presentation-skills")
-    c = consult_explained({**case.answers, "feedback_given": "dont_know"}, rb)
+    c = consult_explained({**case.answers, "expectations_clear": "dont_know"}, rb)
     costs = c.explanation["confidence"]["answer_costs"]
-    assert {"question": "feedback_given", "answer": "dont_know", "cost": 0.05, "factor": 0.95} in costs
+    assert {"question": "expectations_clear", "answer": "dont_know", "cost": 0.05, "factor": 0.95} in costs
     formula = next(line for line in c.explanation["confidence"]["arithmetic"] if line.startswith("confidence ="))
-    assert "feedback_given" in formula and formula.endswith(f"= {c.confidence:.3f}")
+    assert "expectations_clear" in formula and formula.endswith(f"= {c.confidence:.3f}")
     assert c.explanation["confidence"]["band"] in c.explanation["confidence"]["arithmetic"][-1]
     # a "don't know" that could not change the result costs nothing
     moot = consult_explained({**case.answers, "sudden_decline": "dont_know"}, rb)
