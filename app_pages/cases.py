@@ -205,13 +205,15 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
         st.markdown(f"**{md_plain(summary['headline'], one_line=True)}**"
                     + (f" — first step: {md_plain(summary['next_step'], one_line=True)}" if summary.get("next_step") else ""))
     if res.get("secondary"):
+        # stored text is shown as text: a result saved by an older version may hold anything
         st.markdown("**Also:** " + ", ".join(
-            iv_name(s["intervention"]) + (f" ({s['role']})" if s.get("role") else "") for s in res["secondary"]))
+            iv_name(s.get("intervention")) + (f" ({md_plain(s['role'], one_line=True)})" if s.get("role") else "")
+            for s in res["secondary"]))
     for r in res.get("ruled_out") or []:
         head = "cannot lead" if r.get("scope") == "not_primary" else "ruled out"
-        st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']}")
+        st.markdown(f"- **{iv_name(r.get('intervention'))}** ({head}): {md_plain(r.get('reason'), one_line=True)}")
     for r in res.get("cannot_lead") or []:
-        st.markdown(f"- **{iv_name(r['intervention'])}** (cannot lead): {r['reason']}")
+        st.markdown(f"- **{iv_name(r.get('intervention'))}** (cannot lead): {md_plain(r.get('reason'), one_line=True)}")
     with st.form(f"case_header_form_{cid}"):
         title = st.text_input("Title", case["title"])
         who = st.text_input("Who or what it is about", case["who"])

@@ -20,7 +20,7 @@ from rules.consult import Consultation, consult
 from rules.explain import compare, explain
 from rules.model import RuleBase, load_rulebase
 
-from .logic import cite
+from .logic import cite, md_plain
 
 log = logging.getLogger("triage.app")
 
@@ -107,9 +107,14 @@ def use_session_engines() -> None:
 
 
 def iv_name(iv: str | None) -> str:
+    """The name of an intervention for a page (Markdown-safe); an id this rule base does not know
+    (a case saved by another version) is shown as text, marked unknown, never a crash."""
     if iv is None:
         return "no recommendation yet"
-    return get_knowledge().interventions[iv].name
+    known = get_knowledge().interventions
+    if iv in known:
+        return known[iv].name
+    return f"{md_plain(str(iv)[:40], one_line=True)} (unknown intervention)"
 
 
 # --------------------------------------------------------------------------- page guard, flash

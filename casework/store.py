@@ -39,6 +39,7 @@ from casework.answers_io import MAX_HEADER_CHARS
 from casework.audit import VIEW_COALESCE, entry_dict
 from casework.plan import PlanError, normalise_entry, validate_plan
 from casework.plan import progress as plan_progress
+from knowledge.schema import INTERVENTION_IDS
 from rules.consult import AnswerError, Consultation, consult, normalise_answers
 from rules.model import load_rulebase
 
@@ -49,7 +50,7 @@ ENV_DIR = "TRIAGE_DATA_DIR"
 DEFAULT_DIR = "data"
 DEFAULT_FILE = "triage.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-SCHEMA_HEAD = "0003"  # the newest migration; a test checks it against the migrations folder
+SCHEMA_HEAD = "0004"  # the newest migration; a test checks it against the migrations folder
 EXPORT_FORMAT = "intervention-triage-case"
 EXPORT_VERSION = 1
 CASE_STATUSES = ("open", "closed")
@@ -98,6 +99,7 @@ class CaseRow(Base):
         sa.Index("ix_cases_updated_at", "updated_at"),
         sa.Index("ix_cases_owner", "owner"),
         sa.Index("ix_cases_org_unit", "org_unit"),
+        {"sqlite_autoincrement": True},  # a deleted case's id is never given again (migration 0004)
     )
 
 
@@ -157,6 +159,19 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(sa.String(20))
     case_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # no foreign key: entries outlive the case
     detail: Mapped[str] = mapped_column(sa.String(80), server_default="")
+
+
+class SessionRow(Base):
+    """A sign-in session (see :mod:`casework.sessions`): no case content."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # a hash of the ID token's identity
+    subject: Mapped[str] = mapped_column(sa.String(320), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ended_why: Mapped[str] = mapped_column(sa.String(20), server_default="")
 
 
 CHILD_TABLES = (AnswerRow, ConsultationRow, PlanRow, MonitoringRow)
@@ -258,40 +273,59 @@ def migrate(engine: Engine, revision: str = "head") -> str:
     Refuses a database with our table names but no schema version (not made by this program) and one
     at a revision this program does not know (made by a newer version). Returns the revision reached.
     """
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
     target = script.get_current_head() if revision == "head" else revision
-    with engine.execution_options(sqlite_begin="BEGIN IMMEDIATE").begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current == target:
-            return current
-        if current is None:
-            ours = set(sa.inspect(conn).get_table_names()) & set(TABLES)
-            if ours:
-                raise StoreError(
-                    f"the database has tables named {sorted(ours)} but no schema version: it was not made by "
-                    "intervention-triage; use another database or data folder"
-                )
-        else:
-            try:
-                known = script.get_revision(current) is not None
-            except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
-                known = False
-            if not known:
-                raise StoreError(
-                    f"the case database is at schema version '{current}', which this version of "
-                    "intervention-triage does not know (it was written by a newer version); upgrade the program"
-                )
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # a table rebuild (migration 0004) must not cascade: SQLite's procedure, foreign keys off
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.execution_options(sqlite_begin="BEGIN IMMEDIATE").begin():
+                current = _migrate_in(conn, cfg, script, target)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StoreError("the schema upgrade would break links between cases and their data; nothing was changed")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    if current == target:
+        return current
     log.info("case database migrated from %s to %s", current, target)
     return target
+
+
+def _migrate_in(conn: sa.Connection, cfg: Any, script: Any, target: str) -> str | None:
+    """The body of :func:`migrate`, inside its transaction; returns the revision found."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current == target:
+        return current
+    if current is None:
+        ours = set(sa.inspect(conn).get_table_names()) & set(TABLES)
+        if ours:
+            raise StoreError(
+                f"the database has tables named {sorted(ours)} but no schema version: it was not made by "
+                "intervention-triage; use another database or data folder"
+            )
+    else:
+        try:
+            known = script.get_revision(current) is not None
+        except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
+            known = False
+        if not known:
+            raise StoreError(
+                f"the case database is at schema version '{current}', which this version of "
+                "intervention-triage does not know (it was written by a newer version); upgrade the program"
+            )
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, target)
+    return current
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1011,13 +1045,26 @@ class Store:
             row = self._case(s, case_id, a)
             _audit(s, a, "export", row.id, fmt)
 
-    def import_case(self, data: Any, *, actor: Actor | None = None) -> int:
-        """Store an exported case as a new case (a new id); validated first, every problem named.
-        The new case belongs to the actor; an export that names an owner the actor may not see is
-        refused as a case that does not exist. An admin's import keeps the exported owner and unit."""
+    def import_case(
+        self,
+        data: Any,
+        *,
+        actor: Actor | None = None,
+        owner: str | None = None,
+        org_unit: str | None = None,
+    ) -> int:
+        """Store an exported case as a new case (a new id); validated first, every problem named (an
+        unknown question, option or intervention id is refused by name).
+
+        Only the case's own words are taken from the file: its title, who, notes, status, answers,
+        plan and monitoring entries. The result is consulted again under today's rule base (the
+        file's results are never stored or shown); the new case belongs to the actor and their unit
+        (an admin may give ``owner`` and ``org_unit``); its times are the import's. An export that
+        names an owner the actor may not see is refused as a case that does not exist. The audit
+        entry says where it came from: the file's case id and rule-base version, no content."""
         a = self._who(actor)
         try:
-            return self._import_case(data, a)
+            return self._import_case(data, a, owner, org_unit)
         except RecursionError:  # JSON nested deeper than any export: refused, not a crash
             raise CaseDataError("not a case export: the data is nested too deeply") from None
 
@@ -1107,7 +1154,7 @@ class Store:
         return gone
 
 
-    def _import_case(self, data: Any, a: Actor) -> int:
+    def _import_case(self, data: Any, a: Actor, owner: str | None, org_unit: str | None) -> int:
         if not isinstance(data, Mapping):
             raise CaseDataError(f"a case export must be a mapping, not {type(data).__name__}")
         if data.get("format") != EXPORT_FORMAT:
@@ -1149,65 +1196,76 @@ class Store:
             except PlanError as exc:
                 problems += [f"monitoring[{i}]: {p}" for p in exc.problems]
         for i, x in enumerate(ex.consultations):
+            # the stored results are not used (the case is consulted again), but an id this rule base
+            # does not know means the file is not what it says it is
             if x.result.get("status") not in ("complete", "needs_answer", "cannot_recommend"):
                 problems.append(f"consultations[{i}].result: no valid 'status'")
+            unknown = sorted({iv for iv in _intervention_ids(x.result) if iv not in INTERVENTION_IDS})
+            if unknown:
+                problems.append(
+                    f"consultations[{i}].result: unknown intervention ids {[_text(u)[:40] for u in unknown]}"
+                )
         if problems:
             raise CaseDataError(problems)
         if (ex.owner is not None or ex.org_unit is not None) and not a.may_see(ex.owner, ex.org_unit):
-            # someone else's case: refused in the same words as a case that does not exist
+            # someone else's case as exported: refused in the same words as a case that does not exist
+            # (a courtesy, not a boundary: the importer holds the file's words either way)
             self._record(a, "refused", ex.id)
             raise CaseNotFound(f"no case with id {ex.id}" if ex.id else "no such case")
-        own, unit = (ex.owner, ex.org_unit) if a.is_admin else (a.owner_id, a.unit)
-        fresh = None if ex.consultations else _consult(answers)[0]
+        # nothing the file says about the case is believed: owner and unit are the importer's (an admin
+        # may name them), the times are now, and the result is built again by today's rule base
+        own, unit = self._owner_unit(a, owner, org_unit)
+        fresh, given = _consult(answers)
+        origin = _origin(ex)
         now = _now()
         with self._tx(write=True) as s:
-            created = _aware(ex.created_at) if ex.created_at else now
             row = CaseRow(
                 title=h["title"],
                 who=h["who"],
                 notes=h["notes"],
                 status=h["status"],
-                created_at=created,
-                updated_at=_aware(ex.updated_at) if ex.updated_at else now,
+                created_at=now,
+                updated_at=now,
                 owner=own,
                 org_unit=unit,
             )
             s.add(row)
             s.flush()
-            self._put_answers(s, row.id, answers)
-            last: tuple[str, str | None, float | None] | None = None
-            for x in ex.consultations:
-                res = _scrub(x.result)
-                prim = res.get("primary") if isinstance(res.get("primary"), Mapping) else None
-                conf = prim.get("confidence") if prim else None
-                last = (
-                    res["status"],
-                    prim.get("intervention") if prim else None,
-                    conf if isinstance(conf, (int, float)) else None,
-                )
-                s.add(
-                    ConsultationRow(
-                        case_id=row.id,
-                        created_at=_aware(x.created_at) if x.created_at else now,
-                        answers=_scrub(x.answers),
-                        result=res,
-                        rulebase_version=_text(x.rulebase_version) or "unknown",
-                        status=last[0],
-                        primary_intervention=last[1],
-                        confidence=last[2],
-                    )
-                )
-            if fresh is not None:
-                s.add(_consultation_row(row.id, fresh, answers))
-                last = (fresh.status, fresh.primary, fresh.confidence)
-            row.result_status, row.primary_intervention, row.confidence = last
+            self._put_answers(s, row.id, given)
+            s.add(_consultation_row(row.id, fresh, given))
+            self._set_summary(row, fresh.status, fresh.primary, fresh.confidence)
+            row.updated_at = now
             if plan is not None:
                 s.add(_plan_row(row.id, plan, now))
             for e in entries:
                 s.add(_monitoring_row(row.id, e, now))
             s.flush()
-            _audit(s, a, "import", row.id)
+            _audit(s, a, "import", row.id, origin)
             return row.id
+
+
+def _intervention_ids(obj: Any) -> Iterator[str]:
+    """Every value under an ``intervention`` key inside plain JSON data."""
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if k == "intervention" and v is not None:
+                yield str(v)
+            else:
+                yield from _intervention_ids(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _intervention_ids(v)
+
+
+_ORIGIN_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _origin(ex: _Export) -> str:
+    """Where an import came from, for its audit entry: the file's case id and the rule-base version
+    of its latest consultation (only digits, letters, dots and dashes; never case content)."""
+    version = ex.consultations[-1].rulebase_version if ex.consultations else ""
+    version = _ORIGIN_CHARS.sub("", version)[:24] or "none"
+    return f"from case {ex.id if ex.id is not None else '?'}, rule base {version}"[:80]
 
 
 def export_data(case: Mapping[str, Any]) -> dict[str, Any]:
