@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from casework.access import LOCAL_OPERATOR, Actor
 from casework.answers_io import MAX_HEADER_CHARS
 from casework.audit import VIEW_COALESCE, entry_dict
+from casework.erasure import matching_fields, scrub_after_delete, words
 from casework.plan import PlanError, normalise_entry, validate_plan
 from casework.plan import progress as plan_progress
 from knowledge.schema import INTERVENTION_IDS
@@ -906,17 +907,12 @@ class Store:
             row = self._case(s, case_id, a)
             _delete_rows(s, [row.id])
             _audit(s, a, "delete", row.id)
-        if self.backend == "sqlite":
-            self._checkpoint()
+        self._scrub()
 
-    def _checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file and truncate it, so deleted content does
-        not linger in the log (best effort: skipped while other connections are reading)."""
-        try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sa_exc.SQLAlchemyError:
-            log.debug("checkpoint skipped", exc_info=True)
+    def _scrub(self) -> dict[str, Any]:
+        """After a deletion: no deleted text left readable in the live database files (the write-ahead
+        log folded in and truncated on SQLite; the case tables rewritten on PostgreSQL)."""
+        return scrub_after_delete(self.engine)
 
     def counts(self, case_id: Any | None = None, *, actor: Actor | None = None) -> dict[str, int]:
         """How many rows each table holds (for one case the actor may see, or in all: admins only)."""
@@ -1093,7 +1089,13 @@ class Store:
         a = self._who(actor)
         with self._tx() as s:
             row = self._case(s, case_id, a)
-            q = select(AuditRow).where(AuditRow.case_id == row.id).order_by(AuditRow.id)
+            # this case's own entries: none from before it was made (a database whose ids were
+            # reused before migration 0004 holds an earlier case's entries under the same id)
+            q = (
+                select(AuditRow)
+                .where(AuditRow.case_id == row.id, AuditRow.at >= row.created_at)
+                .order_by(AuditRow.id)
+            )
             return [entry_dict(r) for r in s.scalars(q)]
 
     def purge_candidates(
@@ -1124,23 +1126,31 @@ class Store:
             _delete_rows(s, gone)
             for n in gone:
                 _audit(s, a, "purge", n, f"retention {int(months)} months")
-        if gone and self.backend == "sqlite":
-            self._checkpoint()
+        if gone:
+            self._scrub()
         return gone
 
     def erasure_candidates(self, who: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
-        """The cases about one person (their ``who`` field, ignoring case and surrounding spaces)."""
+        """The cases that name one person in their ``who``, title or notes (words compared after
+        normalising case, spacing and punctuation; an initial stands for a given name: see
+        :mod:`casework.erasure`). Each summary says where the person was found (``found_in``):
+        the list an administrator confirms before :meth:`erase`."""
         a = self._who(actor)
         self._admin(a, "erase a person's cases")
-        name = _text(who).strip().lower()
-        if not name:
-            raise CaseDataError("say whose cases to erase (the 'who' of the cases)")
+        if not words(_text(who)):
+            raise CaseDataError("say whose cases to erase (the person's name as written in the cases)")
+        q = select(CaseRow).order_by(CaseRow.id)
+        out = []
         with self._tx() as s:
-            q = select(CaseRow).where(sa.func.lower(sa.func.trim(CaseRow.who)) == name).order_by(CaseRow.id)
-            return [_summary(r) for r in s.scalars(q)]
+            for r in s.scalars(q).yield_per(500):
+                found = matching_fields(_text(who), {"who": r.who, "title": r.title, "notes": r.notes})
+                if found:
+                    out.append({**_summary(r), "found_in": found})
+        return out
 
     def erase(self, who: str, ids: list[int], *, actor: Actor | None = None) -> list[int]:
-        """Delete, for real, the cases about ``who`` among ``ids`` (the list the user confirmed).
+        """Delete, for real, the cases naming ``who`` among ``ids`` (the list the user confirmed),
+        then make the deleted rows unreadable in the database files (:mod:`casework.erasure`).
         Returns the ids deleted; the audit entries say "erasure on request", not whose."""
         a = self._who(actor)
         wanted = {c["id"] for c in self.erasure_candidates(who, actor=a)} & {_parse_id(i) for i in ids}
@@ -1149,10 +1159,9 @@ class Store:
             _delete_rows(s, gone)
             for n in gone:
                 _audit(s, a, "erase", n)
-        if gone and self.backend == "sqlite":
-            self._checkpoint()
+        if gone:
+            self._scrub()
         return gone
-
 
     def _import_case(self, data: Any, a: Actor, owner: str | None, org_unit: str | None) -> int:
         if not isinstance(data, Mapping):

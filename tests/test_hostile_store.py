@@ -1,0 +1,263 @@
+"""Issue 21, the store's part: the attacks of a hostile colleague on a shared deployment, each run on
+SQLite and on a real PostgreSQL server, each holding.
+
+1. an import believes nothing the file says (owner, times, results, ids);
+2. a deleted case's id is never given again, and a case's history is its own;
+4. erasure finds the person however the name is spaced, cased or shortened, in who, title and
+   notes, and leaves no erased word readable in the live database files (data files and the
+   write-ahead log of either backend).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from casework.access import LOCAL_OPERATOR, Actor
+from casework.erasure import matching_fields
+from casework.store import CaseDataError, CaseNotFound, Store, migrate
+from knowledge.loader import load_knowledge
+from rules.model import load_rulebase
+
+try:
+    from tests.test_store_postgres import new_database, postgres_server  # noqa: F401 - fixtures
+except ImportError:  # pragma: no cover - rootdir-less layout
+    from test_store_postgres import new_database, postgres_server  # noqa: F401
+
+ALICE = Actor("alice@example.test", "team_leader", "Alice", ("sales",))
+BOB = Actor("bob@example.test", "team_leader", "Bob", ("service",))
+ADA = Actor("ada@example.test", "admin", "Ada")
+
+
+def answers():
+    return next(c for c in load_knowledge().cases if c.id == "call-centre").answers
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    else:
+        url = request.getfixturevalue("new_database")()
+    s = Store(url, actor=None)
+    yield s
+    s.close()
+
+
+# --------------------------------------------------------------------------- 1. imports trust nothing
+
+
+def _bobs_export(store) -> dict:
+    cid = store.create_case({"title": "Bob's case", "who": "Casey"}, answers(), actor=BOB)
+    return json.loads(json.dumps(store.export_case(cid, actor=BOB)))
+
+
+@pytest.mark.parametrize("owner", ["removed", "null", "changed"])
+def test_import_with_the_owner_removed_null_or_changed_is_the_importers_own(store, owner):
+    data = _bobs_export(store)
+    if owner == "removed":
+        data.pop("owner"), data.pop("org_unit")
+    elif owner == "null":
+        data["owner"] = data["org_unit"] = None
+    else:
+        data["owner"], data["org_unit"] = ALICE.id, "sales"
+    mine = store.import_case(data, actor=ALICE)
+    case = store.get_case(mine, actor=ALICE)
+    assert (case["owner"], case["org_unit"]) == (ALICE.id, "sales")
+    with pytest.raises(CaseNotFound):
+        store.get_case(mine, actor=BOB)
+    # an admin's import is the admin's unless they assign it
+    data["owner"] = data["org_unit"] = None
+    assert store.get_case(store.import_case(data, actor=ADA), actor=ADA)["owner"] == ADA.id
+    assigned = store.import_case(data, actor=ADA, owner="Bob@example.test", org_unit="service")
+    assert store.get_case(assigned, actor=BOB)["owner"] == BOB.id
+    with pytest.raises(Exception, match="only an administrator"):
+        store.import_case(data, actor=ALICE, owner=BOB.id)
+
+
+@pytest.mark.parametrize("when", ["2999-01-01T00:00:00+00:00", "1990-01-01T00:00:00+00:00"])
+def test_imported_times_are_the_imports(store, when):
+    """A future updated_at escaped retention forever; a past one was purged at once."""
+    data = _bobs_export(store)
+    data.pop("owner"), data.pop("org_unit")
+    data["created_at"] = data["updated_at"] = when
+    for x in data["consultations"]:
+        x["created_at"] = when
+    before = dt.datetime.now(dt.timezone.utc)
+    cid = store.import_case(data, actor=ALICE)
+    case = store.get_case(cid, actor=ALICE)
+    for t in (case["created_at"], case["updated_at"], case["consultations"][0]["created_at"]):
+        assert before <= dt.datetime.fromisoformat(t) <= dt.datetime.now(dt.timezone.utc)
+    assert cid not in {c["id"] for c in store.purge_candidates(1, actor=ADA)}  # not due at once
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=62)
+    assert cid in {c["id"] for c in store.purge_candidates(1, actor=ADA, now=later)}  # and due in time
+
+
+def test_imported_results_are_never_believed_they_are_consulted_again(store):
+    data = _bobs_export(store)
+    data.pop("owner"), data.pop("org_unit")
+    res = data["consultations"][-1]["result"]
+    res["secondary"] = [{"intervention": "coaching", "role": "![x](http://203.0.113.9/p.png)"}]
+    res["ruled_out"] = [{"intervention": "training", "reason": "[Sign in again](http://203.0.113.9/login)"}]
+    res["primary"]["intervention"] = "mentoring"
+    data["consultations"][-1]["rulebase_version"] = "forged <b>version</b> with a long tail of words"
+    cid = store.import_case(data, actor=ALICE)
+    case = store.get_case(cid, actor=ALICE)
+    stored = json.dumps(case["consultations"])
+    assert "203.0.113.9" not in stored and "Sign in again" not in stored
+    assert len(case["consultations"]) == 1
+    rb = load_rulebase()
+    assert case["consultations"][0]["rulebase_version"] == rb.version
+    assert case["primary"] == "work_system"  # what today's rule base says about these answers
+    entry = [e for e in store.audit_entries(actor=ADA) if e["action"] == "import" and e["case_id"] == cid]
+    assert [e["detail"] for e in entry] == [f"from case {data['id']}, rule base forgedbversionbwithalong"]
+    assert "Casey" not in json.dumps(entry)
+
+
+def test_an_unknown_id_in_a_file_is_refused_by_name_and_nothing_is_saved(store):
+    data = _bobs_export(store)
+    data.pop("owner"), data.pop("org_unit")
+    before = store.counts(actor=ADA)
+    bad = json.loads(json.dumps(data))
+    bad["consultations"][-1]["result"]["ruled_out"] = [{"intervention": "hypnosis", "reason": "x"}]
+    with pytest.raises(CaseDataError, match="unknown intervention ids \\['hypnosis'\\]"):
+        store.import_case(bad, actor=ALICE)
+    bad = json.loads(json.dumps(data))
+    bad["answers"]["no_such_question"] = "yes"
+    with pytest.raises(CaseDataError, match="no_such_question"):
+        store.import_case(bad, actor=ALICE)
+    bad = json.loads(json.dumps(data))
+    bad["plan"] = {"intervention": "hypnosis", "sections": []}
+    with pytest.raises(CaseDataError, match="hypnosis"):
+        store.import_case(bad, actor=ALICE)
+    assert store.counts(actor=ADA) == before
+
+
+# --------------------------------------------------------------------------- 2. ids never reused
+
+
+def test_a_deleted_cases_id_is_never_given_again_and_history_is_the_cases_own(store):
+    first = store.create_case({"title": "first"}, answers(), actor=ALICE)
+    last = store.create_case({"title": "to delete"}, answers(), actor=ALICE)
+    store.get_case(last, actor=ALICE)
+    store.delete_case(last, actor=ALICE)
+    new = store.create_case({"title": "new"}, answers(), actor=BOB)
+    assert new > last > first
+    history = store.case_history(new, actor=BOB)
+    assert {e["actor"] for e in history} == {BOB.id}
+    assert [e["action"] for e in history] == ["create"]
+
+
+def test_migration_0004_moves_the_counter_above_every_audited_id(store):
+    """A database made before 0004 (here: at 0003) whose newest case was deleted: after the upgrade
+    the next case gets a new id, not the deleted one's; the table rebuild loses no child rows."""
+    engine = store.engine
+    migrate(engine, "0003")
+    now = dt.datetime.now(dt.timezone.utc)
+    with engine.begin() as conn:
+        for i, title in ((1, "kept"), (2, "deleted")):
+            conn.execute(sa.text("INSERT INTO cases (id, title, who, notes, status, created_at, updated_at) "
+                                 "VALUES (:i, :t, '', '', 'open', :n, :n)"), {"i": i, "t": title, "n": now})
+            conn.execute(sa.text("INSERT INTO answers (case_id, question_id, value, position) "
+                                 "VALUES (:i, 'concern', 'current_job', 0)"), {"i": i})
+            conn.execute(sa.text("INSERT INTO audit_log (at, actor, role, action, case_id, detail) "
+                                 "VALUES (:n, 'bob@example.test', 'team_leader', 'create', :i, '')"), {"i": i, "n": now})
+        conn.execute(sa.text("DELETE FROM answers WHERE case_id = 2"))
+        conn.execute(sa.text("DELETE FROM cases WHERE id = 2"))
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM answers WHERE case_id = 1")).scalar() == 1
+    fresh = store.create_case({"title": "after the upgrade"}, answers(), actor=ALICE)
+    assert fresh == 3
+    assert [e["actor"] for e in store.case_history(fresh, actor=ALICE)] == [ALICE.id]
+
+
+# --------------------------------------------------------------------------- 4. erasure that erases
+
+
+@pytest.mark.parametrize(
+    "text, found",
+    [
+        ("Ursula Old", True), ("ursula  OLD", True), ("U. Old", True), ("U Old", True), ("Old, Ursula", True),
+        ("Ursula\nOld", True), ("Ｕｒｓｕｌａ Old", True), ("Ursula Oldham", False), ("Ursula", False),
+        ("Uma Older", False), ("", False),
+    ],
+)
+def test_a_person_is_found_however_the_name_is_written(text, found):
+    assert bool(matching_fields("Ursula Old", {"notes": text})) is found
+    assert bool(matching_fields("u.  old", {"who": text})) is found
+
+
+def test_erasure_lists_the_person_across_who_title_and_notes_before_deleting(store):
+    ids = {
+        "who": store.create_case({"title": "t", "who": "Ursula  old"}, answers(), actor=ALICE),
+        "title": store.create_case({"title": "Review of U. Old", "who": "team"}, answers(), actor=BOB),
+        "notes": store.create_case({"title": "t", "who": "x", "notes": "spoke to OLD, Ursula"}, answers(), actor=ALICE),
+        "none": store.create_case({"title": "Oldham depot", "who": "Ursa"}, answers(), actor=ALICE),
+    }
+    listed = {c["id"]: c["found_in"] for c in store.erasure_candidates("Ursula Old", actor=ADA)}
+    assert listed == {ids["who"]: ["who"], ids["title"]: ["title"], ids["notes"]: ["notes"]}
+    assert store.counts(ids["who"], actor=ADA)["cases"] == 1  # listing deletes nothing
+    # only what was listed and confirmed goes
+    assert store.erase("Ursula Old", [ids["who"], ids["none"]], actor=ADA) == [ids["who"]]
+    assert store.counts(ids["none"], actor=ADA)["cases"] == 1
+
+
+def _db_files(store) -> list[Path]:
+    """The live files of the store's database: the SQLite file and its -wal; the PostgreSQL
+    database's folder and the write-ahead log."""
+    if store.backend == "sqlite":
+        db = Path(store.engine.url.database)
+        return [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-journal")) if p.exists()]
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("CHECKPOINT")  # what is in shared memory goes to the files, to be read
+        data = Path(conn.exec_driver_sql("SHOW data_directory").scalar())
+        oid = conn.exec_driver_sql("SELECT oid FROM pg_database WHERE datname = current_database()").scalar()
+    return [p for d in (data / "base" / str(oid), data / "pg_wal") for p in d.rglob("*") if p.is_file()]
+
+
+def _readable(store, words: list[bytes]) -> set[bytes]:
+    found = set()
+    for p in _db_files(store):
+        try:
+            blob = p.read_bytes()
+        except OSError:  # a file removed while we read (a retired WAL segment)
+            continue
+        found |= {w for w in words if w in blob}
+    return found
+
+
+@pytest.mark.parametrize("how", ["erase", "purge", "delete"])
+def test_no_erased_word_is_left_in_the_live_database_files(store, how):
+    tag = uuid.uuid4().hex[:10]
+    secret = {"who": f"Quinn{tag} Zed", "title": f"Slump{tag} review", "notes": f"panic{tag} attacks at work"}
+    other = store.create_case({"title": f"Keep{tag}", "who": "Someone Else"}, answers(), actor=BOB)
+    cid = store.create_case(secret, answers(), actor=ALICE)
+    store.update_case(cid, {"notes": secret["notes"] + f" and more{tag}"}, actor=ALICE)
+    store.add_monitoring(cid, {"date": "2026-01-05", "measure": "m", "value": 1, "note": f"note{tag}"}, actor=ALICE)
+    words = [f"{k}{tag}".encode() for k in ("Quinn", "Slump", "panic", "more", "note")]
+    assert _readable(store, words) == set(words)  # the control: the words are in the files before
+    if how == "erase":
+        assert store.erase(f"quinn{tag}  zed", [cid], actor=ADA) == [cid]
+    elif how == "purge":
+        with store.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE cases SET updated_at = :t WHERE id = :i"),
+                         {"t": dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc), "i": cid})
+        assert store.purge(1, [cid], actor=ADA) == [cid]
+    else:
+        store.delete_case(cid, actor=ALICE)
+    assert _readable(store, words) == set()
+    assert _readable(store, [f"Keep{tag}".encode()]) == {f"Keep{tag}".encode()}  # the others are still there
+    assert store.get_case(other, actor=BOB)["title"] == f"Keep{tag}"
+
+
+def test_the_local_operator_erases_too(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 'c.sqlite3'}")
+    cid = s.create_case({"who": "Pat Lee"}, answers())
+    assert s.erase("P. Lee", [cid], actor=LOCAL_OPERATOR) == [cid]
+    s.close()
