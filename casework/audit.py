@@ -30,6 +30,9 @@ ACTIONS = {
     "erase": "deleted the case: erasure on request",
     "refused": "was refused the case (not theirs)",
     "sign_in": "signed in",
+    "sign_out": "signed out (every session of theirs ended)",
+    "list": "listed cases",
+    "search": "searched the cases",
     "unknown_user": "signed in but is not in the access configuration",
 }
 CSV_COLUMNS = ("id", "at", "actor", "role", "action", "case_id", "detail")

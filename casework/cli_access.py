@@ -24,15 +24,16 @@ from casework.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, emit
 
 
 def _months(args: argparse.Namespace) -> int:
-    from casework.access import AccessConfigError, load_config, retention_months
+    from casework.access import AccessConfigError
+    from casework.settings import SettingsError, retention_months
 
     if args.months is not None:
         if args.months < 1:
             raise UsageError("--months: must be at least 1")
         return args.months
     try:
-        return retention_months(load_config())
-    except AccessConfigError as exc:
+        return retention_months()  # the same rule and files as the app's Access page
+    except (AccessConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -1067,8 +1067,9 @@ class Store:
     # ------------------------------------------------------------------ audit, retention, erasure
 
     def record_event(self, action: str, *, actor: Actor | None = None) -> None:
-        """Record a sign-in (``sign_in``) or a refused, unknown user (``unknown_user``)."""
-        if action not in ("sign_in", "unknown_user"):
+        """Record a sign-in (``sign_in``), a sign-out (``sign_out``) or a refused, unknown user
+        (``unknown_user``)."""
+        if action not in ("sign_in", "sign_out", "unknown_user"):
             raise CaseDataError(f"not an access event: {_text(action)[:20]!r}")
         self._record(self._who(actor), action)
 

@@ -261,3 +261,53 @@ def test_the_local_operator_erases_too(tmp_path):
     cid = s.create_case({"who": "Pat Lee"}, answers())
     assert s.erase("P. Lee", [cid], actor=LOCAL_OPERATOR) == [cid]
     s.close()
+
+
+# --------------------------------------------------------------------------- 3. server-side sessions
+
+
+def _claims(who="bob", iat=None, exp=None, nonce=None):
+    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    return {"iss": "http://127.0.0.1:1", "sub": who, "email": f"{who}@example.test", "iat": iat or now,
+            "exp": exp or (now + 3600), "nonce": nonce or uuid.uuid4().hex}
+
+
+def test_a_sign_out_ends_every_copy_of_the_cookie_and_every_older_one(store):
+    from casework.sessions import SessionEnded, check, end_all
+
+    idle = dt.timedelta(hours=8)
+    now = dt.datetime.now(dt.timezone.utc)
+    tab = _claims(iat=int(now.timestamp()) - 10)
+    copied_earlier_never_used = _claims(iat=int(now.timestamp()) - 5)
+    assert check(store, tab, idle, actor=BOB) is True  # a sign-in: recorded once
+    assert check(store, dict(tab), idle, actor=BOB) is False  # another tab, the same cookie
+    end_all(store, "bob@example.test")
+    for claims in (tab, copied_earlier_never_used):
+        with pytest.raises(SessionEnded) as ended:
+            check(store, claims, idle, actor=BOB)
+        assert ended.value.why == "signed_out"
+    later = _claims(iat=int(now.timestamp()) + 2)  # signing in again works
+    assert check(store, later, idle, actor=BOB) is True
+    signs = [e for e in store.audit_entries(actor=ADA) if e["action"] == "sign_in"]
+    assert len(signs) == 2
+
+
+def test_the_id_tokens_expiry_and_the_idle_timeout_end_a_session(store):
+    from casework.sessions import SessionEnded, check
+
+    idle = dt.timedelta(minutes=30)
+    now = dt.datetime.now(dt.timezone.utc)
+    expiring = _claims(exp=int(now.timestamp()) + 60)
+    assert check(store, expiring, idle, now=now, actor=BOB)
+    with pytest.raises(SessionEnded, match="expired"):
+        check(store, expiring, idle, now=now + dt.timedelta(seconds=61), actor=BOB)
+    with pytest.raises(SessionEnded, match="expired"):  # and stays ended
+        check(store, expiring, idle, now=now, actor=BOB)
+    with pytest.raises(SessionEnded, match="expired"):  # a token past its expiry never starts one
+        check(store, _claims(exp=int(now.timestamp()) - 1), idle, now=now, actor=BOB)
+    idle_one = _claims(exp=int(now.timestamp()) + 10 * 3600)
+    check(store, idle_one, idle, now=now, actor=BOB)
+    check(store, idle_one, idle, now=now + dt.timedelta(minutes=29), actor=BOB)  # used: last seen moves on
+    check(store, idle_one, idle, now=now + dt.timedelta(minutes=58), actor=BOB)
+    with pytest.raises(SessionEnded, match="idle"):
+        check(store, idle_one, idle, now=now + dt.timedelta(minutes=89), actor=BOB)
