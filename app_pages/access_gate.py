@@ -117,7 +117,9 @@ def _end_everywhere(why: str) -> None:
 
 
 def _session_ended_page(exc: sessions.SessionEnded) -> None:
-    st.session_state.clear()
+    if not st.session_state.get("_access_ended"):  # once: a later clear would drop the button's click
+        st.session_state.clear()  # nothing of the ended session survives
+        st.session_state["_access_ended"] = True
     st.title("Intervention triage")
     st.warning(f"{exc} Sign in again to continue.")
     if st.button("Sign in", type="primary", key="access_sign_in"):

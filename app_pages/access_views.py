@@ -12,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages.common import flash, get_store, guard, show_flash
+from app_pages.common import flash, get_store, guard, show_flash, store_error
 from app_pages.logic import md_plain
 from casework.access import ROLE_NAMES, AccessConfigError, retention_months
 from casework.audit import ACTIONS, to_csv
@@ -206,7 +206,7 @@ def render_admin() -> None:
         with tabs[4]:
             render_roles()
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
     st.markdown(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
 
 
@@ -229,7 +229,7 @@ def render_summary() -> None:
     try:
         rows = get_store().list_cases(limit=100_000)
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
         return
     st.markdown(f"{len(rows)} case(s) you may see (your own, and those of your units).")
     if not rows:

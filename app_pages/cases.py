@@ -28,6 +28,7 @@ from app_pages.common import (
     session_saved_case,
     session_snapshot,
     show_flash,
+    store_error,
 )
 from app_pages.logic import md_plain
 from casework.plan import PlanError, build_plan, check_measures, event_titles, progress
@@ -694,9 +695,10 @@ def render() -> None:
         store = get_store()
         store.ensure_ready()
     except StoreError as exc:
-        st.error(f"The case store cannot be used: {md_plain(exc)}")
+        st.error(f"The case store cannot be used: {store_error(exc)}")
         return
-    st.caption(f"Saved in {md_plain(store.where)}. Case data is personal data: it stays in this database.")
+    where = md_plain(store.where) if store.actor.is_admin else "the shared case database"  # the address: admins only
+    st.caption(f"Saved in {where}. Case data is personal data: it stays in this database.")
     try:
         render_from_diagnose(store)
         render_import(store)
@@ -704,7 +706,7 @@ def render() -> None:
         if cid is not None:
             render_case(store, cid)
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
 
 
 guard(render)

@@ -93,6 +93,16 @@ def get_store():
     return raw_store().acting(actor)
 
 
+def store_error(exc: Exception) -> str:
+    """A case-store error for the page (Markdown-safe): administrators get the database's address and
+    the driver's words; everyone else a plain message without them."""
+    from .access_gate import current_actor
+
+    actor = current_actor()
+    full = actor is not None and actor.is_admin
+    return md_plain(str(exc) if full else getattr(exc, "plain", str(exc)))
+
+
 def use_session_engines() -> None:
     """Give this script run the experta engines of its own session.
 

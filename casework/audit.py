@@ -31,8 +31,7 @@ ACTIONS = {
     "refused": "was refused the case (not theirs)",
     "sign_in": "signed in",
     "sign_out": "signed out (every session of theirs ended)",
-    "list": "listed cases",
-    "search": "searched the cases",
+    "list": "listed the cases (detail \"search\": searched them; never what was listed or searched for)",
     "unknown_user": "signed in but is not in the access configuration",
 }
 CSV_COLUMNS = ("id", "at", "actor", "role", "action", "case_id", "detail")

@@ -589,7 +589,19 @@ class Store:
         return self.engine.dialect.name
 
     def _friendly(self, exc: BaseException) -> StoreError:
-        """A plain message for a database error (the details go to the log)."""
+        """A plain message for a database error (the details go to the log). The message names the
+        database and the driver's words (for administrators); ``plain`` says the same without them
+        (for everyone else)."""
+        out = self._friendly_full(exc)
+        low = str(out)
+        out.plain = (
+            "the case database is busy; try again in a moment, nothing was changed" if " is busy" in low
+            else "the case database cannot be used right now; nothing was changed (your administrator "
+            "finds the details in the server log)"
+        )
+        return out
+
+    def _friendly_full(self, exc: BaseException) -> StoreError:
         log.debug("database error", exc_info=exc)
         orig = getattr(exc, "orig", None) or exc
         lines = str(orig).strip().splitlines()
@@ -858,8 +870,18 @@ class Store:
         except (TypeError, ValueError):
             raise CaseDataError("limit: must be a whole number") from None
         q = q.order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(max(1, limit))
+        detail = "search" if f.get("text") else ""
         with self._tx() as s:
-            return [_summary(r) for r in s.scalars(q).all()]
+            rows = [_summary(r) for r in s.scalars(q).all()]
+            recent = s.scalar(  # who listed or searched, not what: once per actor in 15 minutes
+                select(AuditRow.id).where(
+                    AuditRow.actor == a.id, AuditRow.action == "list", AuditRow.detail == detail,
+                    AuditRow.at > _now() - VIEW_COALESCE,
+                ).limit(1)
+            )
+        if recent is None:
+            self._record(a, "list", None, detail)
+        return rows
 
     def rediagnose(
         self, case_id: Any, answers: Mapping[str, Any] | None = None, *, actor: Actor | None = None
