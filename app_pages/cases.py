@@ -466,13 +466,18 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
         st.markdown("**Other values recorded**")
         st.dataframe(prog["unmatched"], hide_index=True, width="stretch")
     if measures:
-        with st.form(f"case_mon_value_{cid}", clear_on_submit=True):
+        keys = [f"case_mon_{k}_{cid}" for k in ("day", "which", "value", "note")]
+        if st.session_state.pop(f"case_mon_saved_{cid}", False):  # saved: an empty form again
+            for k in keys:
+                st.session_state.pop(k, None)
+        # not cleared on submit: a value that could not be saved stays in the form to try again
+        with st.form(f"case_mon_value_{cid}"):
             st.markdown("**Record a value**")
             c1, c2, c3 = st.columns([2, 3, 1])
-            day = c1.date_input("Date", dt.date.today())
-            which = c2.selectbox("Measure", measures)
-            value = c3.number_input("Value", value=0.0, step=1.0)
-            note = st.text_input("Note")
+            day = c1.date_input("Date", dt.date.today(), key=keys[0])
+            which = c2.selectbox("Measure", measures, key=keys[1])
+            value = c3.number_input("Value", value=0.0, step=1.0, key=keys[2])
+            note = st.text_input("Note", key=keys[3])
             if st.form_submit_button("Add value"):
                 try:
                     store.add_monitoring(
@@ -480,7 +485,10 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                     )
                 except CaseDataError as exc:
                     st.error("Not saved: " + md_plain("; ".join(exc.problems)))
+                except StoreError as exc:
+                    st.error(f"Nothing was saved: {store_error(exc)}. The value is still in the form: try again.")
                 else:
+                    st.session_state[f"case_mon_saved_{cid}"] = True
                     flash("success", "Value recorded.", here(cid, "Monitor"))
                     st.rerun()
     if plan and (plan.get("intervention") == "coaching" or "measures" in plan):

@@ -121,7 +121,7 @@ def test_hostile_values_in_the_page_address_are_shown_as_text():
     at.query_params.update({"gap_defined": "[click](http://evil.example)", "<script>": "1", "aim": "**x**"})
     at.run()
     assert_shown_as_text(at)
-    assert any("\\[click\\](http\\://evil.example)" in w.value for w in at.warning)
+    assert any("\\[click\\](http\u2060://evil.example)" in w.value for w in at.warning)
 
 
 def test_cases_page_shows_a_hostile_case_and_plan_as_text(monkeypatch, tmp_path):
