@@ -311,3 +311,45 @@ def test_the_id_tokens_expiry_and_the_idle_timeout_end_a_session(store):
     check(store, idle_one, idle, now=now + dt.timedelta(minutes=58), actor=BOB)
     with pytest.raises(SessionEnded, match="idle"):
         check(store, idle_one, idle, now=now + dt.timedelta(minutes=89), actor=BOB)
+
+
+# --------------------------------------------------------------------------- 5. one place for settings
+
+
+def test_the_command_line_purges_with_the_retention_the_admin_page_reads(tmp_path, monkeypatch, capsys):
+    """The attack: `triage cases purge` ignored `[access] retention_months` in secrets.toml, so a
+    daily timer kept data 24 months instead of 1."""
+    from casework import settings
+    from casework.cli import main
+
+    (tmp_path / ".streamlit").mkdir()
+    (tmp_path / ".streamlit" / "secrets.toml").write_text("[access]\nretention_months = 1\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TRIAGE_RETENTION_MONTHS", raising=False)
+    monkeypatch.delenv("TRIAGE_ACCESS", raising=False)
+    monkeypatch.delenv("TRIAGE_SECRETS", raising=False)
+    url = f"sqlite:///{tmp_path / 'c.sqlite3'}"
+    s = Store(url)
+    old, new = s.create_case({"title": "old"}, answers()), s.create_case({"title": "new"}, answers())
+    with s.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE cases SET updated_at = :t WHERE id = :i"),
+                     {"t": dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=62), "i": old})
+    # the app's Access page reads the secrets Streamlit loaded: the same rule, the same answer
+    assert settings.retention_months({"access": {"retention_months": 1}}) == 1
+    assert settings.retention_months() == 1
+    assert main(["cases", "--database", url, "purge", "--yes"]) == 0
+    assert [c["id"] for c in s.list_cases()] == [new]
+    capsys.readouterr()
+    assert main(["settings", "--format", "json"]) == 0
+    shown = {r["setting"]: r for r in json.loads(capsys.readouterr().out)}
+    assert shown["retention"] == {"setting": "retention", "value": "1 months", "from": "secrets [access]"}
+    monkeypatch.setenv("TRIAGE_RETENTION_MONTHS", "6")  # the environment wins, everywhere
+    assert settings.retention_months() == 6 == settings.retention_months({"access": {"retention_months": 1}})
+    s.close()
+
+
+def test_the_settings_table_in_the_readme_is_the_modules():
+    from casework.settings import markdown_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme
