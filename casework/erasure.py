@@ -84,7 +84,15 @@ def name_in(name: str | list[str], text: Any) -> bool:
 def matching_fields(name: str, case: Mapping[str, Any]) -> list[str]:
     """The fields of ``case`` (who, title, notes) that name the person."""
     name_words = words(name)
-    return [f for f in SEARCHED_FIELDS if name_in(name_words, case.get(f))]
+    if not name_words:
+        return []
+    family = name_words[-1]  # written out in every form that matches: a cheap first test
+    out = []
+    for f in SEARCHED_FIELDS:
+        text = case.get(f)
+        if text and family in unicodedata.normalize("NFKC", str(text)).casefold() and name_in(name_words, text):
+            out.append(f)
+    return out
 
 
 # --------------------------------------------------------------------------- scrubbing the files

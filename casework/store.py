@@ -1162,14 +1162,16 @@ class Store:
         self._admin(a, "erase a person's cases")
         if not words(_text(who)):
             raise CaseDataError("say whose cases to erase (the person's name as written in the cases)")
-        q = select(CaseRow).order_by(CaseRow.id)
-        out = []
+        name = _text(who)
+        found: dict[int, list[str]] = {}
         with self._tx() as s:
-            for r in s.scalars(q).yield_per(500):
-                found = matching_fields(_text(who), {"who": r.who, "title": r.title, "notes": r.notes})
-                if found:
-                    out.append({**_summary(r), "found_in": found})
-        return out
+            q = select(CaseRow.id, CaseRow.who, CaseRow.title, CaseRow.notes).order_by(CaseRow.id)
+            for r in s.execute(q).yield_per(1000):
+                fields = matching_fields(name, r._mapping)
+                if fields:
+                    found[r.id] = fields
+            rows = s.scalars(select(CaseRow).where(CaseRow.id.in_(list(found) or [0])).order_by(CaseRow.id))
+            return [{**_summary(r), "found_in": found[r.id]} for r in rows]
 
     def erase(self, who: str, ids: list[int], *, actor: Actor | None = None) -> list[int]:
         """Delete, for real, the cases naming ``who`` among ``ids`` (the list the user confirmed),
