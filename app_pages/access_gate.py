@@ -149,6 +149,13 @@ def _sign_in_page() -> None:
     st.markdown("This is a shared deployment: sign in with your organisation's account to continue.")
     if st.button("Sign in", type="primary", key="access_sign_in"):
         st.login(_provider())
+    # Streamlit brings a failed sign-in back here without saying why (the reason is only in the server
+    # log), so the page says what that means
+    st.caption(
+        "If you signed in at your organisation's page and came back here, the sign-in did not complete. "
+        "Your administrator finds the reason in the app's server log (lines with \"authentication\" or "
+        "\"OAuth\"); the README's administrator's guide lists the usual causes."
+    )
 
 
 def _unknown_user_page() -> None:

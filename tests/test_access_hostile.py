@@ -159,3 +159,17 @@ def test_no_page_fetches_from_another_machine_when_signed_in(deployment, new_pag
     assert sum(1 for u in log.urls if "/_stcore/" in u) >= 3
     assert log.remote() == [], f"{login}: " + ", ".join(log.remote())
     assert set(PAGES[login]) >= {"Diagnose", "Cases"}
+
+
+def test_the_metrics_address_tells_nothing_about_people_or_cases(deployment, new_page):
+    """/_stcore/metrics answers without sign-in (Streamlit has no switch for it; the README's proxy
+    settings block it): what it says holds no user, case or database detail."""
+    import urllib.request
+
+    page = new_page()
+    sign_in(page, deployment.a, "alice")  # a signed-in session exists while it is read
+    with urllib.request.urlopen(f"{deployment.a}/_stcore/metrics", timeout=10) as r:  # noqa: S310 - loopback
+        text = r.read().decode("utf-8", "replace")
+    assert text  # it does answer: hence the proxy rule
+    for secret in ("alice", "example.test", "Alice sales case", "Avery", "postgresql", "127.0.0.1"):
+        assert secret not in text, secret
