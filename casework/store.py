@@ -1278,17 +1278,26 @@ class Store:
             return row.id
 
 
-def _intervention_ids(obj: Any) -> Iterator[str]:
-    """Every value under an ``intervention`` key inside plain JSON data."""
-    if isinstance(obj, Mapping):
-        for k, v in obj.items():
-            if k == "intervention" and v is not None:
-                yield str(v)
-            else:
-                yield from _intervention_ids(v)
-    elif isinstance(obj, list):
-        for v in obj:
-            yield from _intervention_ids(v)
+_MAX_DEPTH = 64  # far deeper than any export; deeper data is refused, not walked
+
+
+def _intervention_ids(obj: Any) -> list[str]:
+    """Every value under an ``intervention`` key inside plain JSON data (refused when nested
+    deeper than any export is)."""
+    out, todo = [], [(obj, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > _MAX_DEPTH:
+            raise CaseDataError("not a case export: the data is nested too deeply")
+        if isinstance(item, Mapping):
+            for k, v in item.items():
+                if k == "intervention" and v is not None and not isinstance(v, (Mapping, list)):
+                    out.append(str(v))
+                else:
+                    todo.append((v, depth + 1))
+        elif isinstance(item, list):
+            todo.extend((v, depth + 1) for v in item)
+    return out
 
 
 _ORIGIN_CHARS = re.compile(r"[^A-Za-z0-9._-]")
