@@ -213,7 +213,7 @@ def render_sessions(store) -> None:
                 "timeout). Ending a person's sessions signs them out in every tab and browser at once.")
     st.dataframe(sessions.open_sessions(base), hide_index=True, width="stretch")
     with st.form("admin_end_sessions"):
-        who = st.text_input("Email of the person to sign out everywhere")
+        who = st.text_input("Email to sign out everywhere")
         if st.form_submit_button("End their sessions") and who.strip():
             n = sessions.end_all(base, who, "revoked")
             flash("success", f"Ended {n} open session(s) of {md_plain(who.strip(), one_line=True)}.")
