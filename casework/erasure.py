@@ -129,7 +129,7 @@ def _postgres_rewrite(engine: Engine) -> dict[str, Any]:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         try:
             # the rewrite needs the tables to itself: wait for a long reader at most this long (then the
-            # next deletion's rewrite, or PostgreSQL's autovacuum, removes the rows; a warning is logged)
+            # rows stay in the files until the next deletion's rewrite; a warning is logged)
             conn.exec_driver_sql("SET lock_timeout = '10s'")
             conn.exec_driver_sql("VACUUM FULL " + ", ".join(CASE_TABLES))
             done["vacuum_full"] = True

@@ -11,8 +11,10 @@ checks the cookie against a record kept in the case database (table ``sessions``
   expired (``exp``), when the session was idle longer than the idle timeout, or when it was ended;
   a cookie never seen before is refused when its token was issued before the user's last sign-out
   (a copy taken earlier and first used after the sign-out);
-- :func:`end_all` ends every session of a user: on sign-out, and when the access configuration no
-  longer knows them (a role removed).
+- :func:`end_all` ends every session of a user on sign-out (and for an administrator's "end their
+  sessions"); a session that began with a role ends, with every other session of that person, at the
+  first run after the access configuration stopped knowing them (a role removed): giving the role back
+  does not revive those cookies, the person signs in again.
 
 No case content is kept: the subject (the signed-in email), times and why a session ended.
 """
@@ -99,7 +101,8 @@ def check(
                 raise SessionEnded("signed_out")
             if expires is not None and now >= expires:
                 raise SessionEnded("expired")
-            s.add(SessionRow(id=sid, subject=who, created_at=now, last_seen=now, expires_at=expires, ended_why=""))
+            s.add(SessionRow(id=sid, subject=who, created_at=now, last_seen=now, expires_at=expires, ended_why="",
+                             role=actor.role if actor is not None else "none"))
             if actor is not None:
                 _audit(s, actor, "sign_in")
             else:
@@ -108,11 +111,19 @@ def check(
         if row.ended_at is not None:
             raise SessionEnded(row.ended_why or "signed_out")
         why = None
-        if row.expires_at is not None and now >= _aware(row.expires_at):
+        if actor is None and row.role not in ("", "none"):  # signed in with a role, and it was taken away
+            why = "role_removed"
+        elif row.expires_at is not None and now >= _aware(row.expires_at):
             why = "expired"
         elif now - _aware(row.last_seen) > idle:
             why = "idle"
-        if why:
+        if why == "role_removed":
+            s.execute(
+                sa.update(SessionRow)
+                .where(SessionRow.subject == who, SessionRow.ended_at.is_(None))
+                .values(ended_at=now, ended_why=why)
+            )
+        elif why:
             row.ended_at, row.ended_why = now, why
         elif now - _aware(row.last_seen) >= TOUCH_EVERY:
             row.last_seen = now

@@ -173,6 +173,7 @@ class SessionRow(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     ended_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     ended_why: Mapped[str] = mapped_column(sa.String(20), server_default="")
+    role: Mapped[str] = mapped_column(sa.String(20), server_default="")  # the role at sign-in ("none": unknown)
 
 
 CHILD_TABLES = (AnswerRow, ConsultationRow, PlanRow, MonitoringRow)

@@ -353,3 +353,21 @@ def test_the_settings_table_in_the_readme_is_the_modules():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme
+
+
+def test_a_role_removed_ends_every_session_of_that_person(store):
+    from casework.sessions import SessionEnded, check
+
+    idle = dt.timedelta(hours=8)
+    tab, laptop = _claims(), _claims()
+    check(store, tab, idle, actor=BOB)
+    check(store, laptop, idle, actor=BOB)
+    with pytest.raises(SessionEnded, match="removed"):
+        check(store, tab, idle, actor=None)  # the access file no longer knows Bob
+    with pytest.raises(SessionEnded, match="removed"):  # his other browser too, even with the role back
+        check(store, laptop, idle, actor=BOB)
+    stranger = _claims("stranger")  # someone never given a role is not "removed": they see "no access yet"
+    assert check(store, stranger, idle, actor=None) is True
+    assert check(store, stranger, idle, actor=None) is False
+    assert [e["actor"] for e in store.audit_entries(actor=ADA) if e["action"] == "unknown_user"] == [
+        "stranger@example.test"]

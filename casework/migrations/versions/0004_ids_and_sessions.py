@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ended_why", sa.String(20), nullable=False, server_default=""),
+        sa.Column("role", sa.String(20), nullable=False, server_default=""),
     )
     op.create_index("ix_sessions_subject", "sessions", ["subject"])
 
