@@ -218,6 +218,18 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
     return allowed
 
 
+def still_signed_in():
+    """A check for work done outside a script run (a download made when its button is clicked): True
+    while this session's sign-in is open on the server, in local mode always."""
+    if not auth_configured():
+        return lambda: True
+    from app_pages.common import raw_store
+
+    claims = st.user.to_dict()
+    store = raw_store()
+    return lambda: sessions.is_open(store, claims)
+
+
 def require(page: str) -> None:
     """At the top of a page: stop unless this session's user may open ``page`` (the navigation
     already hides it; this holds when a page is reached some other way)."""

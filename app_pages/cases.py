@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages.access_gate import require
+from app_pages.access_gate import require, still_signed_in
 from app_pages.access_views import case_from_address, on_export, render_case_history
 from app_pages.common import (
     flash,
@@ -587,12 +587,26 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
         st.rerun()
 
 
+def when_signed_in(make, alive):
+    """A download made when its button is clicked, and only while the sign-in is still open: the
+    file has no address before the click, and a tab left open after its user signed out elsewhere
+    gets none (Streamlit serves a download's address to whoever has it, without a session)."""
+
+    def fetch():
+        if not alive():
+            raise PermissionError("signed out")  # Streamlit hands out no file
+        return make()
+
+    return fetch
+
+
 def render_export(store: Store, case: dict[str, Any]) -> None:
     cid = case["id"]
     name = ("case-" + str(cid) + "-" + "-".join((case["title"] or "").split())[:40]).strip("-")
+    alive = still_signed_in()
     st.download_button(
         "Download the case (JSON)",
-        json.dumps(export_data(case), indent=2, ensure_ascii=False),
+        when_signed_in(lambda: json.dumps(export_data(case), indent=2, ensure_ascii=False), alive),
         file_name=f"{name}.json",
         mime="application/json",
         key=f"case_export_{cid}",
@@ -622,7 +636,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         f, data, _ = made
         st.download_button(
             f"Download the report ({REPORT_FORMATS[f][0]})",
-            data,
+            when_signed_in(lambda: data, alive),
             file_name=f"{name}.{f}",
             mime=REPORT_FORMATS[f][1],
             key=f"case_report_dl_{cid}",

@@ -132,6 +132,18 @@ def check(
     return False
 
 
+def is_open(store: Store, claims: Mapping[str, Any], now: dt.datetime | None = None) -> bool:
+    """Is this identity cookie's session open right now (not ended, not past the token's expiry)?
+    A read only: what a download asks just before it hands out a file."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    with store._tx() as s:  # noqa: SLF001
+        row = s.get(SessionRow, session_id(claims))
+        return (
+            row is not None and row.ended_at is None
+            and (row.expires_at is None or now < _aware(row.expires_at))
+        )
+
+
 def end_all(store: Store, who: str, why: str = "signed_out", now: dt.datetime | None = None) -> int:
     """End every open session of ``who`` (and refuse any older cookie of theirs from now on).
     Returns how many were open."""

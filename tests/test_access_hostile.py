@@ -11,6 +11,7 @@ two app instances, a real PostgreSQL, headless Chromium — the fixtures of test
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -58,6 +59,43 @@ def test_sign_out_ends_every_tab(deployment, browser):
         assert "Bob service case" not in main_text(two)
         assert deployment.case_rows("id = :i", i=cid)[0]["title"] == "Bob service case"
         assert not [e for e in deployment.audit() if e["action"] == "change" and e["case_id"] == cid]
+    finally:
+        ctx.close()
+
+
+def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(deployment, browser):
+    """The attack: a report's download address worked without a session while the page was open.
+    Now a download is made when clicked, and only while the sign-in is open on the server."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    ctx = browser.new_context(accept_downloads=True)
+    try:
+        one = ctx.new_page()
+        one.set_default_timeout(30_000)
+        sign_in(one, deployment.a, "bob")
+        cid = deployment.cases["bob"]
+        one.goto(f"{deployment.a}/cases?case={cid}")
+        one.get_by_role("tab", name="Export").click()
+        button = one.get_by_role("button", name="Download the case (JSON)")
+        button.wait_for()
+        wait_idle(one)
+        assert one.locator('[data-testid="stMain"] a[href*="/media/"]').count() == 0  # no address to copy
+        with one.expect_download() as got:
+            button.click()
+        assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
+        wait_idle(one)
+        other = ctx.new_page()
+        other.set_default_timeout(30_000)
+        other.goto(f"{deployment.a}/")
+        other.get_by_text("Signed in as").wait_for()
+        _sign_out(other)
+        downloads = []
+        one.on("download", lambda d: downloads.append(d))
+        button.click()  # the stale tab, still showing the button: the click asks the server for the file
+        one.get_by_text("You signed out").wait_for()
+        with pytest.raises(PlaywrightTimeout):
+            one.wait_for_event("download", timeout=5_000)
+        assert downloads == []
     finally:
         ctx.close()
 
