@@ -22,20 +22,21 @@ from typing import Any
 import streamlit as st
 
 from app_pages.logic import md_plain
+from casework import sessions, settings
 from casework.access import (
     LOCAL_OPERATOR,
     ROLE_NAMES,
     AccessConfig,
     AccessConfigError,
     Actor,
-    load_config,
     resolve_user,
 )
 
 log = logging.getLogger("triage.access")
 
-ADMIN_PAGE = ("access_admin.py", "Access and audit", ":material/admin_panel_settings:")
-SUMMARY_PAGE = ("case_summary.py", "Summary across cases", ":material/bar_chart:")
+# emoji icons: a ":material/...:" icon makes the browser fetch it from Google's servers
+ADMIN_PAGE = ("access_admin.py", "Access and audit", "🛡️")
+SUMMARY_PAGE = ("case_summary.py", "Summary across cases", "📈")
 
 
 def _secrets_section(name: str) -> dict[str, Any] | None:
@@ -62,7 +63,7 @@ def auth_configured() -> bool:
 
 @st.cache_resource(show_spinner=False, ttl=30)
 def _config(fallback_key: str) -> AccessConfig:  # noqa: ARG001 - the key only keys the cache
-    return load_config(fallback=_secrets_section("access"))
+    return settings.access_config({"access": _secrets_section("access") or {}})
 
 
 def access_config() -> AccessConfig:
@@ -96,8 +97,51 @@ def _provider() -> str | None:
 
 def _sign_out_button() -> None:
     if st.button("Sign out", key="access_sign_out"):
+        _end_everywhere("signed_out")
         st.session_state.clear()  # nothing of this session survives the sign-out
         st.logout()
+
+
+def _end_everywhere(why: str) -> None:
+    """End every session of this user: every tab, every browser, every copy of the cookie."""
+    from app_pages.common import raw_store
+
+    claims = st.user.to_dict()
+    who = sessions.subject(claims)
+    try:
+        sessions.end_all(raw_store(), who, why)
+        if why == "signed_out":
+            raw_store().record_event("sign_out", actor=Actor(id=who, role="-"))
+    except Exception:  # noqa: BLE001 - the cookie is still cleared; the failure is logged
+        log.exception("could not end the sessions at sign-out")
+
+
+def _session_ended_page(exc: sessions.SessionEnded) -> None:
+    if not st.session_state.get("_access_ended"):  # once: a later clear would drop the button's click
+        st.session_state.clear()  # nothing of the ended session survives
+        st.session_state["_access_ended"] = True
+    st.title("Intervention triage")
+    st.warning(f"{exc} Sign in again to continue.")
+    if st.button("Sign in", type="primary", key="access_sign_in"):
+        st.login(_provider())
+
+
+def _check_session(actor: Actor | None) -> bool:
+    """The server-side session of this identity cookie, checked on every run (see
+    :mod:`casework.sessions`); stops the script when it has ended. True on a new sign-in (then
+    recorded in the audit log, once, in the same transaction)."""
+    from app_pages.common import raw_store
+
+    try:
+        idle = settings.idle_timeout(config=access_config())
+        return sessions.check(raw_store(), st.user.to_dict(), idle, actor=actor)
+    except sessions.SessionEnded as exc:
+        _session_ended_page(exc)
+    except Exception:  # noqa: BLE001 - no session check, no app
+        log.exception("could not check the session")
+        st.error("The case database cannot be used right now, so the app stays closed. Try again later.")
+    st.stop()
+    return False
 
 
 def _sign_in_page() -> None:
@@ -105,6 +149,13 @@ def _sign_in_page() -> None:
     st.markdown("This is a shared deployment: sign in with your organisation's account to continue.")
     if st.button("Sign in", type="primary", key="access_sign_in"):
         st.login(_provider())
+    # Streamlit brings a failed sign-in back here without saying why (the reason is only in the server
+    # log), so the page says what that means
+    st.caption(
+        "If you signed in at your organisation's page and came back here, the sign-in did not complete. "
+        "Your administrator finds the reason in the app's server log (lines with \"authentication\" or "
+        "\"OAuth\"); the README's administrator's guide lists the usual causes."
+    )
 
 
 def _unknown_user_page() -> None:
@@ -116,23 +167,6 @@ def _unknown_user_page() -> None:
     who = str(st.user.get("email") or st.user.get("sub") or "an unnamed account")
     st.markdown(f"Signed in as `{who.replace('`', '')}`.")  # code style: shown as typed, never a link
     _sign_out_button()
-
-
-def _record_once(actor: Actor, action: str) -> None:
-    """One sign-in (or refusal) entry in the audit log per session."""
-    if st.session_state.get("_access_recorded") == (actor.id, action):
-        return
-    from app_pages.common import raw_store
-
-    try:
-        raw_store().record_event(action, actor=actor)
-    except Exception:  # noqa: BLE001 - an unrecorded sign-in does not open the app
-        log.exception("could not record %s", action)
-        if action == "sign_in":
-            st.error("The case database cannot be used right now, so the app stays closed. Try again later.")
-            st.stop()
-        return
-    st.session_state["_access_recorded"] = (actor.id, action)
 
 
 def _page_key(p: st.Page) -> str:
@@ -163,12 +197,10 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
         st.error("The access configuration cannot be used, so no one is let in. Ask your administrator.")
         _sign_out_button()
         st.stop()
+    _check_session(actor)  # every run: a sign-out, the token's expiry or the idle timeout ends it here
     if actor is None:
-        claims = st.user.to_dict()
-        _record_once(Actor(id=str(claims.get("email") or claims.get("sub") or "?"), role="none"), "unknown_user")
         _unknown_user_page()
         st.stop()
-    _record_once(actor, "sign_in")
     allowed = {
         name: [p for p in pages if actor.may_open(_page_key(p))] for name, pages in sections.items()
     }
@@ -184,6 +216,18 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
         st.markdown(f"Signed in as **{md_plain(actor.name or actor.id, one_line=True)}** ({md_plain(role, one_line=True)})")
         _sign_out_button()
     return allowed
+
+
+def still_signed_in():
+    """A check for work done outside a script run (a download made when its button is clicked): True
+    while this session's sign-in is open on the server, in local mode always."""
+    if not auth_configured():
+        return lambda: True
+    from app_pages.common import raw_store
+
+    claims = st.user.to_dict()
+    store = raw_store()
+    return lambda: sessions.is_open(store, claims)
 
 
 def require(page: str) -> None:

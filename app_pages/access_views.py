@@ -12,7 +12,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages.common import flash, get_store, guard, show_flash
+from app_pages.common import flash, get_store, guard, show_flash, store_error
 from app_pages.logic import md_plain
 from casework.access import ROLE_NAMES, AccessConfigError, retention_months
 from casework.audit import ACTIONS, to_csv
@@ -71,7 +71,8 @@ def _when(iso: str | None) -> str:
 def _case_table(rows: list[dict]) -> None:
     st.dataframe(
         [{"id": r["id"], "title": r["title"] or "(untitled)", "about": r["who"], "status": r["status"],
-          "owner": r.get("owner") or "(none)", "unit": r.get("org_unit") or "", "updated": _when(r["updated_at"])}
+          "owner": r.get("owner") or "(none)", "unit": r.get("org_unit") or "", "updated": _when(r["updated_at"]),
+          **({"found in": ", ".join(r["found_in"])} if "found_in" in r else {})}
          for r in rows],
         hide_index=True,
         width="stretch",
@@ -124,8 +125,9 @@ def _confirm_delete(rows: list, what: str, sure_label: str, button: str, key: st
 
 
 def render_erasure(store) -> None:
-    st.markdown("Erase every case about one person on their request: type their name as written in the "
-                "cases' *Who or what it is about*.")
+    st.markdown("Erase every case about one person on their request: type their name. Cases that name them "
+                "in *Who or what it is about*, the title or the notes are listed (case, spacing and "
+                "punctuation do not matter; an initial stands for a given name) for you to confirm.")
     who = st.text_input("Person", key="admin_erase_who")
     if not who.strip():
         return
@@ -170,6 +172,21 @@ def _config():
     return access_config()
 
 
+def render_settings() -> None:
+    """The settings in force and where each came from (:mod:`casework.settings`, no secret values)."""
+    from app_pages.access_gate import _secrets_section
+    from casework.settings import SettingsError, in_force
+
+    secrets = {k: _secrets_section(k) for k in ("auth", "access")}
+    try:
+        st.dataframe(in_force({k: v for k, v in secrets.items() if v is not None}), hide_index=True,
+                     width="stretch")
+    except (SettingsError, AccessConfigError) as exc:
+        st.error(md_plain(exc))
+    st.caption("The command line reads the same settings: `triage settings`. Changes to `[auth]` need a "
+               "restart of the app; the access configuration is read again within 30 seconds.")
+
+
 def render_roles() -> None:
     try:
         cfg = _config()
@@ -186,6 +203,23 @@ def render_roles() -> None:
     )
 
 
+def render_sessions(store) -> None:
+    """Who is signed in (the server-side sessions), and ending every session of one person."""
+    from app_pages.common import raw_store
+    from casework import sessions
+
+    base = raw_store()
+    st.markdown("Sign-ins still open (each ends at sign-out, at the ID token's expiry or after the idle "
+                "timeout). Ending a person's sessions signs them out in every tab and browser at once.")
+    st.dataframe(sessions.open_sessions(base), hide_index=True, width="stretch")
+    with st.form("admin_end_sessions"):
+        who = st.text_input("Email to sign out everywhere")
+        if st.form_submit_button("End their sessions") and who.strip():
+            n = sessions.end_all(base, who, "revoked")
+            flash("success", f"Ended {n} open session(s) of {md_plain(who.strip(), one_line=True)}.")
+            st.rerun()
+
+
 def render_admin() -> None:
     from app_pages.access_gate import require
 
@@ -194,7 +228,7 @@ def render_admin() -> None:
     show_flash()
     try:
         store = get_store()
-        tabs = st.tabs(["Audit log", "Retention", "Erasure", "Cases to assign", "Roles"])
+        tabs = st.tabs(["Audit log", "Retention", "Erasure", "Cases to assign", "Roles", "Sign-ins", "Settings"])
         with tabs[0]:
             render_audit(store)
         with tabs[1]:
@@ -205,8 +239,12 @@ def render_admin() -> None:
             render_assign(store)
         with tabs[4]:
             render_roles()
+        with tabs[5]:
+            render_sessions(store)
+        with tabs[6]:
+            render_settings()
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
     st.markdown(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
 
 
@@ -229,7 +267,7 @@ def render_summary() -> None:
     try:
         rows = get_store().list_cases(limit=100_000)
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
         return
     st.markdown(f"{len(rows)} case(s) you may see (your own, and those of your units).")
     if not rows:

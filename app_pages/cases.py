@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages.access_gate import require
+from app_pages.access_gate import require, still_signed_in
 from app_pages.access_views import case_from_address, on_export, render_case_history
 from app_pages.common import (
     flash,
@@ -28,6 +28,7 @@ from app_pages.common import (
     session_saved_case,
     session_snapshot,
     show_flash,
+    store_error,
 )
 from app_pages.logic import md_plain
 from app_pages.outcomes_view import render_close, render_gap
@@ -206,13 +207,15 @@ def render_overview(store: Store, case: dict[str, Any]) -> None:
         st.markdown(f"**{md_plain(summary['headline'], one_line=True)}**"
                     + (f" — first step: {md_plain(summary['next_step'], one_line=True)}" if summary.get("next_step") else ""))
     if res.get("secondary"):
+        # stored text is shown as text: a result saved by an older version may hold anything
         st.markdown("**Also:** " + ", ".join(
-            iv_name(s["intervention"]) + (f" ({s['role']})" if s.get("role") else "") for s in res["secondary"]))
+            iv_name(s.get("intervention")) + (f" ({md_plain(s['role'], one_line=True)})" if s.get("role") else "")
+            for s in res["secondary"]))
     for r in res.get("ruled_out") or []:
         head = "cannot lead" if r.get("scope") == "not_primary" else "ruled out"
-        st.markdown(f"- **{iv_name(r['intervention'])}** ({head}): {r['reason']}")
+        st.markdown(f"- **{iv_name(r.get('intervention'))}** ({head}): {md_plain(r.get('reason'), one_line=True)}")
     for r in res.get("cannot_lead") or []:
-        st.markdown(f"- **{iv_name(r['intervention'])}** (cannot lead): {r['reason']}")
+        st.markdown(f"- **{iv_name(r.get('intervention'))}** (cannot lead): {md_plain(r.get('reason'), one_line=True)}")
     render_close(store, case)
     render_gap(store, case)
     with st.form(f"case_header_form_{cid}"):
@@ -473,13 +476,18 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
         st.markdown("**Other values recorded**")
         st.dataframe(prog["unmatched"], hide_index=True, width="stretch")
     if measures:
-        with st.form(f"case_mon_value_{cid}", clear_on_submit=True):
+        keys = [f"case_mon_{k}_{cid}" for k in ("day", "which", "value", "note")]
+        if st.session_state.pop(f"case_mon_saved_{cid}", False):  # saved: an empty form again
+            for k in keys:
+                st.session_state.pop(k, None)
+        # not cleared on submit: a value that could not be saved stays in the form to try again
+        with st.form(f"case_mon_value_{cid}"):
             st.markdown("**Record a value**")
             c1, c2, c3 = st.columns([2, 3, 1])
-            day = c1.date_input("Date", dt.date.today())
-            which = c2.selectbox("Measure", measures)
-            value = c3.number_input("Value", value=None, step=1.0, placeholder="value")
-            note = st.text_input("Note")
+            day = c1.date_input("Date", dt.date.today(), key=keys[0])
+            which = c2.selectbox("Measure", measures, key=keys[1])
+            value = c3.number_input("Value", value=None, step=1.0, placeholder="value", key=keys[2])
+            note = st.text_input("Note", key=keys[3])
             if st.form_submit_button("Add value"):
                 try:
                     store.add_monitoring(
@@ -487,7 +495,10 @@ def render_monitor(store: Store, case: dict[str, Any]) -> None:
                     )
                 except CaseDataError as exc:
                     st.error("Not saved: " + md_plain("; ".join(exc.problems)))
+                except StoreError as exc:
+                    st.error(f"Nothing was saved: {store_error(exc)}. The value is still in the form: try again.")
                 else:
+                    st.session_state[f"case_mon_saved_{cid}"] = True
                     flash("success", "Value recorded.", here(cid, "Monitor"))
                     st.rerun()
     res = case.get("result") or {}
@@ -616,12 +627,26 @@ def render_entries(store: Store, case: dict[str, Any], measures: list[str]) -> N
         st.rerun()
 
 
+def when_signed_in(make, alive):
+    """A download made when its button is clicked, and only while the sign-in is still open: the
+    file has no address before the click, and a tab left open after its user signed out elsewhere
+    gets none (Streamlit serves a download's address to whoever has it, without a session)."""
+
+    def fetch():
+        if not alive():
+            raise PermissionError("signed out")  # Streamlit hands out no file
+        return make()
+
+    return fetch
+
+
 def render_export(store: Store, case: dict[str, Any]) -> None:
     cid = case["id"]
     name = ("case-" + str(cid) + "-" + "-".join((case["title"] or "").split())[:40]).strip("-")
+    alive = still_signed_in()
     st.download_button(
         "Download the case (JSON)",
-        json.dumps(export_data(case), indent=2, ensure_ascii=False),
+        when_signed_in(lambda: json.dumps(export_data(case), indent=2, ensure_ascii=False), alive),
         file_name=f"{name}.json",
         mime="application/json",
         key=f"case_export_{cid}",
@@ -651,7 +676,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         f, data, _ = made
         st.download_button(
             f"Download the report ({REPORT_FORMATS[f][0]})",
-            data,
+            when_signed_in(lambda: data, alive),
             file_name=f"{name}.{f}",
             mime=REPORT_FORMATS[f][1],
             key=f"case_report_dl_{cid}",
@@ -732,9 +757,10 @@ def render() -> None:
         store = get_store()
         store.ensure_ready()
     except StoreError as exc:
-        st.error(f"The case store cannot be used: {md_plain(exc)}")
+        st.error(f"The case store cannot be used: {store_error(exc)}")
         return
-    st.caption(f"Saved in {md_plain(store.where)}. Case data is personal data: it stays in this database.")
+    where = md_plain(store.where) if store.actor.is_admin else "the shared case database"  # the address: admins only
+    st.caption(f"Saved in {where}. Case data is personal data: it stays in this database.")
     try:
         render_from_diagnose(store)
         render_import(store)
@@ -742,7 +768,7 @@ def render() -> None:
         if cid is not None:
             render_case(store, cid)
     except StoreError as exc:
-        st.error(md_plain(exc))
+        st.error(store_error(exc))
 
 
 guard(render)

@@ -20,7 +20,7 @@ from rules.consult import Consultation, consult
 from rules.explain import compare, explain
 from rules.model import RuleBase, load_rulebase
 
-from .logic import cite
+from .logic import cite, md_plain
 
 log = logging.getLogger("triage.app")
 
@@ -93,6 +93,16 @@ def get_store():
     return raw_store().acting(actor)
 
 
+def store_error(exc: Exception) -> str:
+    """A case-store error for the page (Markdown-safe): administrators get the database's address and
+    the driver's words; everyone else a plain message without them."""
+    from .access_gate import current_actor
+
+    actor = current_actor()
+    full = actor is not None and actor.is_admin
+    return md_plain(str(exc) if full else getattr(exc, "plain", str(exc)))
+
+
 def use_session_engines() -> None:
     """Give this script run the experta engines of its own session.
 
@@ -107,9 +117,14 @@ def use_session_engines() -> None:
 
 
 def iv_name(iv: str | None) -> str:
+    """The name of an intervention for a page (Markdown-safe); an id this rule base does not know
+    (a case saved by another version) is shown as text, marked unknown, never a crash."""
     if iv is None:
         return "no recommendation yet"
-    return get_knowledge().interventions[iv].name
+    known = get_knowledge().interventions
+    if iv in known:
+        return known[iv].name
+    return f"{md_plain(str(iv)[:40], one_line=True)} (unknown intervention)"
 
 
 # --------------------------------------------------------------------------- page guard, flash

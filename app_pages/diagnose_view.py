@@ -28,6 +28,7 @@ from app_pages.common import (
     session_snapshot,
     show_flash,
     sources_line,
+    store_error,
     whatif_panel,
 )
 from app_pages.logic import (
@@ -423,7 +424,7 @@ def save_block() -> None:
         except StoreError as exc:
             log.warning("saving a case failed: %s", type(exc).__name__)  # no case data in the log
             st.error(
-                f"The case was not saved: {md_plain(exc)}. Your answers are still here in this session; "
+                f"The case was not saved: {store_error(exc)}. Your answers are still here in this session; "
                 "download them to keep them safe."
             )
             st.download_button(

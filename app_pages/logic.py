@@ -141,7 +141,11 @@ def bullet_join(items: list[str]) -> str:
 
 
 # Markdown (and Streamlit's extensions of it: colours, LaTeX) that user text must not trigger.
-_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~$#_]|&(?=#?\w+;)|:(?=//)|(?<=www)\.", re.IGNORECASE)
+_MD_SPECIAL = re.compile(r"[\\`*\[\]<>|~$#_]|&(?=#?\w+;)|:(?=//)|(?<=www)\.|@", re.IGNORECASE)
+# Streamlit's Markdown finds web and mail addresses in the text after escapes are read (GFM
+# "autolink literals"), so a backslash cannot stop them: an invisible word joiner before the ":" of
+# "://", the "." after "www" and an "@" keeps an address from becoming a link.
+_NO_AUTOLINK = "\u2060"
 _MD_LINE_START = re.compile(r"^(?:[-+=]|\d+(?=[.)]))")
 
 
@@ -149,6 +153,8 @@ def _md_escape_one(m: re.Match) -> str:
     ch, i, text = m.group(), m.start(), m.string
     if ch == "_" and 0 < i < len(text) - 1 and text[i - 1].isalnum() and text[i + 1].isalnum():
         return ch
+    if ch in ":.@":
+        return _NO_AUTOLINK + ch
     return "\\" + ch
 
 
@@ -156,8 +162,8 @@ def md_plain(text: object, one_line: bool = False) -> str:
     """User text (a case title, notes, a file name, a value from a file or a link) for st.markdown,
     labels and messages: shown exactly as typed, never interpreted. Markdown and HTML punctuation is
     backslash-escaped (an underscore inside a word needs none), a line start that would make a list,
-    a heading or a rule is escaped, indentation (a code block) is dropped, web addresses are not made
-    into links, control characters are removed, and line breaks stay line breaks (or become spaces
+    a heading or a rule is escaped, indentation (a code block) is dropped, web and mail addresses are
+    not made into links (an invisible word joiner, U+2060, breaks them), control characters are removed, and line breaks stay line breaks (or become spaces
     with ``one_line``)."""
     s = clean_text("" if text is None else str(text)).replace("\r\n", "\n").replace("\r", "\n")
     if one_line:

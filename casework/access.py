@@ -17,6 +17,7 @@ The configuration is TOML, from the file named by ``TRIAGE_ACCESS`` or the ``[ac
 
     groups_claim = "groups"        # the ID-token claim that lists a user's groups (default "groups")
     retention_months = 24          # how long a case is kept after it was closed or last changed
+    idle_timeout_minutes = 480     # a sign-in unused this long ends (casework.sessions)
 
     [users]                        # by email (case does not matter)
     "alice@example.org" = { role = "team_leader", unit = "sales" }
@@ -41,6 +42,7 @@ from typing import Any
 ENV_ACCESS = "TRIAGE_ACCESS"
 ENV_RETENTION = "TRIAGE_RETENTION_MONTHS"
 DEFAULT_RETENTION_MONTHS = 24
+DEFAULT_IDLE_MINUTES = 8 * 60
 ROLES = ("team_leader", "ld", "admin")
 ROLE_NAMES = {"team_leader": "team leader", "ld": "L&D staff", "admin": "administrator"}
 _RANK = {r: i for i, r in enumerate(ROLES)}
@@ -114,6 +116,7 @@ class AccessConfig:
     groups: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     groups_claim: str = "groups"
     retention_months: int = DEFAULT_RETENTION_MONTHS
+    idle_timeout_minutes: int = DEFAULT_IDLE_MINUTES
 
 
 def _entry(where: str, raw: Any) -> dict[str, Any]:
@@ -140,17 +143,19 @@ def _entry(where: str, raw: Any) -> dict[str, Any]:
 def parse_config(data: Mapping[str, Any] | None) -> AccessConfig:
     """Check and normalise an access configuration (a mapping read from TOML)."""
     data = dict(data or {})
-    unknown = sorted(set(data) - {"users", "groups", "groups_claim", "retention_months"})
+    allowed = ("users", "groups", "groups_claim", "retention_months", "idle_timeout_minutes")
+    unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise AccessConfigError(
-            f"unknown settings {unknown} (allowed: users, groups, groups_claim, retention_months)"
-        )
+        raise AccessConfigError(f"unknown settings {unknown} (allowed: {', '.join(allowed)})")
     users = {str(k).strip().lower(): _entry(f"users.{k}", v) for k, v in dict(data.get("users") or {}).items()}
     groups = {str(k): _entry(f"groups.{k}", v) for k, v in dict(data.get("groups") or {}).items()}
     months = data.get("retention_months", DEFAULT_RETENTION_MONTHS)
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise AccessConfigError("retention_months: must be a whole number of months, at least 1")
-    return AccessConfig(users, groups, str(data.get("groups_claim") or "groups"), months)
+    idle = data.get("idle_timeout_minutes", DEFAULT_IDLE_MINUTES)
+    if isinstance(idle, bool) or not isinstance(idle, int) or idle < 1:
+        raise AccessConfigError("idle_timeout_minutes: must be a whole number of minutes, at least 1")
+    return AccessConfig(users, groups, str(data.get("groups_claim") or "groups"), months, idle)
 
 
 def load_config(path: str | os.PathLike | None = None, fallback: Mapping[str, Any] | None = None) -> AccessConfig:
@@ -203,14 +208,12 @@ def resolve_user(claims: Mapping[str, Any], config: AccessConfig) -> Actor | Non
 
 
 def retention_months(config: AccessConfig | None = None) -> int:
-    """The retention period: ``TRIAGE_RETENTION_MONTHS`` if set, else the configuration's (24)."""
-    env = os.environ.get(ENV_RETENTION, "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise AccessConfigError(f"{ENV_RETENTION}: '{env}' is not a whole number of months") from None
-        if n < 1:
-            raise AccessConfigError(f"{ENV_RETENTION}: must be at least 1 month")
-        return n
-    return (config or AccessConfig()).retention_months
+    """The retention period: ``TRIAGE_RETENTION_MONTHS`` if set, else the configuration's (24).
+    (The rule lives in :func:`casework.settings.retention_months`.)"""
+    from casework.settings import SettingsError
+    from casework.settings import retention_months as months
+
+    try:
+        return months(config=config or AccessConfig())
+    except SettingsError as exc:
+        raise AccessConfigError(str(exc)) from None

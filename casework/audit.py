@@ -4,7 +4,9 @@ Append-only: the store only ever inserts rows (in the same transaction as the ch
 and the database itself refuses to change or delete them (triggers made by migration 0003, on
 SQLite and PostgreSQL). An entry holds the time, the actor (email or ``local operator``), their
 role, the action (one of :data:`ACTIONS`), the case id and a short detail from a fixed vocabulary
-(a file format, a retention period, "refused") — no title, person, notes, answers or results.
+(a file format, a retention period, "search", an import's origin: "from case 12, rule base 2026.3" — the
+file's case id and rule-base version, letters and digits only) — no title, person, notes, answers or
+results.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ ACTIONS = {
     "erase": "deleted the case: erasure on request",
     "refused": "was refused the case (not theirs)",
     "sign_in": "signed in",
+    "sign_out": "signed out (every session of theirs ended)",
+    "list": "listed the cases (detail \"search\": searched them; never what was listed or searched for)",
     "unknown_user": "signed in but is not in the access configuration",
 }
 CSV_COLUMNS = ("id", "at", "actor", "role", "action", "case_id", "detail")

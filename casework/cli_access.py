@@ -7,6 +7,7 @@ erasure.
     triage cases assign ID --owner EMAIL [--unit UNIT]
     triage cases purge [--months N] [--dry-run] [--yes]
     triage cases erase --who NAME [--dry-run] [--yes]
+    triage settings [--format json]            the settings in force and where each came from
 
 The command line is the local operator: it runs on the server with the database's own credentials,
 may do everything, and is recorded in the audit log as ``local operator``. Purge and erase list
@@ -24,15 +25,16 @@ from casework.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, emit
 
 
 def _months(args: argparse.Namespace) -> int:
-    from casework.access import AccessConfigError, load_config, retention_months
+    from casework.access import AccessConfigError
+    from casework.settings import SettingsError, retention_months
 
     if args.months is not None:
         if args.months < 1:
             raise UsageError("--months: must be at least 1")
         return args.months
     try:
-        return retention_months(load_config())
-    except AccessConfigError as exc:
+        return retention_months()  # the same rule and files as the app's Access page
+    except (AccessConfigError, SettingsError) as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -161,7 +163,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_settings(args: argparse.Namespace) -> int:
+    from casework.access import AccessConfigError
+    from casework.settings import SettingsError, in_force
+
+    try:
+        rows = in_force()
+    except (SettingsError, AccessConfigError) as exc:
+        sys.stderr.write(f"triage: error: {exc}\n")
+        return EXIT_FAIL
+    if args.format == "json":
+        emit(rows, "json")
+    else:
+        emit("\n".join(f"{r['setting']:<14} {r['value']}  ({r['from']})" for r in rows), "text")
+    return EXIT_OK
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    st = sub.add_parser("settings", help="the settings in force (environment, secrets.toml, defaults)")
+    st.add_argument("--format", choices=["json", "text"], default="text")
+    st.set_defaults(func=cmd_settings)
     p = sub.add_parser("audit", help="the audit log: who did what to which case (no case content)")
     p.add_argument("--database", metavar="URL", help="SQLAlchemy URL of the case database")
     p.set_defaults(func=cmd_audit, audit_parser=p, audit_action=None)

@@ -228,7 +228,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except RecursionError:
         raise UsageError(f"{p}: nested too deeply") from None
     store = _store(args)
-    cid = store.import_case(data)
+    cid = store.import_case(data, owner=args.owner, org_unit=args.unit)  # never the file's own owner
     if args.format == "json":
         emit({"id": cid}, "json")
     else:
@@ -317,6 +317,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("-o", "--output", help="write to this file instead of standard output")
     a = action("import", cmd_import, "import an exported case as a new case")
     a.add_argument("file", help="a JSON file written by 'triage cases export'")
+    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
+                   "the admin-only bucket; the file's owner is never taken)")
+    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
     a = action("delete", cmd_delete, "delete a case and everything under it")
     a.add_argument("id", type=_case_id)
     a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

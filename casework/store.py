@@ -37,8 +37,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from casework.access import LOCAL_OPERATOR, Actor
 from casework.answers_io import MAX_HEADER_CHARS
 from casework.audit import VIEW_COALESCE, entry_dict
+from casework.erasure import matching_fields, scrub_after_delete, words
 from casework.plan import PlanError, normalise_entry, validate_plan
 from casework.plan import progress as plan_progress
+from knowledge.schema import INTERVENTION_IDS
 from rules.consult import AnswerError, Consultation, consult, normalise_answers
 from rules.model import load_rulebase
 
@@ -101,6 +103,7 @@ class CaseRow(Base):
         sa.Index("ix_cases_updated_at", "updated_at"),
         sa.Index("ix_cases_owner", "owner"),
         sa.Index("ix_cases_org_unit", "org_unit"),
+        {"sqlite_autoincrement": True},  # a deleted case's id is never given again (migration 0004)
     )
 
 
@@ -160,6 +163,20 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(sa.String(20))
     case_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)  # no foreign key: entries outlive the case
     detail: Mapped[str] = mapped_column(sa.String(80), server_default="")
+
+
+class SessionRow(Base):
+    """A sign-in session (see :mod:`casework.sessions`): no case content."""
+
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # a hash of the ID token's identity
+    subject: Mapped[str] = mapped_column(sa.String(320), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    last_seen: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    ended_why: Mapped[str] = mapped_column(sa.String(20), server_default="")
+    role: Mapped[str] = mapped_column(sa.String(20), server_default="")  # the role at sign-in ("none": unknown)
 
 
 CHILD_TABLES = (AnswerRow, ConsultationRow, PlanRow, MonitoringRow)
@@ -261,40 +278,59 @@ def migrate(engine: Engine, revision: str = "head") -> str:
     Refuses a database with our table names but no schema version (not made by this program) and one
     at a revision this program does not know (made by a newer version). Returns the revision reached.
     """
-    from alembic import command
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
     cfg = _alembic_config()
     script = ScriptDirectory.from_config(cfg)
     target = script.get_current_head() if revision == "head" else revision
-    with engine.execution_options(sqlite_begin="BEGIN IMMEDIATE").begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
-        current = MigrationContext.configure(conn).get_current_revision()
-        if current == target:
-            return current
-        if current is None:
-            ours = set(sa.inspect(conn).get_table_names()) & set(TABLES)
-            if ours:
-                raise StoreError(
-                    f"the database has tables named {sorted(ours)} but no schema version: it was not made by "
-                    "intervention-triage; use another database or data folder"
-                )
-        else:
-            try:
-                known = script.get_revision(current) is not None
-            except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
-                known = False
-            if not known:
-                raise StoreError(
-                    f"the case database is at schema version '{current}', which this version of "
-                    "intervention-triage does not know (it was written by a newer version); upgrade the program"
-                )
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, target)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # a table rebuild (migration 0004) must not cascade: SQLite's procedure, foreign keys off
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.execution_options(sqlite_begin="BEGIN IMMEDIATE").begin():
+                current = _migrate_in(conn, cfg, script, target)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise StoreError("the schema upgrade would break links between cases and their data; nothing was changed")
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    if current == target:
+        return current
     log.info("case database migrated from %s to %s", current, target)
     return target
+
+
+def _migrate_in(conn: sa.Connection, cfg: Any, script: Any, target: str) -> str | None:
+    """The body of :func:`migrate`, inside its transaction; returns the revision found."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current == target:
+        return current
+    if current is None:
+        ours = set(sa.inspect(conn).get_table_names()) & set(TABLES)
+        if ours:
+            raise StoreError(
+                f"the database has tables named {sorted(ours)} but no schema version: it was not made by "
+                "intervention-triage; use another database or data folder"
+            )
+    else:
+        try:
+            known = script.get_revision(current) is not None
+        except Exception:  # noqa: BLE001 - alembic raises several kinds for an unknown revision
+            known = False
+        if not known:
+            raise StoreError(
+                f"the case database is at schema version '{current}', which this version of "
+                "intervention-triage does not know (it was written by a newer version); upgrade the program"
+            )
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, target)
+    return current
 
 
 # --------------------------------------------------------------------------- helpers
@@ -562,7 +598,19 @@ class Store:
         return self.engine.dialect.name
 
     def _friendly(self, exc: BaseException) -> StoreError:
-        """A plain message for a database error (the details go to the log)."""
+        """A plain message for a database error (the details go to the log). The message names the
+        database and the driver's words (for administrators); ``plain`` says the same without them
+        (for everyone else)."""
+        out = self._friendly_full(exc)
+        low = str(out)
+        out.plain = (
+            "the case database is busy; try again in a moment, nothing was changed" if " is busy" in low
+            else "the case database cannot be used right now; nothing was changed (your administrator "
+            "finds the details in the server log)"
+        )
+        return out
+
+    def _friendly_full(self, exc: BaseException) -> StoreError:
         log.debug("database error", exc_info=exc)
         orig = getattr(exc, "orig", None) or exc
         lines = str(orig).strip().splitlines()
@@ -832,8 +880,18 @@ class Store:
         except (TypeError, ValueError):
             raise CaseDataError("limit: must be a whole number") from None
         q = q.order_by(CaseRow.updated_at.desc(), CaseRow.id.desc()).limit(max(1, limit))
+        detail = "search" if f.get("text") else ""
         with self._tx() as s:
-            return [_summary(r) for r in s.scalars(q).all()]
+            rows = [_summary(r) for r in s.scalars(q).all()]
+            recent = s.scalar(  # who listed or searched, not what: once per actor in 15 minutes
+                select(AuditRow.id).where(
+                    AuditRow.actor == a.id, AuditRow.action == "list", AuditRow.detail == detail,
+                    AuditRow.at > _now() - VIEW_COALESCE,
+                ).limit(1)
+            )
+        if recent is None:
+            self._record(a, "list", None, detail)
+        return rows
 
     def rediagnose(
         self, case_id: Any, answers: Mapping[str, Any] | None = None, *, actor: Actor | None = None
@@ -881,17 +939,12 @@ class Store:
             row = self._case(s, case_id, a)
             _delete_rows(s, [row.id])
             _audit(s, a, "delete", row.id)
-        if self.backend == "sqlite":
-            self._checkpoint()
+        self._scrub()
 
-    def _checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file and truncate it, so deleted content does
-        not linger in the log (best effort: skipped while other connections are reading)."""
-        try:
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sa_exc.SQLAlchemyError:
-            log.debug("checkpoint skipped", exc_info=True)
+    def _scrub(self) -> dict[str, Any]:
+        """After a deletion: no deleted text left readable in the live database files (the write-ahead
+        log folded in and truncated on SQLite; the case tables rewritten on PostgreSQL)."""
+        return scrub_after_delete(self.engine)
 
     def counts(self, case_id: Any | None = None, *, actor: Actor | None = None) -> dict[str, int]:
         """How many rows each table holds (for one case the actor may see, or in all: admins only)."""
@@ -1020,21 +1073,35 @@ class Store:
             row = self._case(s, case_id, a)
             _audit(s, a, "export", row.id, fmt)
 
-    def import_case(self, data: Any, *, actor: Actor | None = None) -> int:
-        """Store an exported case as a new case (a new id); validated first, every problem named.
-        The new case belongs to the actor; an export that names an owner the actor may not see is
-        refused as a case that does not exist. An admin's import keeps the exported owner and unit."""
+    def import_case(
+        self,
+        data: Any,
+        *,
+        actor: Actor | None = None,
+        owner: str | None = None,
+        org_unit: str | None = None,
+    ) -> int:
+        """Store an exported case as a new case (a new id); validated first, every problem named (an
+        unknown question, option or intervention id is refused by name).
+
+        Only the case's own words are taken from the file: its title, who, notes, status, answers,
+        plan and monitoring entries. The result is consulted again under today's rule base (the
+        file's results are never stored or shown); the new case belongs to the actor and their unit
+        (an admin may give ``owner`` and ``org_unit``); its times are the import's. An export that
+        names an owner the actor may not see is refused as a case that does not exist. The audit
+        entry says where it came from: the file's case id and rule-base version, no content."""
         a = self._who(actor)
         try:
-            return self._import_case(data, a)
+            return self._import_case(data, a, owner, org_unit)
         except RecursionError:  # JSON nested deeper than any export: refused, not a crash
             raise CaseDataError("not a case export: the data is nested too deeply") from None
 
     # ------------------------------------------------------------------ audit, retention, erasure
 
     def record_event(self, action: str, *, actor: Actor | None = None) -> None:
-        """Record a sign-in (``sign_in``) or a refused, unknown user (``unknown_user``)."""
-        if action not in ("sign_in", "unknown_user"):
+        """Record a sign-in (``sign_in``), a sign-out (``sign_out``) or a refused, unknown user
+        (``unknown_user``)."""
+        if action not in ("sign_in", "sign_out", "unknown_user"):
             raise CaseDataError(f"not an access event: {_text(action)[:20]!r}")
         self._record(self._who(actor), action)
 
@@ -1055,7 +1122,13 @@ class Store:
         a = self._who(actor)
         with self._tx() as s:
             row = self._case(s, case_id, a)
-            q = select(AuditRow).where(AuditRow.case_id == row.id).order_by(AuditRow.id)
+            # this case's own entries: none from before it was made (a database whose ids were
+            # reused before migration 0004 holds an earlier case's entries under the same id)
+            q = (
+                select(AuditRow)
+                .where(AuditRow.case_id == row.id, AuditRow.at >= row.created_at)
+                .order_by(AuditRow.id)
+            )
             return [entry_dict(r) for r in s.scalars(q)]
 
     def purge_candidates(
@@ -1086,23 +1159,33 @@ class Store:
             _delete_rows(s, gone)
             for n in gone:
                 _audit(s, a, "purge", n, f"retention {int(months)} months")
-        if gone and self.backend == "sqlite":
-            self._checkpoint()
+        if gone:
+            self._scrub()
         return gone
 
     def erasure_candidates(self, who: str, *, actor: Actor | None = None) -> list[dict[str, Any]]:
-        """The cases about one person (their ``who`` field, ignoring case and surrounding spaces)."""
+        """The cases that name one person in their ``who``, title or notes (words compared after
+        normalising case, spacing and punctuation; an initial stands for a given name: see
+        :mod:`casework.erasure`). Each summary says where the person was found (``found_in``):
+        the list an administrator confirms before :meth:`erase`."""
         a = self._who(actor)
         self._admin(a, "erase a person's cases")
-        name = _text(who).strip().lower()
-        if not name:
-            raise CaseDataError("say whose cases to erase (the 'who' of the cases)")
+        if not words(_text(who)):
+            raise CaseDataError("say whose cases to erase (the person's name as written in the cases)")
+        name = _text(who)
+        found: dict[int, list[str]] = {}
         with self._tx() as s:
-            q = select(CaseRow).where(sa.func.lower(sa.func.trim(CaseRow.who)) == name).order_by(CaseRow.id)
-            return [_summary(r) for r in s.scalars(q)]
+            q = select(CaseRow.id, CaseRow.who, CaseRow.title, CaseRow.notes).order_by(CaseRow.id)
+            for r in s.execute(q).yield_per(1000):
+                fields = matching_fields(name, r._mapping)
+                if fields:
+                    found[r.id] = fields
+            rows = s.scalars(select(CaseRow).where(CaseRow.id.in_(list(found) or [0])).order_by(CaseRow.id))
+            return [{**_summary(r), "found_in": found[r.id]} for r in rows]
 
     def erase(self, who: str, ids: list[int], *, actor: Actor | None = None) -> list[int]:
-        """Delete, for real, the cases about ``who`` among ``ids`` (the list the user confirmed).
+        """Delete, for real, the cases naming ``who`` among ``ids`` (the list the user confirmed),
+        then make the deleted rows unreadable in the database files (:mod:`casework.erasure`).
         Returns the ids deleted; the audit entries say "erasure on request", not whose."""
         a = self._who(actor)
         wanted = {c["id"] for c in self.erasure_candidates(who, actor=a)} & {_parse_id(i) for i in ids}
@@ -1111,8 +1194,8 @@ class Store:
             _delete_rows(s, gone)
             for n in gone:
                 _audit(s, a, "erase", n)
-        if gone and self.backend == "sqlite":
-            self._checkpoint()
+        if gone:
+            self._scrub()
         return gone
 
     # ------------------------------------------------------------------ gap and outcome (issue 20)
@@ -1208,7 +1291,7 @@ class Store:
                 for r in rows
             ]
 
-    def _import_case(self, data: Any, a: Actor) -> int:
+    def _import_case(self, data: Any, a: Actor, owner: str | None, org_unit: str | None) -> int:
         if not isinstance(data, Mapping):
             raise CaseDataError(f"a case export must be a mapping, not {type(data).__name__}")
         if data.get("format") != EXPORT_FORMAT:
@@ -1251,65 +1334,52 @@ class Store:
                 problems += [f"monitoring[{i}]: {p}" for p in exc.problems]
         gap_outcome = _imported_gap_outcome(ex, problems)
         for i, x in enumerate(ex.consultations):
+            # the stored results are not used (the case is consulted again), but an id this rule base
+            # does not know means the file is not what it says it is
             if x.result.get("status") not in ("complete", "needs_answer", "cannot_recommend"):
                 problems.append(f"consultations[{i}].result: no valid 'status'")
+            unknown = sorted({iv for iv in _intervention_ids(x.result) if iv not in INTERVENTION_IDS})
+            if unknown:
+                problems.append(
+                    f"consultations[{i}].result: unknown intervention ids {[_text(u)[:40] for u in unknown]}"
+                )
         if problems:
             raise CaseDataError(problems)
         if (ex.owner is not None or ex.org_unit is not None) and not a.may_see(ex.owner, ex.org_unit):
-            # someone else's case: refused in the same words as a case that does not exist
+            # someone else's case as exported: refused in the same words as a case that does not exist
+            # (a courtesy, not a boundary: the importer holds the file's words either way)
             self._record(a, "refused", ex.id)
             raise CaseNotFound(f"no case with id {ex.id}" if ex.id else "no such case")
-        own, unit = (ex.owner, ex.org_unit) if a.is_admin else (a.owner_id, a.unit)
-        fresh = None if ex.consultations else _consult(answers)[0]
+        # nothing the file says about the case is believed: owner and unit are the importer's (an admin
+        # may name them), the times are now, and the result is built again by today's rule base
+        own, unit = self._owner_unit(a, owner, org_unit)
+        fresh, given = _consult(answers)
+        origin = _origin(ex)
         now = _now()
         with self._tx(write=True) as s:
-            created = _aware(ex.created_at) if ex.created_at else now
             row = CaseRow(
                 title=h["title"],
                 who=h["who"],
                 notes=h["notes"],
                 status=h["status"],
-                created_at=created,
-                updated_at=_aware(ex.updated_at) if ex.updated_at else now,
+                created_at=now,
+                updated_at=now,
                 owner=own,
                 org_unit=unit,
                 **gap_outcome,
             )
             s.add(row)
             s.flush()
-            self._put_answers(s, row.id, answers)
-            last: tuple[str, str | None, float | None] | None = None
-            for x in ex.consultations:
-                res = _scrub(x.result)
-                prim = res.get("primary") if isinstance(res.get("primary"), Mapping) else None
-                conf = prim.get("confidence") if prim else None
-                last = (
-                    res["status"],
-                    prim.get("intervention") if prim else None,
-                    conf if isinstance(conf, (int, float)) else None,
-                )
-                s.add(
-                    ConsultationRow(
-                        case_id=row.id,
-                        created_at=_aware(x.created_at) if x.created_at else now,
-                        answers=_scrub(x.answers),
-                        result=res,
-                        rulebase_version=_text(x.rulebase_version) or "unknown",
-                        status=last[0],
-                        primary_intervention=last[1],
-                        confidence=last[2],
-                    )
-                )
-            if fresh is not None:
-                s.add(_consultation_row(row.id, fresh, answers))
-                last = (fresh.status, fresh.primary, fresh.confidence)
-            row.result_status, row.primary_intervention, row.confidence = last
+            self._put_answers(s, row.id, given)
+            s.add(_consultation_row(row.id, fresh, given))
+            self._set_summary(row, fresh.status, fresh.primary, fresh.confidence)
+            row.updated_at = now
             if plan is not None:
                 s.add(_plan_row(row.id, plan, now))
             for e in entries:
                 s.add(_monitoring_row(row.id, e, now))
             s.flush()
-            _audit(s, a, "import", row.id)
+            _audit(s, a, "import", row.id, origin)
             return row.id
 
 
@@ -1329,6 +1399,39 @@ def _imported_gap_outcome(ex: _Export, problems: list[str]) -> dict[str, Any]:
         else:
             problems.append(f"outcome: '{_text(ex.outcome)[:20]}' is not one of {', '.join(OUTCOMES)}")
     return out
+
+
+_MAX_DEPTH = 64  # far deeper than any export; deeper data is refused, not walked
+
+
+def _intervention_ids(obj: Any) -> list[str]:
+    """Every value under an ``intervention`` key inside plain JSON data (refused when nested
+    deeper than any export is)."""
+    out, todo = [], [(obj, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > _MAX_DEPTH:
+            raise CaseDataError("not a case export: the data is nested too deeply")
+        if isinstance(item, Mapping):
+            for k, v in item.items():
+                if k == "intervention" and v is not None and not isinstance(v, (Mapping, list)):
+                    out.append(str(v))
+                else:
+                    todo.append((v, depth + 1))
+        elif isinstance(item, list):
+            todo.extend((v, depth + 1) for v in item)
+    return out
+
+
+_ORIGIN_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _origin(ex: _Export) -> str:
+    """Where an import came from, for its audit entry: the file's case id and the rule-base version
+    of its latest consultation (only digits, letters, dots and dashes; never case content)."""
+    version = ex.consultations[-1].rulebase_version if ex.consultations else ""
+    version = _ORIGIN_CHARS.sub("", version)[:24] or "none"
+    return f"from case {ex.id if ex.id is not None else '?'}, rule base {version}"[:80]
 
 
 def export_data(case: Mapping[str, Any]) -> dict[str, Any]:

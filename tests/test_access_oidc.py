@@ -216,6 +216,7 @@ def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: 
 
 
 def nav_pages(page) -> list[str]:
+    page.locator('[data-testid="stSidebarNavLink"]').first.wait_for()  # drawn after "Signed in as" (a race under load)
     more = page.locator('[data-testid="stSidebarNavViewButton"]')
     if more.count() and "more" in more.inner_text().lower():
         more.click()

@@ -87,7 +87,7 @@ def test_md_plain_keeps_the_visible_text_and_leaves_nothing_to_interpret(text):
     out = md_plain(text)
     assert not re.search(r"(?<!\\)[*`<>\[\]|~$#]", out.replace("\\\\", ""))  # every special character escaped
     assert not any(line.strip() and line.startswith((" ", "\t")) for line in out.split("\n"))  # no code block
-    visible = re.sub(r"\\(.)", r"\1", out).replace("  \n", "\n")
+    visible = re.sub(r"\\(.)", r"\1", out).replace("  \n", "\n").replace("\u2060", "")  # word joiners: no links
     lines = clean_text(text).replace("\r\n", "\n").replace("\r", "\n").split("\n")
     assert visible == "\n".join(line.strip() for line in lines)
 
@@ -121,7 +121,7 @@ def test_hostile_values_in_the_page_address_are_shown_as_text():
     at.query_params.update({"gap_defined": "[click](http://evil.example)", "<script>": "1", "aim": "**x**"})
     at.run()
     assert_shown_as_text(at)
-    assert any("\\[click\\](http\\://evil.example)" in w.value for w in at.warning)
+    assert any("\\[click\\](http\u2060://evil.example)" in w.value for w in at.warning)
 
 
 def test_cases_page_shows_a_hostile_case_and_plan_as_text(monkeypatch, tmp_path):

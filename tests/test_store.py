@@ -262,10 +262,13 @@ class StoreContract:
         new_id = store.import_case(json.loads(text))
         assert new_id != cid
         again = store.export_case(new_id)
-        for key in exported:
-            if key not in ("id", "exported_at"):
-                assert again[key] == exported[key], key
-        assert store.counts(new_id) == store.counts(cid)
+        # the case's own words come back; times are the import's; the result is consulted again
+        for key in ("title", "who", "notes", "status", "answers", "plan", "monitoring", "owner", "org_unit"):
+            assert again[key] == exported[key], key
+        assert again["created_at"] >= exported["updated_at"]
+        assert len(again["consultations"]) == 1
+        assert again["consultations"][0]["result"] == exported["consultations"][-1]["result"]
+        assert store.counts(new_id) == {**store.counts(cid), "consultations": 1}
 
     def test_import_rejects_bad_data_and_saves_nothing(self, store):
         cid = save_worked(store, "mentoring")

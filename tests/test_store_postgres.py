@@ -123,7 +123,7 @@ def postgres_server():
             pytest.fail(f"initdb failed: {run.stderr.strip()}")
         opts = (
             f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off "
-            "-c full_page_writes=off -c max_connections=50"
+            "-c full_page_writes=off -c max_connections=50 -c wal_recycle=off"
         )
         run = subprocess.run(
             [
