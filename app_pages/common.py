@@ -367,7 +367,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
             if sm["because"]:
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:
-                st.info(sm["decides"], icon=":material/balance:")
+                st.info(sm["decides"], icon="⚖️")
             st.markdown(f"**First step:** {sm['next_step']}" + organisation_offer(c.primary))
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")

@@ -35,9 +35,16 @@ def screens_mod():
     return _SCREENS
 
 
-def answer(page, kb, qid: str, value: str) -> None:
-    """Choose ``value`` for question ``qid`` and press Next."""
+def answer(page, kb, qid: str, value: str, before: dict[str, str] | None = None) -> None:
+    """Choose ``value`` for question ``qid`` and press Next. ``before``: the answers given so far, so that
+    the question is looked for as the engine words it (the group wording once several people share it)."""
+    from rules.consult import consult
+
     q = kb.question(qid)
+    if before is not None:
+        nq = consult(before).next_question
+        if nq is not None and nq.id == qid:
+            q = nq
     page.get_by_role("heading", name=q.text, exact=True).wait_for()
     wait_idle(page)  # a click during a script run can be lost when the run replaces the form
     group = page.get_by_role("radiogroup", name=q.text, exact=True)
@@ -46,8 +53,10 @@ def answer(page, kb, qid: str, value: str) -> None:
 
 
 def answer_all(page, kb, answers: dict[str, str], order) -> None:
+    before: dict[str, str] = {}
     for qid in order:
-        answer(page, kb, qid, answers[qid])
+        answer(page, kb, qid, answers[qid], before)
+        before[qid] = answers[qid]
 
 
 def go_to(page, title: str) -> None:

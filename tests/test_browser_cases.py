@@ -34,8 +34,10 @@ def test_a_saved_case_opens_and_its_tab_survives_actions(browser_page, app_url):
     case = next(c for c in KB.cases if c.id == "presentation-skills")
     page.goto(app_url + "/")
     wait_idle(page)
+    before: dict[str, str] = {}
     for qid in consult(case.answers).answers:
-        answer(page, KB, qid, case.answers[qid])
+        answer(page, KB, qid, case.answers[qid], before)
+        before[qid] = case.answers[qid]
     page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
     wait_idle(page)
     page.get_by_role("button", name="Save this case").click()

@@ -18,8 +18,10 @@ LEARN = ["Interventions compared", "Study the topic", "Processes", "Decision tab
 
 
 def to_result(page) -> None:
+    before: dict[str, str] = {}
     for qid in ORDER:
-        answer(page, KB, qid, CASE.answers[qid])
+        answer(page, KB, qid, CASE.answers[qid], before)
+        before[qid] = CASE.answers[qid]
     page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
     wait_idle(page)
 
@@ -39,7 +41,7 @@ def test_nothing_leaves_the_machine(chromium, app_url):
         page.set_default_timeout(30_000)
         page.goto(app_url + "/")
         wait_idle(page)
-        answer(page, KB, ORDER[0], CASE.answers[ORDER[0]])
+        answer(page, KB, ORDER[0], CASE.answers[ORDER[0]], {})
         page.get_by_role("button", name="Previous").click()  # and back again
         wait_idle(page)
         to_result(page)
