@@ -288,7 +288,9 @@ class Consultation:
                 "for": need,
             })
 
-        findings = set(self.findings)
+        # a finding of kind "unknown" (the work not looked at yet) is what turns questions into checks:
+        # it does not close them
+        findings = {f for f in self.findings if rb.finding_kind[f] != "unknown"}
         kinds = {rb.finding_kind[f] for f in findings}
 
         def unknown(qid: str) -> bool:
@@ -393,7 +395,8 @@ class Consultation:
         if self.safety is None:
             return None
         level = getattr(rb.safety, self.safety)
-        return {"level": self.safety, "title": level.title, "guidance": list(level.guidance)}
+        guidance = level.group_guidance if level.group_guidance and SEVERAL in self.findings else level.guidance
+        return {"level": self.safety, "title": level.title, "guidance": list(guidance)}
 
     def to_dict(self, rb: RuleBase | None = None) -> dict[str, Any]:
         from .summary import primary_part, secondary_part, summary

@@ -104,6 +104,7 @@ class GateDef(Strict):
 class SafetyLevel(Strict):
     title: str
     guidance: list[str] = Field(min_length=1)
+    group_guidance: list[str] | None = None  # the wording once several people share the case
 
 
 class Safety(Strict):

@@ -11,8 +11,8 @@ Kinds checked (each seen by readers of earlier versions):
 - once several people share the gap, the engine's own words (checks, could-change questions, the first
   step) do not speak of "the person";
 - no text assembled from parts has an empty or unfilled slot, a doubled word or an empty sentence;
-- a "check first" result names its lean in the headline exactly when it has one, and its first check is
-  one marked "start here".
+- a "check first" result names its lean in the headline exactly when it has one, its first check is one
+  marked "start here", and when the work was not looked at yet, its parts are among the checks.
 """
 
 from __future__ import annotations
@@ -126,6 +126,12 @@ def test_every_sentence_agrees_with_the_answers(data):
         assert (named is not None and f"lean to {named}" in sm["headline"]) or (named is None and "lean to" not in sm["headline"])
         if cr["checks"]:
             assert cr["checks"][0]["start_here"]
+        # the work not looked at yet: its parts are the checks, not lost
+        from rules.consult import ENVIRONMENT_PARTS
+
+        wanted = {q for r in c.settled.missing for q in r.checks} & set(ENVIRONMENT_PARTS)
+        if "environment_unknown" in c.findings and wanted:
+            assert wanted & {x["question"] for x in cr["checks"]}, (answers, cr["checks"])
 
     # the CLI text says the same first step and headline
     text = format_text(c, explain=False)
