@@ -176,7 +176,9 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
             if cost.answer in values:
                 continue  # answers no condition tells apart from this one change nothing
             # the path up to this question is the same: walk on from there with the other answer
-            _w, st = comp.resume(before[at[cost.question]], {**accepted, cost.question: values[0]}, fill=DONT_KNOW)
+            # (to the end: a settled stop would give the same outcome, at the price of its check)
+            _w, st = comp.resume(before[at[cost.question]], {**accepted, cost.question: values[0]}, fill=DONT_KNOW,
+                                 settle_stop=False)
             other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
             if other != base:
                 alts += [(alt, other) for alt in values]
@@ -330,7 +332,7 @@ class Consultation:
                 continue
             outs = {base}
             for values in comp.option_classes[qid]:
-                w = comp.walk({**self.answers, qid: values[0]}, fill=DONT_KNOW)
+                w = comp.walk({**self.answers, qid: values[0]}, fill=DONT_KNOW, settle_stop=False)
                 if qid in w.accepted:
                     outs.add(outcome(rb, comp.fire(w.accepted)[0], w.accepted))
             reach[qid] = len(outs)

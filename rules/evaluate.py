@@ -30,6 +30,8 @@ def net_cf(mb: float, md: float) -> float:
     return 0.0 if denom == 0 else (mb - md) / denom
 
 
+SETTLED_CACHE_SIZE = 50_000  # remembered settled checks (a few MB at most)
+
 CondFn = tuple  # (answers: tuple[(qid, frozenset)], need, bar, any_kinds, no_kinds)
 """A condition compiled to frozensets; see :func:`holds`."""
 
@@ -128,6 +130,7 @@ class Compiled:
         self.kind_of = kind_of
         self.stop_findings = frozenset(f for f, d in rb.findings.items() if d.stop)
         self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
+        self.stage_of = {q.id: q.stage for q in rb.knowledge.questions}
         # what each rule concludes, for outcome(): (finding, gate, (intervention, cf) | None, bars)
         self.conclusions = {
             r.id: (r.then.finding, r.then.gate,
@@ -152,6 +155,10 @@ class Compiled:
         self.decisions = [(cond, self.conclusions[rid][2], self.conclusions[rid][3])
                           for rid, cond in self.decision_rules]
         self.gate_rules = [(i, cond, g) for i, (_rid, cond, _f, g) in enumerate(self.finding_rules) if g]
+        # cause-analysis rules that conclude a finding: (finding, answer tests, findings needed); they
+        # have no absent or kind tests (see rules.model.compute_layers)
+        self.producers = [(f, cond[0], cond[1]) for _rid, cond, f, _g in self.finding_rules if f]
+        self._settled_cache: dict[frozenset, str | None] = {}
         # the base rates that order a "check first" differential: [(row, condition)]
         self.base_rates = [(br, compile_condition(br.when)) for br in rb.base_rates]
         # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]
@@ -186,14 +193,40 @@ class Compiled:
         acc, findings, kinds = st.accepted, st.findings, st.kinds
         if "risk_of_harm" not in acc or "distress_signs" not in acc:
             return None
+        # quick exit, from what holds now: a leader's lowest certainty is at most its certainty now, a
+        # rival's highest at least its certainty now, and what is barred for good is barred now; so some
+        # intervention must reach the threshold now, not be barred now, and lead every rival not barred now
+        t = round(self.rb.settlement.primary_threshold, 9)
+        cur: dict[str, list[float]] = {}
+        cur_barred: set[str] = set()
+        for cond, support, bars in self.decisions:
+            if not cond[1] <= findings or not holds(cond, acc, findings, kinds):
+                continue
+            if support:
+                m = cur.setdefault(support[0], [0.0, 0.0])
+                m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
+            else:
+                cur_barred |= bars
+        now = {iv: round(net_cf(*m), 9) for iv, m in cur.items()}
+        if not any(cf >= t and iv not in cur_barred
+                   and all(other == iv or other in cur_barred or ocf < cf for other, ocf in now.items())
+                   for iv, cf in now.items()):
+            return None
         possible = set(findings)
+        todo = [(f, ans, need) for f, ans, need in self.producers if f not in possible]
         grow = True
-        while grow:
+        while grow:  # the findings that may still appear: a fixpoint over the rules that conclude them
             grow = False
-            for _rid, cond, f, _g in self.finding_rules:
-                if f and f not in possible and could_hold(cond, acc, findings, possible, ()):
+            left = []
+            for f, ans, need in todo:
+                if f in possible:
+                    continue
+                if (not need or need <= possible) and all(q not in acc or acc[q] in allowed for q, allowed in ans):
                     possible.add(f)
                     grow = True
+                else:
+                    left.append((f, ans, need))
+            todo = left
         pkinds = {self.kind_of[f] for f in possible}
         gates = self.rb.gates
         for i, cond, g in self.gate_rules:
@@ -223,7 +256,6 @@ class Compiled:
                 maybe_barred |= bars
                 if firm:
                     barred |= bars
-        t = round(self.rb.settlement.primary_threshold, 9)
         low_score = {iv: round(net_cf(*m), 9) for iv, m in lo.items()}
         high_score = {iv: round(net_cf(*m), 9) for iv, m in hi.items()}
         for iv, low_cf in low_score.items():
@@ -235,6 +267,19 @@ class Compiled:
                    for _req, app, any_of in self.requirements.get(iv, ())):
                 return iv
         return None
+
+    def _settled_memo(self, st: _WalkState) -> str | None:
+        """:meth:`settled`, remembered per set of accepted answers (the walk is deterministic, so they fix
+        the findings too). Replays of the same answers (each step of the app and of the interactive CLI
+        walks from the first question; the decisive-answer and confidence searches share prefixes) then
+        cost a look-up. Bounded: emptied when full."""
+        key = frozenset(st.accepted.items())
+        memo = self._settled_cache
+        if key not in memo:
+            if len(memo) >= SETTLED_CACHE_SIZE:
+                memo.clear()
+            memo[key] = self.settled(st)
+        return memo[key]
 
     @staticmethod
     def _met_for_good(applies, any_of, acc, findings, kinds, possible, pkinds) -> bool:
@@ -262,9 +307,10 @@ class Compiled:
         result, state = self._walk(_WalkState.start(self), answers, None, snapshots)
         return result, state, snapshots
 
-    def resume(self, state: _WalkState, answers: Mapping[str, str], fill: str | None = None) -> tuple[WalkResult, _WalkState]:
+    def resume(self, state: _WalkState, answers: Mapping[str, str], fill: str | None = None,
+               settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
         """Go on walking from a saved state (a copy of it is used) with these answers."""
-        return self._walk(state.copy(), answers, fill)
+        return self._walk(state.copy(), answers, fill, settle_stop=settle_stop)
 
     def fired_by(self, state: _WalkState, ordered: bool = True) -> list[str]:
         """The rules a finished walk fires, as :meth:`fire` gives them on its accepted answers: the
@@ -281,6 +327,7 @@ class Compiled:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
         pending = st.pending  # in question order; answered and closed questions are taken out
+        checked: tuple | None = None  # (findings, stage) at the last settled check
         while True:
             item = None
             dead = []
@@ -295,8 +342,12 @@ class Compiled:
             if item is None:
                 return WalkResult(accepted, path, None, None), st
             nxt = item[0]
-            if settle_stop and self.settled(st):
-                return WalkResult(accepted, path, None, "settled"), st
+            # the settled check runs when a finding has appeared or a new stage begins (cheaper than at
+            # every question; a stage's questions seldom settle a result one by one)
+            if settle_stop and (len(findings), self.stage_of[nxt]) != checked:
+                if self._settled_memo(st):
+                    return WalkResult(accepted, path, None, "settled"), st
+                checked = (len(findings), self.stage_of[nxt])
             if nxt not in answers:
                 if fill is None:
                     return WalkResult(accepted, path, nxt, None), st
