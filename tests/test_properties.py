@@ -109,14 +109,19 @@ def test_unknown_risk_with_a_red_flag_says_check_now(answers):
 ENVIRONMENT = [q.id for q in KB.questions if q.stage == "environment"]
 
 
+def environment_unknown_path(data):
+    """A path on a route with a shortfall, every work-environment question answered "don't know"."""
+    concern = data.draw(st.sampled_from(["shortfall", "organisation", "dont_know"]), label="concern")
+    return complete_path(
+        lambda qid, opts: "dont_know" if qid in ENVIRONMENT else data.draw(st.sampled_from(opts), label=qid),
+        {"concern": concern},
+    )[1]
+
+
 @SETTINGS
 @given(st.data())
 def test_coaching_never_complete_while_the_whole_environment_is_unknown(data):
-    concern = data.draw(st.sampled_from(["shortfall", "organisation", "dont_know"]), label="concern")
-    _, c = complete_path(
-        lambda qid, opts: "dont_know" if qid in ENVIRONMENT else data.draw(st.sampled_from(opts), label=qid),
-        {"concern": concern},
-    )
+    c = environment_unknown_path(data)
     on_shortfall = any(q in c.answers for q in ENVIRONMENT)
     if on_shortfall:
         assert all(c.answers.get(q) == "dont_know" for q in ENVIRONMENT if q in c.answers)
@@ -228,11 +233,7 @@ def test_a_check_first_with_any_support_has_a_lean(data):
 @SETTINGS
 @given(st.data())
 def test_training_never_complete_with_the_work_environment_unknown_unless_new_to_everyone(data):
-    concern = data.draw(st.sampled_from(["shortfall", "organisation", "dont_know"]), label="concern")
-    _, c = complete_path(
-        lambda qid, opts: "dont_know" if qid in ENVIRONMENT else data.draw(st.sampled_from(opts), label=qid),
-        {"concern": concern},
-    )
+    c = environment_unknown_path(data)
     if c.status == "complete" and c.primary == "training" and any(q in c.answers for q in ENVIRONMENT):
         assert "new_to_everyone" in c.findings, c.answers
 
