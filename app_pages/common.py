@@ -368,6 +368,8 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:
                 st.info(sm["decides"], icon="⚖️")
+            for x in sm.get("held_back") or []:
+                st.markdown(x["text"])
             st.markdown(f"**First step:** {sm['next_step']}" + organisation_offer(c.primary))
         for s in d["secondary"]:
             st.markdown(f"**Also: {iv_name(s['intervention'])}** — {s['role']}.")

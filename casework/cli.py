@@ -122,6 +122,8 @@ def format_text(c, explain: bool) -> str:
         out.append(f"First step: {sm['next_step']}")
     if sm["decides"]:
         out.append(sm["decides"])
+    for x in sm.get("held_back") or []:
+        out.append(x["text"])
     out.append("")
     if d["status"] == "needs_answer":
         q = c.next_question

@@ -51,6 +51,7 @@ class ConfidenceWords(_Strict):
 
 
 class SummaryWords(_Strict):
+    held_back: str
     headline_primary: str
     headline_secondary: str
     headline_gate: str
@@ -462,4 +463,24 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         "rival": cc["rival"] if cc else None,
         "decides": decides,
         "confidence": conf,
+        "held_back": held_back(rb, c, d),
     }
+
+
+def held_back(rb: RuleBase, c: Consultation, d: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Interventions with more support than the primary that a rule bars from leading: why each was held
+    back (``{intervention, certainty, reason, text}``), so that a secondary stronger than the primary is
+    never left unexplained."""
+    if c.status != "complete" or not c.primary:
+        return []
+    pcf = round(c.settled.scores[c.primary], 3)
+    out = []
+    for bar in d.get("cannot_lead") or []:
+        iv = bar["intervention"]
+        cf = round(c.settled.scores.get(iv, 0.0), 3)
+        if cf > pcf:
+            text = result_words().summary.held_back.format(
+                name=_name(rb, iv), cf=cf, primary=_name(rb, c.primary), primary_cf=pcf,
+                reason=first_sentence(bar["reason"]))
+            out.append({"intervention": iv, "certainty": cf, "reason": bar["reason"], "text": text})
+    return out

@@ -11,6 +11,7 @@ Kinds checked (each seen by readers of earlier versions):
 - once several people share the gap, the engine's own words (checks, could-change questions, the first
   step) do not speak of "the person";
 - no text assembled from parts has an empty or unfilled slot, a doubled word or an empty sentence;
+- a secondary with more support than the primary is explained (why it was held back);
 - a "check first" result names its lean in the headline exactly when it has one, its first check is one
   marked "start here", and when the work was not looked at yet, its parts are among the checks.
 """
@@ -132,6 +133,12 @@ def test_every_sentence_agrees_with_the_answers(data):
         wanted = {q for r in c.settled.missing for q in r.checks} & set(ENVIRONMENT_PARTS)
         if "environment_unknown" in c.findings and wanted:
             assert wanted & {x["question"] for x in cr["checks"]}, (answers, cr["checks"])
+
+    # a secondary stronger than the primary says why it was held back
+    if c.status == "complete":
+        pcf = d["primary"]["certainty"]
+        stronger = {x["intervention"] for x in d["secondary"] if x["certainty"] > pcf}
+        assert stronger <= {x["intervention"] for x in sm["held_back"]}, (answers, d["secondary"])
 
     # the CLI text says the same first step and headline
     text = format_text(c, explain=False)
