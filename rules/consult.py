@@ -26,7 +26,7 @@ from typing import Any
 from knowledge.schema import DONT_KNOW, Question
 
 from .engine import Firing, run_engine, trace
-from .evaluate import closed, compile_condition, compiled, holds
+from .evaluate import closed, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
 
@@ -294,11 +294,12 @@ class Consultation:
         # it does not close them
         findings = {f for f in self.findings if rb.finding_kind[f] != "unknown"}
         kinds = {rb.finding_kind[f] for f in findings}
+        ask_when = dict(compiled(rb).questions)
 
         def unknown(qid: str) -> bool:
             v = self.answers.get(qid)
             if v is None:  # not asked: a check only if this case could still be asked it
-                return not closed(compile_condition(kb.question(qid).ask_when), self.answers, findings, kinds)
+                return not closed(ask_when[qid], self.answers, findings, kinds)
             return kb.question(qid).cost_of(v) > 0
 
         for req in self.settled.missing:
@@ -358,9 +359,8 @@ class Consultation:
         kinds = {rb.finding_kind[f] for f in findings}
         return [
             {"intervention": iv, "needs": dl.needs, "step": " ".join(dl.step.split()), "checks": list(dl.checks)}
-            for dl in rb.delivery
-            if dl.intervention == iv
-            and not any(holds(compile_condition(c), self.answers, findings, kinds) for c in dl.established)
+            for dl, established in compiled(rb).delivery
+            if dl.intervention == iv and not any(holds(c, self.answers, findings, kinds) for c in established)
         ]
 
     def differential(self, rb: RuleBase | None = None) -> list[dict[str, Any]]:

@@ -159,6 +159,8 @@ class Compiled:
         # have no absent or kind tests (see rules.model.compute_layers)
         self.producers = [(f, cond[0], cond[1]) for _rid, cond, f, _g in self.finding_rules if f]
         self._settled_cache: dict[frozenset, str | None] = {}
+        # how each intervention is delivered: [(row, [established ...])]
+        self.delivery = [(dl, [compile_condition(c) for c in dl.established]) for dl in rb.delivery]
         # the base rates that order a "check first" differential: [(row, condition)]
         self.base_rates = [(br, compile_condition(br.when)) for br in rb.base_rates]
         # the evidence standard: intervention -> [(requirement, applies, [any_of ...])]

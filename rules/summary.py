@@ -107,14 +107,20 @@ def result_words(path: Path = HERE / "results.yaml") -> ResultWords:
     return words
 
 
+@functools.cache
+def _first_step_rows() -> list[tuple[FirstStep, tuple]]:
+    """The rows of ``first_steps`` with their conditions compiled once."""
+    return [(row, compile_condition(row.when)) for row in result_words().first_steps]
+
+
 def first_step(rb: RuleBase, c: Consultation) -> str:
     """The first step for the primary, chosen from the route, the safety level and the answers (the
     first row of ``first_steps`` in results.yaml whose condition holds), so that it never asks for what
     was already answered."""
     findings = set(c.findings)
     kinds = {rb.finding_kind[f] for f in findings}
-    for row in result_words().first_steps:
-        if row.intervention == c.primary and holds(compile_condition(row.when), c.answers, findings, kinds):
+    for row, cond in _first_step_rows():
+        if row.intervention == c.primary and holds(cond, c.answers, findings, kinds):
             found = [rb.findings[f].label for f in sorted(findings)
                      if rb.findings[f].kind in ("environment", "partial_environment")]
             return " ".join(row.text.replace("{barriers}", "; ".join(found)).split())

@@ -194,16 +194,10 @@ def test_the_quick_outcome_equals_the_full_settlement(data):
 
 # ---- the judgement under partial knowledge (base rates, delivery apart from diagnosis, confidence)
 
-RB_ = None
-
-
 def _rb():
-    global RB_
-    if RB_ is None:
-        from rules.model import load_rulebase
+    from rules.model import load_rulebase  # loaded once per process (lru_cache)
 
-        RB_ = load_rulebase()
-    return RB_
+    return load_rulebase()
 
 
 def _half_known(data, dk_share=0.5):
