@@ -35,7 +35,7 @@ def template_bytes(fmt: str) -> bytes:
 def safety_notice() -> str:
     from casework.plan import load_templates
 
-    return load_templates().data.safety_notice.strip()
+    return " ".join(load_templates().data.batch_safety_notice.split())
 
 
 def outcome_label(outcome: str) -> str:
@@ -56,7 +56,7 @@ def outcome_scale() -> alt.Scale:
 def triage_with_progress(key: str, name: str, load) -> None:
     """Read and triage (``load`` returns (rows, columns, messages)) with a progress bar; keep the run
     (or the message why the file cannot be used) in session state under ``key``."""
-    state: dict = {"key": key, "run": None, "error": None}
+    state: dict = {"key": key, "run": None, "error": None, "dont_know": bool(st.session_state.get("batch_dont_know"))}
     st.session_state[STATE] = state
     try:
         rows, columns, messages = load()
@@ -70,7 +70,7 @@ def triage_with_progress(key: str, name: str, load) -> None:
 
     # in-process: worker processes would have to be spawned from the server's threads, and the
     # server's other sessions need the cores too
-    results = batch.triage_rows(rows, progress=progress, workers=1)
+    results = batch.triage_rows(rows, progress=progress, workers=1, empty_as_dont_know=state["dont_know"])
     bar.empty()
     state["run"] = batch.BatchRun(name=name, columns=columns, results=results, messages=messages)
 
@@ -96,13 +96,21 @@ def upload_section() -> None:
             f"Up to {batch.MAX_BYTES // 1024 // 1024} MB and {batch.MAX_ROWS:,} rows. Values are the option "
             "values of each question (yes, no, dont_know, …); an empty cell is a question not answered."
         )
+    st.checkbox(
+        "Take blank cells as \"don't know\"",
+        key="batch_dont_know",
+        help="Every question a row leaves blank (or has no column for) is answered \"don't know\" where its "
+        "path reaches it, so every row gets a result or a list of checks. Unticked, such rows say which "
+        "answers they still need.",
+    )
+    dont_know = "dk" if st.session_state.get("batch_dont_know") else "blank"
     up = st.file_uploader(
         "Spreadsheet of cases", type=["csv", "xlsx", "xlsm", "xls", "ods", "txt", "tsv"], key="batch_upload",
         max_upload_size=batch.MAX_BYTES // 1024 // 1024,
     )
     previous = st.session_state.get(STATE, {}).get("key") or ""
     if up is not None:
-        key = f"upload:{up.file_id}"
+        key = f"upload:{up.file_id}:{dont_know}"
         if previous != key:
             triage_with_progress(key, up.name, lambda: batch.read_table(up.getvalue(), up.name))
     elif previous.startswith("upload:"):
@@ -110,7 +118,11 @@ def upload_section() -> None:
     cases = batch.worked_case_rows()
     if cases and st.button("Try it with the worked cases"):
         columns = list(dict.fromkeys(c for r in cases for c in r))
-        triage_with_progress("worked-cases", "worked-cases.csv", lambda: (cases, columns, []))
+        triage_with_progress(f"worked-cases:{dont_know}", "worked-cases.csv", lambda: (cases, columns, []))
+
+
+def rows_text(n: int) -> str:
+    return f"{n:,} row" if n == 1 else f"{n:,} rows"
 
 
 BAR = 22  # bar thickness in pixels; the chart grows with the number of bars instead
@@ -178,7 +190,8 @@ def results_section(run: batch.BatchRun) -> None:
     cols[3].metric("Rows with problems", f"{counts.get('error', 0):,}")
     alerts = sum(1 for r in run.results if r.get("safety_alert"))
     if alerts:
-        st.error(f"**{alerts:,} rows flag a possible risk of harm** (safety_alert = yes). {safety_notice()}")
+        st.error(f"**{rows_text(alerts)} {'flags' if alerts == 1 else 'flag'} a possible risk of harm** "
+                 f"(safety_alert = yes). {safety_notice()}")
     if not total:
         return
 
@@ -192,16 +205,22 @@ def results_section(run: batch.BatchRun) -> None:
 
     problems = batch.row_messages(run.results)
     if problems:
-        with st.expander(f"Problems in {counts.get('error', 0):,} rows (these rows were not triaged)"):
+        bad = counts.get("error", 0)
+        with st.expander(f"Problems in {rows_text(bad)} ({'this row was' if bad == 1 else 'these rows were'} not triaged)"):
             st.markdown("\n".join(f"- {md_plain(p, one_line=True)}" for p in problems[:200]))
             if len(problems) > 200:
                 st.caption(f"… and {len(problems) - 200:,} more: see the errors column.")
 
     show = st.radio(
-        "Show", ["all rows", "rows with problems", "safety alerts"], horizontal=True, key="batch_show"
+        "Show", ["all rows", "rows needing answers", "rows with problems", "safety alerts"], horizontal=True,
+        key="batch_show",
     )
     rows = run.results
-    if show == "rows with problems":
+    if show == "rows needing answers":
+        rows = [r for r in rows if r.get("status") == "needs_answer"]
+        st.caption("The missing column lists every question still open on each row's path (as it would go "
+                   "if each were answered \"don't know\"); answer them in the sheet and upload it again.")
+    elif show == "rows with problems":
         rows = [r for r in rows if r.get("status") == "error"]
     elif show == "safety alerts":
         rows = [r for r in rows if r.get("safety_alert")]
@@ -239,6 +258,8 @@ def page() -> None:
     if state.get("error"):
         st.error(md_plain(state["error"]))
     elif state.get("run") is not None:
+        if state.get("dont_know"):
+            st.caption("Blank cells were taken as \"don't know\".")
         results_section(state["run"])
 
 

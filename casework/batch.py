@@ -47,7 +47,7 @@ MAX_GRID_CELLS = 10_000_000  # rows x columns a workbook sheet may span (from A1
 CASE_ID = "case_id"
 GAP_COLUMNS = ("gap_measure", "gap_current", "gap_target", "gap_unit", "gap_by")  # see casework.gap
 OUTPUT_COLUMNS = (  # the plain words first (what a reader looks for), the ids after them
-    "headline", "next_step", "because", "confidence_band", "reason", "safety_alert", "close_call", "errors",
+    "headline", "next_step", "because", "confidence_band", "reason", "missing", "safety_alert", "close_call", "errors",
     "primary_label", "status", "primary", "confidence", "secondary", "ruled_out", "cannot_lead",
 )
 STATUSES = ("complete", "needs_answer", "cannot_recommend", "error")
@@ -571,6 +571,7 @@ class Outcome:
     safety_alert: bool
     cannot_lead: tuple[str, ...] = ()
     summary: tuple[tuple[str, str], ...] = ()  # the result's plain summary, as batch cells
+    missing: tuple[str, ...] = ()  # needs_answer: the questions still open on the row's path
 
     def cells(self, rb) -> dict[str, str]:
         """The result columns of a row, for people: labels beside ids, confidence as a whole
@@ -586,6 +587,7 @@ class Outcome:
             "cannot_lead": _LIST_SEP.join(self.cannot_lead),
             **dict(self.summary),
             "reason": self.reason,
+            "missing": _LIST_SEP.join(self.missing),
             "safety_alert": "yes" if self.safety_alert else "",
             "errors": "",
         }
@@ -624,11 +626,13 @@ def headline(result: Mapping[str, Any], rb=None) -> str:
     return ""
 
 
-def _reason(rb, c) -> str:
+def _reason(rb, c, missing: Sequence[str] = ()) -> str:
     """One line: the primary's strongest rule rationale, the gate advice, or the next question."""
     if c.status == "needs_answer":
         q = c.next_question
-        return f"next question: {q.id} ({_one_line(q.text)})"
+        more = len(missing) - 1
+        also = f"; {more} more open on this row's path (see missing)" if more > 0 else ""
+        return f"next question: {q.id} ({_one_line(q.text)}){also}"
     if c.status == "cannot_recommend":
         g = rb.gates[c.gate]
         if c.gate == "check_first":
@@ -643,14 +647,16 @@ def _reason(rb, c) -> str:
     return _one_line(rule.rationale) or rule.id
 
 
-def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
+def _outcome(rb, comp, clean: Mapping[str, str], cache: dict, dont_know: bool = False) -> Outcome:
     """The result for one row of normalised answers, as consult() gives it (the same reading of
-    answers saved before ``concern``, the same walk, settlement and safety level)."""
+    answers saved before ``concern``, the same walk, settlement and safety level). With
+    ``dont_know``, every question the row leaves open on its path is answered "don't know"."""
+    from knowledge.schema import DONT_KNOW
     from rules.consult import SEVERAL, Consultation, conclude, read_legacy, safety_level
     from rules.settle import settle
 
     given, legacy = read_legacy(clean)
-    w = comp.walk(given)
+    w = comp.walk(given, fill=DONT_KNOW if dont_know else None)
     safety = safety_level(clean)
     key = (frozenset(w.accepted.items()), safety, legacy is not None)
     hit = cache.get(key)
@@ -682,13 +688,15 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
     )
     d = c.to_dict(rb)
     sm = d["summary"]
+    missing = tuple(d["missing"])
     out = Outcome(
         status=c.status,
         primary=c.primary,
         confidence=c.confidence,
         secondary=tuple(c.secondary),
         ruled_out=tuple(r["intervention"] for r in d["ruled_out"]),
-        reason=_reason(rb, c),
+        reason=_reason(rb, c, missing),
+        missing=missing,
         safety_alert=c.safety_alert,
         cannot_lead=tuple(r["intervention"] for r in d["cannot_lead"]),
         summary=(
@@ -703,18 +711,18 @@ def _outcome(rb, comp, clean: Mapping[str, str], cache: dict) -> Outcome:
     return out
 
 
-def _work_chunk(keys: list[tuple[tuple[str, str], ...]]) -> list[Outcome]:
+def _work_chunk(keys: list[tuple[tuple[str, str], ...]], dont_know: bool = False) -> list[Outcome]:
     """Worker-process task: outcomes for a chunk of distinct answer rows."""
     from rules.evaluate import compiled
     from rules.model import load_rulebase
 
     rb = load_rulebase()
     comp = compiled(rb)
-    cache = _WORKER_CACHE.setdefault(rb.version, {})  # lives as long as the worker process
-    return [_outcome(rb, comp, dict(k), cache) for k in keys]
+    cache = _WORKER_CACHE.setdefault((rb.version, dont_know), {})  # lives as long as the worker process
+    return [_outcome(rb, comp, dict(k), cache, dont_know) for k in keys]
 
 
-_WORKER_CACHE: dict[str, dict] = {}
+_WORKER_CACHE: dict[tuple[str, bool], dict] = {}
 
 
 def _normalise_cell(rb, qid: str, raw: Any) -> tuple[str | None, str | None]:
@@ -768,13 +776,20 @@ def _mp_context():
 
 
 def triage_rows(
-    rows: Sequence[Mapping[str, Any]], progress: Progress | None = None, workers: int = 1
+    rows: Sequence[Mapping[str, Any]], progress: Progress | None = None, workers: int = 1,
+    empty_as_dont_know: bool = False,
 ) -> list[dict[str, Any]]:
     """Triage each row: the row's own columns plus ``status``, ``primary`` (id) and ``primary_label``,
     ``confidence`` (a whole percentage, "93%") and ``confidence_band`` (high / moderate / low),
     ``secondary``, ``ruled_out`` and ``cannot_lead`` (semicolon-joined ids), the plain summary
     (``headline``, ``because``, ``next_step``, ``close_call`` — what would decide a near tie, else
-    empty), ``reason``, ``safety_alert`` and ``errors``. Cells without a value are empty strings.
+    empty), ``reason``, ``missing`` (for a row that needs more answers: every question still open on
+    its path, semicolon-joined, as the path would go if each were answered "don't know"),
+    ``safety_alert`` and ``errors``. Cells without a value are empty strings.
+
+    ``empty_as_dont_know``: a question the row leaves blank (or has no column for) is answered
+    "don't know" wherever the path reaches it, so every row is finished (complete or cannot
+    recommend yet) — what a reader who knows no more than the sheet would answer.
 
     A row with a problem (a value not among the options, a duplicate case id, a problem found while
     reading it) gets status ``error`` and the problems in ``errors``; the other rows are triaged.
@@ -787,7 +802,7 @@ def triage_rows(
     from rules.model import load_rulebase
 
     rb = load_rulebase()
-    outcomes, errors = _triage(rows, progress, workers)
+    outcomes, errors = _triage(rows, progress, workers, empty_as_dont_know)
     out_rows: list[dict[str, Any]] = []
     for i, (row, o, problems) in enumerate(zip(rows, outcomes, errors, strict=True)):
         d = dict(row)
@@ -818,7 +833,7 @@ def _gap_problems(row: Mapping[str, Any], line: int) -> list[str]:
 
 
 def _triage(
-    rows: Sequence[Mapping[str, Any]], progress: Progress | None, workers: int
+    rows: Sequence[Mapping[str, Any]], progress: Progress | None, workers: int, dont_know: bool = False
 ) -> tuple[list[Outcome | None], list[list[str]]]:
     """(the outcome of each row, or None for a row with problems; the problems of each row)."""
     from rules.evaluate import compiled
@@ -876,7 +891,7 @@ def _triage(
 
             chunks = [keys[j : j + CHUNK_KEYS] for j in range(0, len(keys), CHUNK_KEYS)]
             with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context()) as ex:
-                futures = {ex.submit(_work_chunk, [tuple(k) for k in ch]): ch for ch in chunks}
+                futures = {ex.submit(_work_chunk, [tuple(k) for k in ch], dont_know): ch for ch in chunks}
                 for fut in as_completed(futures):
                     ch = futures[fut]
                     for k, out in zip(ch, fut.result(), strict=True):
@@ -896,7 +911,7 @@ def _triage(
         cache: dict = {}
         for j, k in enumerate(keys, 1):
             if k not in results:
-                results[k] = _outcome(rb, comp, dict(k), cache)
+                results[k] = _outcome(rb, comp, dict(k), cache, dont_know)
                 done += by_key[k]
             if progress and j % step == 0:
                 progress(min(done, total), total)
@@ -905,10 +920,10 @@ def _triage(
 
 
 FRAME_COLUMNS = ("status", "primary", "primary_label", "confidence", "secondary", "ruled_out", "summary",
-                 "safety_alert", "errors")
+                 "missing", "safety_alert", "errors")
 
 
-def triage_frame(df, progress: Progress | None = None, workers: int = 1):
+def triage_frame(df, progress: Progress | None = None, workers: int = 1, empty_as_dont_know: bool = False):
     """Triage a pandas DataFrame of cases: one result row per input row, in the same order and with
     the same index.
 
@@ -919,8 +934,10 @@ def triage_frame(df, progress: Progress | None = None, workers: int = 1):
     cannot_recommend, or error for a row with a bad value), ``primary`` (intervention id; missing,
     as pandas shows it, without one), ``primary_label``, ``confidence`` (float, NaN without a primary), ``secondary`` and
     ``ruled_out`` (lists of intervention ids), ``summary`` (one line, see :func:`headline`),
-    ``safety_alert`` (bool) and ``errors`` (the problems of an error row, else ""). The results are
-    those of :func:`rules.consult.consult` on each row's answers.
+    ``missing`` (list of question ids still open on the path of a row that needs more answers, see
+    :func:`triage_rows`), ``safety_alert`` (bool) and ``errors`` (the problems of an error row, else ""). The results are
+    those of :func:`rules.consult.consult` on each row's answers. ``empty_as_dont_know=True`` takes
+    missing values as "don't know" (every row is finished; see :func:`triage_rows`).
     """
     import pandas as pd
 
@@ -939,7 +956,7 @@ def triage_frame(df, progress: Progress | None = None, workers: int = 1):
     cells = df[list(answer_col)].astype(object).where(df[list(answer_col)].notna(), "")
     rows = [SheetRow(zip(answer_col.values(), values, strict=True), line=i + 2) for i, values in
             enumerate(cells.itertuples(index=False, name=None))]
-    outcomes, errors = _triage(rows, progress, workers)
+    outcomes, errors = _triage(rows, progress, workers, empty_as_dont_know)
     if progress:
         progress(len(rows), len(rows))
 
@@ -951,6 +968,7 @@ def triage_frame(df, progress: Progress | None = None, workers: int = 1):
     out["secondary"] = [list(o.secondary) if o else [] for o in outcomes]
     out["ruled_out"] = [list(o.ruled_out) if o else [] for o in outcomes]
     out["summary"] = ""
+    out["missing"] = [list(o.missing) if o else [] for o in outcomes]
     out["safety_alert"] = [bool(o and o.safety_alert) for o in outcomes]
     out["errors"] = [
         "" if o else "; ".join(m.replace(f"row {i + 2}, ", f"index {label!r}, ", 1) for m in p)
@@ -1386,11 +1404,13 @@ class BatchRun:
 
 
 def run_batch(
-    source: str | os.PathLike | bytes | BinaryIO, name: str | None = None, progress: Progress | None = None, workers: int = 1
+    source: str | os.PathLike | bytes | BinaryIO, name: str | None = None, progress: Progress | None = None,
+    workers: int = 1, empty_as_dont_know: bool = False,
 ) -> BatchRun:
-    """Read a file and triage every row (raises :class:`BatchError` when the file is unusable)."""
+    """Read a file and triage every row (raises :class:`BatchError` when the file is unusable);
+    ``empty_as_dont_know`` as in :func:`triage_rows`."""
     if name is None and isinstance(source, (str, os.PathLike)):
         name = Path(source).name
     rows, columns, messages = read_table(source, name)
-    results = triage_rows(rows, progress=progress, workers=workers)
+    results = triage_rows(rows, progress=progress, workers=workers, empty_as_dont_know=empty_as_dont_know)
     return BatchRun(name=name or "uploaded file", columns=columns, results=results, messages=messages)

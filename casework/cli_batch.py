@@ -1,6 +1,6 @@
 """``triage batch``: triage a CSV or Excel file of cases, write the results, print a summary.
 
-    triage batch cases.csv -o results.xlsx [--group-by team] [--format json] [--workers N]
+    triage batch cases.csv -o results.xlsx [--group-by team] [--format json] [--workers N] [--empty-as-dont-know]
     triage batch --template template.xlsx
 
 Warnings about the file and the problems of single rows go to standard error; the summary goes to
@@ -33,6 +33,11 @@ def register(subparsers) -> None:
     p.add_argument("--template", metavar="PATH", help="write an empty template (.csv or .xlsx) with every question id")
     p.add_argument("--format", choices=["text", "json"], default="text", help="summary format on standard output")
     p.add_argument("--group-by", metavar="COLUMN", help="also count the outcomes per value of this column")
+    p.add_argument(
+        "--empty-as-dont-know",
+        action="store_true",
+        help="take a blank cell (or a question with no column) as \"don't know\", so every row is finished",
+    )
     p.add_argument(
         "--workers",
         default="auto",
@@ -119,7 +124,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         sys.stderr.write(f"triage: warning: {m}\n")
 
     progress = ProgressBar() if sys.stderr.isatty() else None
-    results = batch.triage_rows(rows, progress=progress, workers=workers)
+    results = batch.triage_rows(rows, progress=progress, workers=workers, empty_as_dont_know=args.empty_as_dont_know)
     summary = batch.summarise(results, group_by)
     batch.write_table(results, batch.output_columns(columns), dst, fmt, summary=summary)
 

@@ -168,6 +168,7 @@ class MonitoringTexts(_Strict):
 
 class PlansFile(_Strict):
     safety_notice: str
+    batch_safety_notice: str
     measures_help: str
     monitoring: MonitoringTexts
     plans: list[PlanT]

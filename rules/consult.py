@@ -261,6 +261,16 @@ class Consultation:
         """While questions remain: the intervention the answers so far point to, if any."""
         return (self.settled.primary or self.settled.lean) if self.status == "needs_answer" else None
 
+    def missing(self, rb: RuleBase | None = None) -> list[str]:
+        """While questions remain: every question still to answer on this path, in the order it would
+        be asked, if each were answered "don't know" (a real answer can end the questions sooner or open
+        others). Empty for a finished result."""
+        if self.status != "needs_answer":
+            return []
+        rb = rb or load_rulebase()
+        path = compiled(rb).walk(self.answers, fill=DONT_KNOW).path
+        return [q for q in path if q not in self.answers]
+
     def checks(self, rb: RuleBase | None = None) -> list[dict[str, Any]]:
         """Check first: what to find out, and how, to settle the result (a to-do list).
 
@@ -432,6 +442,7 @@ class Consultation:
             "cannot_lead": self.cannot_lead(rb),
             "cannot_recommend": cannot,
             "provisional": self.provisional,
+            "missing": self.missing(rb),
             "concern": self.answers.get("concern"),
             "concern_read_from_old_answers": self.legacy,
             "safety_alert": self.safety_alert,

@@ -442,7 +442,8 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         g = _gate_summary(rb, c, d, w)
         headline, because, next_step = g["headline"], g["because"], g["next_step"]
     else:
-        headline = w.headline_needs_answer
+        n = len(d.get("missing") or ()) or 1
+        headline = w.headline_needs_answer.format(n=n, questions="question" if n == 1 else "questions")
         because = []
         next_step = w.next_question.format(text=c.next_question.text) if c.next_question else ""
     if d.get("safety_alert"):

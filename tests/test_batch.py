@@ -131,9 +131,9 @@ def test_identical_rows_are_computed_once_and_give_identical_results(monkeypatch
     calls = []
     real = batch._outcome
 
-    def counting(rb, comp, clean, cache):
+    def counting(rb, comp, clean, cache, *more):
         calls.append(1)
-        return real(rb, comp, clean, cache)
+        return real(rb, comp, clean, cache, *more)
 
     monkeypatch.setattr(batch, "_outcome", counting)
     row = batch.sample_rows(1, seed=5, random_share=0.0, extra=False)[0]
