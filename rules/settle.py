@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .evaluate import accumulate, compiled, holds, net_cf
+from .conditions import accumulate, net_cf
+from .evaluate import compiled
 from .model import Requirement, RuleBase
 
 
@@ -85,33 +86,13 @@ class Settled:
 
 def missing_requirements(rb: RuleBase, iv: str, answers: Mapping[str, str], findings, kinds) -> list[Requirement]:
     """The requirements of ``iv`` that apply and are not met on these answers and findings."""
-    return [req for req, applies, any_of in compiled(rb).requirements.get(iv, ())
-            if holds(applies, answers, findings, kinds) and not any(holds(c, answers, findings, kinds) for c in any_of)]
+    return compiled(rb).missing_requirements(iv, answers, findings, kinds)
 
 
 def differential(rb: RuleBase, scores: Mapping[str, float], barred: set[str], answers: Mapping[str, str],
                  findings, kinds) -> list[tuple[str, str | None]]:
-    """The interventions a "check first" case may turn out to need, most likely first.
-
-    Those with positive support that may lead (not ruled out, not barred), by certainty; then each base
-    rate that holds puts its ``lean`` ahead of its ``ahead_of`` (adding it when nothing supports it yet).
-    Each entry is (intervention, id of the base rate that placed it, or None).
-    """
-    order = [iv for iv in ranking(rb, scores) if iv not in barred and round(scores.get(iv, 0.0), 9) > 0]
-    placed: dict[str, str | None] = dict.fromkeys(order)
-    for br, cond in compiled(rb).base_rates:
-        if br.lean in barred or not holds(cond, answers, findings, kinds):
-            continue
-        added = br.lean not in placed
-        if added:
-            order.append(br.lean)
-            placed[br.lean] = br.id
-        at = order.index(br.lean)
-        ahead = min((order.index(iv) for iv in br.ahead_of if iv in placed), default=at)
-        if ahead < at:
-            order.insert(ahead, order.pop(at))
-            placed[br.lean] = br.id  # the base rate put it here: its reason is the base rate's
-    return [(iv, placed[iv]) for iv in order]
+    """The ranked interventions of a "check first" case (see :meth:`rules.outcome.Outcomes.differential`)."""
+    return compiled(rb).differential(scores, barred, answers, findings, kinds)
 
 
 def check_first(rb: RuleBase, scores: Mapping[str, float], barred: set[str], answers: Mapping[str, str],
@@ -130,61 +111,24 @@ def check_first(rb: RuleBase, scores: Mapping[str, float], barred: set[str], ans
 
 
 def outcome(rb: RuleBase, fired: list[str], answers: Mapping[str, str]) -> tuple:
-    """``settle(...).outcome`` without the rest of the result: (status, gate, primary, lean).
-
-    The counterfactual checks of confidence call this for every other answer to every unknown one,
-    so it works on the compiled conclusions; it is tested equal to :func:`settle`.
-    """
-    comp = compiled(rb)
-    conc = comp.conclusions
-    belief: dict[str, list[float]] = {}
-    findings: set[str] = set()
-    gates: list[str] = []
-    barred: set[str] = set()
-    for rid in fired:
-        finding, gate, support, bars = conc[rid]
-        if finding:
-            findings.add(finding)
-        elif gate:
-            gates.append(gate)
-        elif support:
-            m = belief.setdefault(support[0], [0.0, 0.0])
-            m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
-        else:
-            barred |= bars
-    gate, _overridden = open_gate(rb, gates, findings)
-    if gate:
-        return ("cannot_recommend", gate, None, None)
-    scores = {iv: net_cf(*m) for iv, m in belief.items()}
-    can_lead = leaders(rb, ranking(rb, scores), scores, barred)
-    kinds = {rb.finding_kind[f] for f in findings}
-    primary = can_lead[0] if can_lead else None
-    if primary is None or missing_requirements(rb, primary, answers, findings, kinds):
-        diff = differential(rb, scores, barred, answers, findings, kinds)
-        return ("cannot_recommend", "check_first", None, diff[0][0] if diff else None)
-    return ("complete", None, primary, None)
+    """``settle(...).outcome`` without the rest of the result: (status, gate, primary, lean)
+    (see :meth:`rules.outcome.Outcomes.outcome`)."""
+    return compiled(rb).outcome(fired, answers)
 
 
 def open_gate(rb: RuleBase, gates: list[str], findings: set[str]) -> tuple[str | None, str | None]:
     """(the first gate that ends the analysis, the first gate a wellbeing red flag set aside)."""
-    overridden = None
-    for g in gates:
-        if findings.isdisjoint(rb.gates[g].overridden_by):
-            return g, overridden
-        overridden = overridden or g
-    return None, overridden
+    return compiled(rb).open_gate(gates, findings)
 
 
 def ranking(rb: RuleBase, scores: Mapping[str, float]) -> list[str]:
     """The six interventions by certainty, ties broken by the precedence (scores rounded to 9 places)."""
-    order = compiled(rb).order
-    return sorted(INTERVENTION_IDS, key=lambda iv: (-round(scores.get(iv, 0.0), 9), order[iv]))
+    return compiled(rb).ranking(scores)
 
 
 def leaders(rb: RuleBase, ranked: list[str], scores: Mapping[str, float], barred: set[str]) -> list[str]:
     """The interventions that may lead, best first: not barred, and at least the primary threshold."""
-    t = rb.settlement.primary_threshold
-    return [iv for iv in ranked if iv not in barred and round(scores.get(iv, 0.0), 9) >= t]
+    return compiled(rb).leaders(ranked, scores, barred)
 
 
 def answer_costs(rb: RuleBase, answers: Mapping[str, str]) -> list[CostStep]:

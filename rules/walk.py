@@ -1,0 +1,248 @@
+"""The adaptive path through the questions, and when it stops.
+
+:class:`Walking` is a part of :class:`rules.evaluate.Compiled`: it replays answers in the order the
+questions would be asked (each question's ``ask_when``), concluding findings as it goes, and stops at
+a gate, at a stop finding, or once nothing left to ask can change the outcome (see :meth:`Walking.settled`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .conditions import accumulate, closed, could_hold, holds, holds_for_good, net_cf
+
+SETTLED_CACHE_SIZE = 50_000  # remembered settled checks (a few MB at most)
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    accepted: dict[str, str]
+    path: list[str]
+    next_question: str | None
+    stopped_by: str | None
+
+
+@dataclass
+class _WalkState:
+    """Where a walk stands: answers accepted, path, findings and kinds, cause-analysis rules decided,
+    and the questions still open."""
+
+    accepted: dict
+    path: list
+    findings: set
+    kinds: set
+    done: set
+    pending: list
+
+    @classmethod
+    def start(cls, comp: Walking) -> _WalkState:
+        return cls({}, [], set(), set(), set(), list(comp.questions))
+
+    def copy(self) -> _WalkState:
+        return _WalkState(dict(self.accepted), list(self.path), set(self.findings), set(self.kinds),
+                          set(self.done), list(self.pending))
+
+
+class Walking:
+    """Walk methods of the compiled rule base (needs the compiled questions, rules and conclusions set by
+    :class:`rules.evaluate.Compiled`)."""
+
+    def settled(self, st: _WalkState) -> str | None:
+        """The intervention every completion of this path recommends, if the result is already settled.
+
+        Sound, not complete: it over-approximates what can still happen below the state (every finding
+        whose rule no given answer contradicts may still appear) and says "settled" only when one
+        intervention leads whatever comes: no gate can still end the analysis; it can never be barred;
+        its certainty at its lowest (only the support that holds for good, every possible evidence
+        against) reaches the threshold and stays above every other intervention's highest, or the other
+        is barred for good; and every requirement of the evidence standard that may apply to it is met
+        for good. The safety screen is always asked first.
+        """
+        acc, findings, kinds = st.accepted, st.findings, st.kinds
+        if "risk_of_harm" not in acc or "distress_signs" not in acc:
+            return None
+        # quick exit, from what holds now: a leader's lowest certainty is at most its certainty now, a
+        # rival's highest at least its certainty now, and what is barred for good is barred now; so some
+        # intervention must reach the threshold now, not be barred now, and lead every rival not barred now
+        t = round(self.rb.settlement.primary_threshold, 9)
+        cur: dict[str, list[float]] = {}
+        cur_barred: set[str] = set()
+        for cond, support, bars in self.decisions:
+            if not cond[1] <= findings or not holds(cond, acc, findings, kinds):
+                continue
+            if support:
+                m = cur.setdefault(support[0], [0.0, 0.0])
+                m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
+            else:
+                cur_barred |= bars
+        now = {iv: round(net_cf(*m), 9) for iv, m in cur.items()}
+        if not any(cf >= t and iv not in cur_barred
+                   and all(other == iv or other in cur_barred or ocf < cf for other, ocf in now.items())
+                   for iv, cf in now.items()):
+            return None
+        possible = set(findings)
+        todo = [(f, ans, need) for f, ans, need in self.producers if f not in possible]
+        grow = True
+        while grow:  # the findings that may still appear: a fixpoint over the rules that conclude them
+            grow = False
+            left = []
+            for f, ans, need in todo:
+                if f in possible:
+                    continue
+                if (not need or need <= possible) and all(q not in acc or acc[q] in allowed for q, allowed in ans):
+                    possible.add(f)
+                    grow = True
+                else:
+                    left.append((f, ans, need))
+            todo = left
+        pkinds = {self.kind_of[f] for f in possible}
+        gates = self.rb.gates
+        for i, cond, g in self.gate_rules:
+            if i not in st.done and could_hold(cond, acc, findings, possible, pkinds) \
+                    and findings.isdisjoint(gates[g].overridden_by):
+                return None
+        lo: dict[str, list[float]] = {}  # per intervention: [MB firm, MD possible]
+        hi: dict[str, list[float]] = {}  # per intervention: [MB possible, MD firm]
+        maybe_barred: set[str] = set()
+        barred: set[str] = set()
+        for cond, support, bars in self.decisions:
+            if not could_hold(cond, acc, findings, possible, pkinds):
+                continue
+            firm = holds_for_good(cond, acc, findings, kinds, possible, pkinds)
+            if support:
+                iv, cf = support
+                low, high = lo.setdefault(iv, [0.0, 0.0]), hi.setdefault(iv, [0.0, 0.0])
+                if cf > 0:
+                    high[0] = accumulate(high[0], cf)
+                    if firm:
+                        low[0] = accumulate(low[0], cf)
+                else:
+                    low[1] = accumulate(low[1], cf)
+                    if firm:
+                        high[1] = accumulate(high[1], cf)
+            else:
+                maybe_barred |= bars
+                if firm:
+                    barred |= bars
+        low_score = {iv: round(net_cf(*m), 9) for iv, m in lo.items()}
+        high_score = {iv: round(net_cf(*m), 9) for iv, m in hi.items()}
+        for iv, low_cf in low_score.items():
+            if low_cf < t or iv in maybe_barred:
+                continue
+            if any(other != iv and other not in barred and high_score[other] >= low_cf for other in high_score):
+                continue
+            if all(self._met_for_good(app, any_of, acc, findings, kinds, possible, pkinds)
+                   for _req, app, any_of in self.requirements.get(iv, ())):
+                return iv
+        return None
+
+    def _settled_memo(self, st: _WalkState) -> str | None:
+        """:meth:`settled`, remembered per set of accepted answers (the walk is deterministic, so they fix
+        the findings too). Replays of the same answers (each step of the app and of the interactive CLI
+        walks from the first question; the decisive-answer and confidence searches share prefixes) then
+        cost a look-up. Bounded: emptied when full."""
+        key = frozenset(st.accepted.items())
+        memo = self._settled_cache
+        if key not in memo:
+            if len(memo) >= SETTLED_CACHE_SIZE:
+                memo.clear()
+            memo[key] = self.settled(st)
+        return memo[key]
+
+    @staticmethod
+    def _met_for_good(applies, any_of, acc, findings, kinds, possible, pkinds) -> bool:
+        if not could_hold(applies, acc, findings, possible, pkinds):
+            return True  # the requirement can never apply on this path
+        return any(holds_for_good(c, acc, findings, kinds, possible, pkinds) for c in any_of)
+
+    def walk(self, answers: Mapping[str, str], fill: str | None = None, settle_stop: bool = True) -> WalkResult:
+        """The adaptive path: replay ``answers`` in the order the questions would be asked.
+
+        With ``fill``, a question reached without an answer is answered ``fill`` (the counterfactual
+        checks answer newly opened questions "don't know") and the walk goes on to the end.
+
+        Cause-analysis rules only test answers and findings positively, so along a path (where
+        answers only accumulate) findings only accumulate too. They are updated incrementally: a
+        new answer re-checks only the rules that test that question, and a new finding only the
+        rules that test that finding.
+        """
+        return self._walk(_WalkState.start(self), answers, fill, settle_stop=settle_stop)[0]
+
+    def walk_states(self, answers: Mapping[str, str]) -> tuple[WalkResult, _WalkState, list[_WalkState]]:
+        """The walk, its final state and the state before each question of the path was answered
+        (for :meth:`resume`)."""
+        snapshots: list[_WalkState] = []
+        result, state = self._walk(_WalkState.start(self), answers, None, snapshots)
+        return result, state, snapshots
+
+    def resume(self, state: _WalkState, answers: Mapping[str, str], fill: str | None = None,
+               settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
+        """Go on walking from a saved state (a copy of it is used) with these answers."""
+        return self._walk(state.copy(), answers, fill, settle_stop=settle_stop)
+
+    def fired_by(self, state: _WalkState, ordered: bool = True) -> list[str]:
+        """The rules a finished walk fires, as :meth:`fire` gives them on its accepted answers: the
+        cause-analysis rules the walk concluded and the decision rules on its findings (in firing
+        order unless ``ordered`` is False: settling does not depend on the order)."""
+        rules = self.finding_rules
+        fired = [rules[i][0] for i in state.done]
+        accepted, findings, kinds = state.accepted, state.findings, state.kinds
+        fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
+        return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
+
+    def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
+              snapshots: list | None = None, settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
+        accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
+        rules = self.finding_rules
+        pending = st.pending  # in question order; answered and closed questions are taken out
+        checked: tuple | None = None  # (findings, stage) at the last settled check
+        while True:
+            item = None
+            dead = []
+            for q in pending:
+                if holds(q[1], accepted, findings, kinds):
+                    item = q
+                    break
+                if closed(q[1], accepted, findings, kinds):
+                    dead.append(q)
+            for q in dead:
+                pending.remove(q)
+            if item is None:
+                return WalkResult(accepted, path, None, None), st
+            nxt = item[0]
+            # the settled check runs when a finding has appeared or a new stage begins (cheaper than at
+            # every question; a stage's questions seldom settle a result one by one)
+            if settle_stop and (len(findings), self.stage_of[nxt]) != checked:
+                if self._settled_memo(st):
+                    return WalkResult(accepted, path, None, "settled"), st
+                checked = (len(findings), self.stage_of[nxt])
+            if nxt not in answers:
+                if fill is None:
+                    return WalkResult(accepted, path, nxt, None), st
+                value = fill
+            else:
+                value = answers[nxt]
+            if snapshots is not None:
+                snapshots.append(st.copy())
+            pending.remove(item)
+            accepted[nxt] = value
+            path.append(nxt)
+            work = list(self.by_question.get(nxt, ()))
+            gate = None
+            while work:
+                i = work.pop()
+                if i in done:
+                    continue
+                _rid, cond, finding, g = rules[i]
+                if holds(cond, accepted, findings, kinds):
+                    done.add(i)
+                    if g:
+                        gate = gate or g
+                    elif finding not in findings:
+                        findings.add(finding)
+                        kinds.add(self.kind_of[finding])
+                        work.extend(self.by_finding.get(finding, ()))
+            stop = gate or next(iter(sorted(findings & self.stop_findings)), None)
+            if stop:
+                return WalkResult(accepted, path, None, stop), st
