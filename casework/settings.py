@@ -8,8 +8,9 @@ its default. Settings of access (roles, retention, idle timeout) live in the acc
 the TOML file named by ``TRIAGE_ACCESS`` if set, else the ``[access]`` section of the secrets.
 
 The app passes the secrets Streamlit loaded (it may have been started with ``--secrets.files``);
-the command line reads the same files itself. :data:`SETTINGS` is the documented table (the README
-prints it; ``triage settings`` shows the values in force and where each came from).
+the command line reads the same files itself. :data:`SETTINGS` is the documented table
+(``docs/administrator.md`` prints it; ``triage settings`` shows the values in force and where each came
+from).
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def _dig(data: Mapping[str, Any], dotted: str) -> Any:
 
 
 def markdown_table() -> str:
-    """:data:`SETTINGS` as the README's table."""
+    """:data:`SETTINGS` as a Markdown table (docs/administrator.md holds it; a test checks)."""
     rows = ["| setting | environment | secrets.toml | default | what it does |", "|---|---|---|---|---|"]
     for s in SETTINGS:
         sec = f"`[{s.secrets.split('.')[0]}]`" + (f" `{s.secrets.split('.', 1)[1]}`" if "." in s.secrets else "") \

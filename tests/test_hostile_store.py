@@ -348,11 +348,11 @@ def test_the_command_line_purges_with_the_retention_the_admin_page_reads(tmp_pat
     s.close()
 
 
-def test_the_settings_table_in_the_readme_is_the_modules():
+def test_the_settings_table_in_the_docs_is_the_modules():
     from casework.settings import markdown_table
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    assert markdown_table() in readme
+    page = (Path(__file__).resolve().parents[1] / "docs" / "administrator.md").read_text(encoding="utf-8")
+    assert markdown_table() in page
 
 
 def test_a_role_removed_ends_every_session_of_that_person(store):
