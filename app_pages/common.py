@@ -3,6 +3,8 @@ re-exported. New code imports from where each lives: :mod:`app_pages.state` (ses
 shared resources), :mod:`app_pages.widgets` (shared widgets), :mod:`app_pages.access_gate` (the
 store acting for the signed-in user)."""
 
+# ruff: noqa: F401 - every import here is a re-export
+
 from __future__ import annotations
 
 from app_pages.access_gate import get_store, store_error
@@ -44,11 +46,3 @@ from app_pages.widgets import (
     whatif_panel,
 )
 
-__all__ = [
-    "FRIENDLY_ERROR", "MEMO_SIZE", "answer_label", "answers_key", "answers_state", "case_state", "compare_memo",
-    "configure_logging", "consult_memo", "current_consultation", "explain_memo", "flash",
-    "forget_question_widgets", "forget_saved_case", "get_knowledge", "get_rulebase", "get_store", "guard",
-    "iv_name", "open_cases_page", "organisation_offer", "raw_store", "references_list", "remember_saved_case",
-    "render_result", "result_line", "result_memo", "save_session_case", "session_saved_case",
-    "session_snapshot", "show_flash", "sources_line", "store_error", "use_session_engines", "whatif_panel",
-]

@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 
-class Store(CaseMethods, PlanMethods, TransferMethods, RetentionMethods, GapOutcomeMethods, StoreBase):
+class Store(TransferMethods, CaseMethods, PlanMethods, RetentionMethods, GapOutcomeMethods, StoreBase):
     """Saved cases. ``Store(url=None)`` uses :func:`resolve_url`. Thread-safe: one store (one
     connection pool) can serve many threads; every method runs in its own transaction.
 

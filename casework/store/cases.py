@@ -3,12 +3,14 @@ cases someone may see, consult again, delete for real, count rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from casework.access import Actor
 from casework.audit import VIEW_COALESCE
@@ -27,6 +29,7 @@ from casework.store.rows import (
     visible_to,
 )
 from casework.store.tables import CHILD_TABLES, AnswerRow, AuditRow, CaseRow
+from rules.consult import Consultation
 from rules.model import load_rulebase
 
 
@@ -48,26 +51,35 @@ class CaseMethods(StoreBase):
         h = _header(header)
         c, given = _consult(answers)
         own, unit = self._owner_unit(a, owner, org_unit)
-        now = _now()
         with self._tx(write=True) as s:
-            row = CaseRow(
-                title=h["title"],
-                who=h["who"],
-                notes=h["notes"],
-                status=h["status"],
-                created_at=now,
-                updated_at=now,
-                owner=own,
-                org_unit=unit,
-            )
-            s.add(row)
-            s.flush()
-            self._put_answers(s, row.id, given)
-            s.add(_consultation_row(row.id, c, given))
-            self._set_summary(row, c.status, c.primary, c.confidence)
-            row.updated_at = now
+            row = self._add_case(s, h, own, unit, c, given, _now())
             _audit(s, a, "create", row.id)
             return row.id
+
+    def _add_case(
+        self, s: Session, h: Mapping[str, str], owner: str | None, org_unit: str | None, c: Consultation,
+        given: Mapping[str, str], now: dt.datetime, **more: Any,
+    ) -> CaseRow:
+        """A new case row in the transaction with its answers and its consultation (``more``: other
+        columns, e.g. an imported case's gap and outcome)."""
+        row = CaseRow(
+            title=h["title"],
+            who=h["who"],
+            notes=h["notes"],
+            status=h["status"],
+            created_at=now,
+            updated_at=now,
+            owner=owner,
+            org_unit=org_unit,
+            **more,
+        )
+        s.add(row)
+        s.flush()
+        self._put_answers(s, row.id, given)
+        s.add(_consultation_row(row.id, c, given))
+        self._set_summary(row, c.status, c.primary, c.confidence)
+        row.updated_at = now
+        return row
 
     def update_case(self, case_id: Any, header: Mapping[str, Any], *, actor: Actor | None = None) -> None:
         """Change the title, who, notes or status of a case (only the keys given)."""

@@ -15,12 +15,11 @@ from casework.answers_io import MAX_HEADER_CHARS
 from casework.closing import OUTCOMES
 from casework.gap import GapError, gap_dict, parse_gap
 from casework.plan import PlanError, normalise_entry, validate_plan
-from casework.store.base import StoreBase
+from casework.store.cases import CaseMethods
 from casework.store.errors import CaseDataError, CaseNotFound
 from casework.store.rows import (
     _audit,
     _consult,
-    _consultation_row,
     _header,
     _iso,
     _monitoring_row,
@@ -29,7 +28,6 @@ from casework.store.rows import (
     _scrub,
     _text,
 )
-from casework.store.tables import CaseRow
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import AnswerError, normalise_answers
 from rules.model import load_rulebase
@@ -69,8 +67,8 @@ class _Export(BaseModel):
     monitoring: list[dict[str, Any]] = []
 
 
-class TransferMethods(StoreBase):
-    """Export and import (part of :class:`casework.store.Store`)."""
+class TransferMethods(CaseMethods):
+    """Export and import (part of :class:`casework.store.Store`; an import is saved as a new case)."""
 
     def export_case(self, case_id: Any, *, actor: Actor | None = None) -> dict[str, Any]:
         """The whole case as JSON-ready data; also an answers file (``answers``, ``title``, ``who``,
@@ -180,23 +178,7 @@ class TransferMethods(StoreBase):
         origin = _origin(ex)
         now = _now()
         with self._tx(write=True) as s:
-            row = CaseRow(
-                title=h["title"],
-                who=h["who"],
-                notes=h["notes"],
-                status=h["status"],
-                created_at=now,
-                updated_at=now,
-                owner=own,
-                org_unit=unit,
-                **gap_outcome,
-            )
-            s.add(row)
-            s.flush()
-            self._put_answers(s, row.id, given)
-            s.add(_consultation_row(row.id, fresh, given))
-            self._set_summary(row, fresh.status, fresh.primary, fresh.confidence)
-            row.updated_at = now
+            row = self._add_case(s, h, own, unit, fresh, given, now, **gap_outcome)
             if plan is not None:
                 s.add(_plan_row(row.id, plan, now))
             for e in entries:
