@@ -13,7 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from app_pages.access_gate import gate
-from app_pages.common import FRIENDLY_ERROR, configure_logging, use_session_engines
+from app_pages.state import configure_logging, use_session_engines
+from app_pages.widgets import FRIENDLY_ERROR
 
 HERE = Path(__file__).resolve().parent
 configure_logging()  # after the imports: experta calls logging.basicConfig() when imported

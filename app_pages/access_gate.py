@@ -7,7 +7,7 @@ signed-in user's role, and the pages that role may open.
   (``st.user``) are looked up in the access configuration (``TRIAGE_ACCESS`` file or the secrets'
   ``[access]`` section, see :mod:`casework.access`); someone it does not know sees only "ask your
   administrator" and a sign-out button. A known user gets the pages of their role, and every case
-  store call made for them (:func:`app_pages.common.get_store`) is limited to the cases they may see.
+  store call made for them (:func:`get_store`) is limited to the cases they may see.
 
 This module translates Streamlit's user into a :class:`casework.access.Actor`; the rules
 themselves live in ``casework/``.
@@ -20,8 +20,10 @@ import os
 from typing import Any
 
 import streamlit as st
+from streamlit import config as st_config
 
 from app_pages.logic import md_plain
+from app_pages.state import raw_store
 from casework import sessions, settings
 from casework.access import (
     LOCAL_OPERATOR,
@@ -31,6 +33,7 @@ from casework.access import (
     Actor,
     resolve_user,
 )
+from casework.store import StoreError
 
 log = logging.getLogger("triage.access")
 
@@ -48,9 +51,7 @@ def _secrets_section(name: str) -> dict[str, Any] | None:
         section = st.secrets[name]
         return section.to_dict() if hasattr(section, "to_dict") else dict(section)
     except FileNotFoundError:  # Streamlit's error for "no secrets file" and for "cannot parse it"
-        from streamlit import config
-
-        if any(os.path.isfile(p) for p in config.get_option("secrets.files")):
+        if any(os.path.isfile(p) for p in st_config.get_option("secrets.files")):
             log.error("the secrets file cannot be read", exc_info=True)
             raise AccessConfigError("the secrets file cannot be read") from None
         return None
@@ -81,6 +82,23 @@ def current_actor() -> Actor | None:
     return resolve_user(st.user.to_dict(), access_config())
 
 
+def get_store():
+    """The case store the settings point to (``TRIAGE_DATABASE_URL`` or the SQLite file), acting
+    for this session's user: every call sees and changes only the cases that user may."""
+    actor = current_actor()
+    if actor is None:
+        raise StoreError("you are not signed in")
+    return raw_store().acting(actor)
+
+
+def store_error(exc: Exception) -> str:
+    """A case-store error for the page (Markdown-safe): administrators get the database's address and
+    the driver's words; everyone else a plain message without them."""
+    actor = current_actor()
+    full = actor is not None and actor.is_admin
+    return md_plain(str(exc) if full else getattr(exc, "plain", str(exc)))
+
+
 def _logged_in() -> bool:
     """Signed in? (``st.user`` has no ``is_logged_in`` at all where Streamlit sees no ``[auth]``: not signed in.)"""
     return bool(st.user.get("is_logged_in", False))
@@ -104,8 +122,6 @@ def _sign_out_button() -> None:
 
 def _end_everywhere(why: str) -> None:
     """End every session of this user: every tab, every browser, every copy of the cookie."""
-    from app_pages.common import raw_store
-
     claims = st.user.to_dict()
     who = sessions.subject(claims)
     try:
@@ -130,8 +146,6 @@ def _check_session(actor: Actor | None) -> bool:
     """The server-side session of this identity cookie, checked on every run (see
     :mod:`casework.sessions`); stops the script when it has ended. True on a new sign-in (then
     recorded in the audit log, once, in the same transaction)."""
-    from app_pages.common import raw_store
-
     try:
         idle = settings.idle_timeout(config=access_config())
         return sessions.check(raw_store(), st.user.to_dict(), idle, actor=actor)
@@ -223,8 +237,6 @@ def still_signed_in():
     while this session's sign-in is open on the server, in local mode always."""
     if not auth_configured():
         return lambda: True
-    from app_pages.common import raw_store
-
     claims = st.user.to_dict()
     store = raw_store()
     return lambda: sessions.is_open(store, claims)

@@ -1,6 +1,6 @@
 """Page script "Summary across cases" (L&D staff and administrators): the code is in
-:mod:`app_pages.access_views`."""
+:mod:`app_pages.case_summary_view`."""
 
-from app_pages.access_views import summary_page
+from app_pages.case_summary_view import summary_page
 
 summary_page()

@@ -14,25 +14,22 @@ from typing import Any
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app_pages.access_gate import require, still_signed_in
-from app_pages.access_views import case_from_address, on_export, render_case_history
-from app_pages.common import (
+from app_pages.access_gate import get_store, require, still_signed_in, store_error
+from app_pages.case_access import case_from_address, on_export, render_case_history
+from app_pages.logic import md_plain
+from app_pages.outcomes_view import render_close, render_gap
+from app_pages.state import (
     flash,
     forget_saved_case,
     get_knowledge,
-    get_store,
-    guard,
-    iv_name,
     remember_saved_case,
     save_session_case,
     session_saved_case,
     session_snapshot,
-    show_flash,
-    store_error,
 )
-from app_pages.logic import md_plain
-from app_pages.outcomes_view import render_close, render_gap
+from app_pages.widgets import guard, iv_name, show_flash
 from casework.plan import PlanError, build_plan, check_measures, event_titles, follow_up_for, progress
+from casework.report import ReportError, render_report
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
 from knowledge.schema import INTERVENTION_IDS
 
@@ -433,8 +430,8 @@ def render_measures(store: Store, case: dict[str, Any], plan: dict[str, Any]) ->
 
 
 def _chart(m: dict[str, Any]):
-    import altair as alt
-    import pandas as pd
+    import altair as alt  # deferred on purpose: altair and pandas (~0.7 s) load only for a chart
+    import pandas as pd  # deferred on purpose, as altair above
 
     df = pd.DataFrame([{"date": v["date"], "value": v["value"]} for v in m["values"]])
     values = [v["value"] for v in m["values"]] + ([m["target_value"]] if m["target_value"] is not None else [])
@@ -660,8 +657,6 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         key=f"case_report_fmt_{cid}",
     )
     if st.button("Prepare the report", key=f"case_report_make_{cid}"):
-        from casework.report import ReportError, render_report
-
         data = {k: case[k] for k in ("title", "who", "notes", "answers", "gap")}
         if case.get("plan"):
             data["plan"] = case["plan"]

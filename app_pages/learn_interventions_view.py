@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import get_knowledge, references_list, sources_line
 from app_pages.logic import bullet_join, cite
+from app_pages.state import get_knowledge
+from app_pages.widgets import references_list, sources_line
 from knowledge.schema import INTERVENTION_IDS
 
 ASPECTS = (

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import get_knowledge, references_list, sources_line
+from app_pages.state import get_knowledge
+from app_pages.widgets import references_list, sources_line
 
 
 def render() -> None:

@@ -8,7 +8,8 @@ import math
 
 import streamlit as st
 
-from app_pages.common import get_knowledge, references_list, sources_line
+from app_pages.state import get_knowledge
+from app_pages.widgets import references_list, sources_line
 
 WORDS_A_MINUTE = 200
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages.access_gate import current_actor, require
-from app_pages.common import guard
 from app_pages.logic import md_plain
+from app_pages.widgets import guard
 from casework.profile import PROFILE_FILE, ProfileError, load_profile, save_profile, support_lines
 
 EXAMPLE = """organisation: Example Ltd

@@ -11,9 +11,13 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.common import flash, get_store, iv_name
+from app_pages.access_gate import get_store
 from app_pages.logic import md_plain
-from casework.outcomes import OUTCOME_LABELS, OUTCOMES, propose_outcome
+from app_pages.state import flash
+from app_pages.widgets import iv_name
+from casework.gap import parse_gap
+from casework.outcomes import OUTCOME_LABELS, OUTCOMES, case_frame, notable, propose_outcome, summarise
+from casework.store import CaseDataError, StoreError
 
 GAP_KEYS = ("measure", "current", "target", "unit", "by")
 
@@ -36,9 +40,6 @@ def gap_inputs(prefix: str, gap: dict[str, Any] | None) -> dict[str, Any]:
 
 def render_gap(store, case: dict[str, Any]) -> None:
     """The case's gap in numbers, editable (Cases → Overview)."""
-    from casework.gap import parse_gap
-    from casework.store import CaseDataError
-
     cid = case["id"]
     g = parse_gap(case.get("gap")) if case.get("gap") else None
     st.markdown("**The gap in numbers:** " + (md_plain(g.sentence(), one_line=True) if g else "not given yet"))
@@ -57,8 +58,6 @@ def render_gap(store, case: dict[str, Any]) -> None:
 def render_close(store, case: dict[str, Any]) -> None:
     """Close the case with its outcome (proposed when the monitored measure reached its target), or
     reopen a closed one."""
-    from casework.store import CaseDataError
-
     cid = case["id"]
     if case["status"] == "closed":
         label = OUTCOME_LABELS.get(case.get("outcome") or "", "outcome not recorded")
@@ -113,7 +112,7 @@ OUTCOME_KEYS_WITH_NAMES = ("coaching", "mentoring", "training", "counselling_ref
 
 
 def _chart(table, by: str):
-    import altair as alt
+    import altair as alt  # deferred on purpose: altair (~0.3 s) loads only for the chart
 
     rows = []
     for rec in table.to_dict("records"):
@@ -137,9 +136,6 @@ def _chart(table, by: str):
 
 
 def render_outcomes_page() -> None:
-    from casework.outcomes import case_frame, notable, summarise
-    from casework.store import StoreError
-
     st.title("Outcomes")
     st.markdown(
         "What became of the cases: per intervention (or route, unit, quarter), how many are open, how many "
@@ -176,7 +172,7 @@ def render_outcomes_page() -> None:
     )
     st.download_button("Download the table (CSV)", table.to_csv(index=False), file_name="outcomes.csv",
                        mime="text/csv", on_click="ignore", key="outcomes_csv")
-    import pandas as pd
+    import pandas as pd  # deferred on purpose: pandas (~0.5 s) loads only on this page, not with its widgets
 
     best, worst = notable(frame)
     left, right = st.columns(2)

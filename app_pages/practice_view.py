@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.common import get_knowledge, get_rulebase, iv_name
 from app_pages.logic import md_plain
+from app_pages.state import get_knowledge, get_rulebase
+from app_pages.widgets import iv_name
 from casework.practice import (
     PracticeError,
     PracticeSession,

@@ -5,9 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import current_consultation, get_rulebase, iv_name
 from app_pages.rule_graph import downstream_rules
+from app_pages.state import current_consultation, get_rulebase
+from app_pages.widgets import iv_name
 from knowledge.schema import INTERVENTION_IDS
+
+try:
+    from rules.table import decision_table_rows
+except ImportError:  # an installation without the decision table: the page says so
+    decision_table_rows = None
 
 KIND_LABELS = {"finding": "finding", "gate": "gate", "support": "support", "rule out": "rule out",
                "not primary": "not primary"}
@@ -42,9 +48,7 @@ def render() -> None:
     rb = get_rulebase()
     kb = rb.knowledge
     st.title("The decision table")
-    try:
-        from rules.table import decision_table_rows
-    except ImportError:
+    if decision_table_rows is None:
         st.info("The decision table is not available in this installation.")
         return
     st.markdown(

@@ -5,17 +5,16 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import (
+from app_pages.logic import md_plain
+from app_pages.state import (
     answers_state,
     case_state,
     consult_memo,
     flash,
     forget_question_widgets,
     get_knowledge,
-    render_result,
-    whatif_panel,
 )
-from app_pages.logic import md_plain
+from app_pages.widgets import render_result, whatif_panel
 
 
 def open_in_diagnose(case_id: str) -> None:

@@ -22,13 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import sqlalchemy as sa  # noqa: E402
+
+from casework.erasure import scrub_after_delete  # noqa: E402
+from casework.store import AnswerRow, CaseRow, ConsultationRow, Store, _now  # noqa: E402
+from casework.store import base as store_base  # noqa: E402 - Store._scrub looks scrub_after_delete up here
+from knowledge.loader import load_knowledge  # noqa: E402
+
 
 def fill(store, n: int, answers: dict) -> list[int]:
     """Bring the store to ``n`` cases (copies of one consulted case, each with a plan-sized note)."""
-    import sqlalchemy as sa
-
-    from casework.store import AnswerRow, CaseRow, ConsultationRow, _now
-
     have = store.counts()["cases"]
     if have == 0:
         store.create_case({"title": "seed", "who": "Seed Person"}, answers)
@@ -54,11 +57,6 @@ def main() -> None:
     ap.add_argument("--database", help="SQLAlchemy URL of an empty database (default: a temporary SQLite file)")
     args = ap.parse_args()
 
-    from casework import store as store_mod
-    from casework.erasure import scrub_after_delete
-    from casework.store import Store
-    from knowledge.loader import load_knowledge
-
     url = args.database or f"sqlite:///{tempfile.mkdtemp(prefix='triage-bench-')}/bench.sqlite3"
     store = Store(url)
     answers = next(c for c in load_knowledge().cases if c.id == "call-centre").answers
@@ -69,11 +67,11 @@ def main() -> None:
         plain, scrubbed, scrub_only, find = [], [], [], []
         for _ in range(args.runs):  # interleaved: a deletion without the scrub, then one with it
             cid = ids.pop()
-            store_mod.scrub_after_delete = lambda engine: {}  # the baseline: the same deletion, no scrub
+            store_base.scrub_after_delete = lambda engine: {}  # the baseline: the same deletion, no scrub
             t = time.perf_counter()
             store.delete_case(cid)
             plain.append(time.perf_counter() - t)
-            store_mod.scrub_after_delete = scrub_after_delete
+            store_base.scrub_after_delete = scrub_after_delete
             cid = ids.pop()
             t = time.perf_counter()
             store.delete_case(cid)

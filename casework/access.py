@@ -39,6 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+try:
+    from tomllib import loads as _toml_loads  # Python 3.11+
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10: the toml package Streamlit uses
+    from toml import loads as _toml_loads
+
 ENV_ACCESS = "TRIAGE_ACCESS"
 ENV_RETENTION = "TRIAGE_RETENTION_MONTHS"
 DEFAULT_RETENTION_MONTHS = 24
@@ -178,16 +183,6 @@ def load_config(path: str | os.PathLike | None = None, fallback: Mapping[str, An
     return parse_config(fallback)
 
 
-def _toml_loads(text: str) -> dict[str, Any]:
-    try:
-        import tomllib  # Python 3.11+
-    except ModuleNotFoundError:  # pragma: no cover - Python 3.10: the toml package Streamlit uses
-        import toml
-
-        return toml.loads(text)
-    return tomllib.loads(text)
-
-
 def resolve_user(claims: Mapping[str, Any], config: AccessConfig) -> Actor | None:
     """The actor for a signed-in user's ID-token claims, or None when the configuration does not
     know them (they get the "ask your administrator" page)."""
@@ -207,13 +202,24 @@ def resolve_user(claims: Mapping[str, Any], config: AccessConfig) -> Actor | Non
     return Actor(id=ident, role=role, name=name, units=units)
 
 
+def whole_from_env(name: str, least: int = 1) -> int | None:
+    """The whole number in the environment variable ``name``, None when it is not set; one that is
+    not a whole number of at least ``least`` raises :class:`AccessConfigError` naming it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        raise AccessConfigError(f"{name}: '{raw}' is not a whole number") from None
+    if n < least:
+        raise AccessConfigError(f"{name}: must be at least {least}")
+    return n
+
+
 def retention_months(config: AccessConfig | None = None) -> int:
     """The retention period: ``TRIAGE_RETENTION_MONTHS`` if set, else the configuration's (24).
-    (The rule lives in :func:`casework.settings.retention_months`.)"""
-    from casework.settings import SettingsError
-    from casework.settings import retention_months as months
-
-    try:
-        return months(config=config or AccessConfig())
-    except SettingsError as exc:
-        raise AccessConfigError(str(exc)) from None
+    (:func:`casework.settings.retention_months` is the same rule, reading the secrets when no
+    configuration is given.)"""
+    months = whole_from_env(ENV_RETENTION)
+    return months if months is not None else (config or AccessConfig()).retention_months

@@ -14,53 +14,21 @@ the actor may see (the store applies the access rule), :func:`case_frame` one ro
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-OUTCOMES = ("closed", "partly", "not_closed", "stopped")
-OUTCOME_LABELS = {
-    "closed": "Gap closed",
-    "partly": "Partly closed",
-    "not_closed": "Not closed",
-    "stopped": "Stopped",
-}
+from casework.closing import OUTCOME_LABELS, OUTCOMES, OutcomeError, check_outcome  # noqa: F401 - re-exported
+from casework.gap import GapError, parse_gap
+from casework.plan import PlanError, progress
+from casework.store import Store
+
 GROUPS = ("intervention", "route", "unit", "period")
 COUNT_COLUMNS = ("cases", "open", *OUTCOMES)
 COLUMNS = ("cases", "open", *OUTCOMES, "not_recorded", "median_days_to_close", "reached_target", "reached_share",
            "followed_up")
 JSON_KEYS = ("intervention", "cases", "open", *OUTCOMES, "median_days_to_close")
 NO_RESULT = {"cannot_recommend": "cannot recommend yet", "needs_answer": "diagnosis not finished"}
-
-
-class OutcomeError(ValueError):
-    """An outcome or a closing date that cannot be used; the message names it."""
-
-
-def check_outcome(outcome: Any, on: Any = None, today: dt.date | None = None) -> tuple[str, dt.date]:
-    """The outcome and closing date checked: ``outcome`` one of :data:`OUTCOMES` (labels and
-    spaces or dashes accepted, e.g. "not closed"), ``on`` a date or YYYY-MM-DD (default today, not in
-    the future)."""
-    today = today or dt.date.today()
-    text = str(outcome or "").strip().lower().replace(" ", "_").replace("-", "_")
-    by_label = {v.lower().replace(" ", "_"): k for k, v in OUTCOME_LABELS.items()}
-    value = text if text in OUTCOMES else by_label.get(text)
-    if value is None:
-        shown = str(outcome)[:30]
-        raise OutcomeError(f"outcome '{shown}' is not one of {', '.join(OUTCOMES)}")
-    if on is None or (isinstance(on, str) and not on.strip()):
-        day = today
-    elif isinstance(on, dt.datetime):
-        day = on.date()
-    elif isinstance(on, dt.date):
-        day = on
-    else:
-        try:
-            day = dt.date.fromisoformat(str(on).strip()[:10])
-        except ValueError:
-            raise OutcomeError(f"closing date '{str(on)[:30]}' is not a date (use YYYY-MM-DD)") from None
-    if day > today:
-        raise OutcomeError(f"closing date {day.isoformat()} is in the future")
-    return value, day
 
 
 def _date(iso: Any) -> dt.date | None:
@@ -76,9 +44,6 @@ def reached_target(case: Mapping[str, Any]) -> bool | None:
     """Whether the case's monitored measure reached its target: any measure of the plan met, or the
     latest value recorded for the gap's measure at the gap's target. None when it cannot be told
     (no target with a number, or nothing recorded)."""
-    from casework.gap import GapError, parse_gap
-    from casework.plan import PlanError, progress
-
     entries = [e for e in case.get("monitoring") or [] if isinstance(e, Mapping)]
     seen: list[bool] = []
     plan = case.get("plan")
@@ -121,7 +86,7 @@ def _period(d: dt.date | None) -> str:
 def case_frame(rows: Iterable[Mapping[str, Any]], today: dt.date | None = None):
     """One row per case: id, title, intervention, route, unit, period (quarter opened), status,
     outcome, opened, closed_on, days_to_close, reached_target."""
-    import pandas as pd
+    import pandas as pd  # deferred on purpose: pandas (~0.5 s) loads only when a table is built
 
     out = []
     for r in rows:
@@ -158,7 +123,7 @@ def summarise(cases, by: str | list[str] = "intervention"):
     cases), ``reached_target`` (how many reached the monitored target) and ``reached_share`` (of the
     cases where it can be told), ``followed_up`` (cases with at least one follow-up entry: a referral
     followed up, a mentoring meeting, a check on the job)."""
-    import pandas as pd
+    import pandas as pd  # deferred on purpose: pandas (~0.5 s) loads only when a table is built
 
     keys = [by] if isinstance(by, str) else list(by)
     bad = [k for k in keys if k not in GROUPS]
@@ -197,8 +162,6 @@ def outcomes(store: Any = None, *, by: str | list[str] = "intervention", actor: 
 
 
 def _rows(store: Any, actor: Any) -> list[dict[str, Any]]:
-    from casework.store import Store
-
     if store is None:
         with Store() as s:
             return s.outcome_rows(actor=actor)
@@ -226,6 +189,4 @@ def notable(cases, n: int = 3):
 def json_rows(table) -> list[dict[str, Any]]:
     """The table as JSON rows ``{intervention, cases, open, closed, partly, not_closed, stopped,
     median_days_to_close, …}`` (missing values as null)."""
-    import json
-
     return json.loads(table.to_json(orient="records"))

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casework.access import ENV_RETENTION, AccessConfigError, _toml_loads, load_config, whole_from_env
+from casework.store import describe_url, resolve_url
+
 ENV_SECRETS = "TRIAGE_SECRETS"
 
 
@@ -67,8 +70,6 @@ def secrets_files() -> list[Path]:
 
 def read_secrets() -> dict[str, Any]:
     """The secrets as the command line sees them (merged from :func:`secrets_files`)."""
-    from casework.access import _toml_loads
-
     out: dict[str, Any] = {}
     for p in secrets_files():
         try:
@@ -89,44 +90,35 @@ def _section(secrets: Mapping[str, Any] | None, name: str) -> dict[str, Any] | N
 def access_config(secrets: Mapping[str, Any] | None = None):
     """The access configuration: ``TRIAGE_ACCESS``, else the secrets' ``[access]`` section (``secrets``
     given by the app; read from the secrets files when None)."""
-    from casework.access import load_config
-
     return load_config(fallback=_section(secrets, "access"))
 
 
-def _whole(env: str, raw: str, least: int) -> int:
+def _whole(env: str) -> int | None:
     try:
-        n = int(raw)
-    except ValueError:
-        raise SettingsError(f"{env}: '{raw}' is not a whole number") from None
-    if n < least:
-        raise SettingsError(f"{env}: must be at least {least}")
-    return n
+        return whole_from_env(env)
+    except AccessConfigError as exc:
+        raise SettingsError(str(exc)) from None
 
 
 def retention_months(secrets: Mapping[str, Any] | None = None, config: Any = None) -> int:
     """Months a case is kept: ``TRIAGE_RETENTION_MONTHS``, else the access configuration's
     ``retention_months``, else 24."""
-    env = os.environ.get("TRIAGE_RETENTION_MONTHS", "").strip()
-    if env:
-        return _whole("TRIAGE_RETENTION_MONTHS", env, 1)
-    return (config or access_config(secrets)).retention_months
+    months = _whole(ENV_RETENTION)
+    return months if months is not None else (config or access_config(secrets)).retention_months
 
 
 def idle_timeout(secrets: Mapping[str, Any] | None = None, config: Any = None) -> dt.timedelta:
     """How long a sign-in may go unused: ``TRIAGE_IDLE_TIMEOUT_MINUTES``, else the access
     configuration's ``idle_timeout_minutes``, else 8 hours."""
-    env = os.environ.get("TRIAGE_IDLE_TIMEOUT_MINUTES", "").strip()
-    if env:
-        return dt.timedelta(minutes=_whole("TRIAGE_IDLE_TIMEOUT_MINUTES", env, 1))
+    minutes = _whole("TRIAGE_IDLE_TIMEOUT_MINUTES")
+    if minutes is not None:
+        return dt.timedelta(minutes=minutes)
     return dt.timedelta(minutes=(config or access_config(secrets)).idle_timeout_minutes)
 
 
 def in_force(secrets: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
     """Each setting with the value in force and where it came from (no secret values: the
     database password is hidden, the sign-in section is only said to be there or not)."""
-    from casework.store import describe_url, resolve_url
-
     data = read_secrets() if secrets is None else secrets
     cfg = access_config(data)
     values = {

@@ -320,7 +320,7 @@ class StoreContract:
             row.case_id = 987_654
             return row
 
-        monkeypatch.setattr(store_mod, "_consultation_row", broken)
+        monkeypatch.setattr("casework.store.cases._consultation_row", broken)  # where the store looks it up
         changed = dict(before["answers"], peers_perform="few_or_none", targets_conflict="conflicting")
         with pytest.raises(StoreError, match="nothing was changed"):
             store.rediagnose(cid, changed)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from alembic import context
 
+from casework.store import make_engine, resolve_url
+
 config = context.config
 
 
 def _run(connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=None,  # migrations are written by hand; see casework/store.py for the models
+        target_metadata=None,  # migrations are written by hand; see casework/store/tables.py for the models
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -29,8 +31,6 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from casework.store import make_engine, resolve_url
-
     url = config.get_main_option("sqlalchemy.url") or resolve_url()
     engine = make_engine(url)
     try:

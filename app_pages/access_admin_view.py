@@ -1,6 +1,5 @@
-"""Access pieces on the pages: a case's own history, opening a case from the page address, and the
-administrator's page (audit log, retention and purge, erasure on request, cases to assign, who has
-which role).
+"""The administrator's page "Access and audit": the audit log, retention and purge, erasure on request,
+cases to assign, who has which role, who is signed in, and the settings in force.
 
 Thin: every rule is applied by the store (:mod:`casework.store`) for the acting user; this module
 only renders what it returns.
@@ -12,56 +11,15 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages.common import flash, get_store, guard, show_flash, store_error
+from app_pages.access_gate import _secrets_section, access_config, get_store, require, store_error
 from app_pages.logic import md_plain
+from app_pages.state import flash, raw_store
+from app_pages.widgets import guard, show_flash
+from casework import sessions
 from casework.access import ROLE_NAMES, AccessConfigError, retention_months
-from casework.audit import ACTIONS, to_csv
+from casework.audit import to_csv
+from casework.settings import SettingsError, in_force
 from casework.store import CaseDataError, CaseNotFound, StoreError
-
-
-def render_case_history(store, cid: int) -> None:
-    """The case's own audit entries (who did what, when), for anyone who may see the case."""
-    with st.expander("History of this case (audit log)"):
-        entries = store.case_history(cid)
-        st.dataframe(
-            [
-                {"when": e["at"][:16].replace("T", " "), "who": e["actor"], "role": e["role"],
-                 "what": ACTIONS.get(e["action"], e["action"]), "detail": e["detail"]}
-                for e in entries
-            ],
-            hide_index=True,
-            width="stretch",
-        )
-
-
-def case_from_address(store) -> int | None:
-    """The case named in the page address (``?case=ID``), if the user may see it. A case that is
-    someone else's gets the same message as one that does not exist."""
-    wanted = st.query_params.get("case")
-    if not wanted:
-        return None
-    try:
-        return int(store.get_case(wanted)["id"])
-    except CaseNotFound as exc:
-        st.warning(f"{md_plain(str(exc).capitalize())}.")
-        return None
-
-
-def on_export(store, cid: int, fmt: str):
-    """A download button's callback: record the export in the audit log."""
-
-    def record() -> None:
-        try:
-            store.record_export(cid, fmt)
-        except StoreError:  # the download itself has happened; the failure goes to the log
-            import logging
-
-            logging.getLogger("triage.access").exception("could not record an export")
-
-    return record
-
-
-# --------------------------------------------------------------------------- the admin page
 
 
 def _when(iso: str | None) -> str:
@@ -92,7 +50,7 @@ def render_audit(store) -> None:
 
 def render_retention(store) -> None:
     try:
-        months = retention_months(_config())
+        months = retention_months(access_config())
     except AccessConfigError as exc:
         st.error(md_plain(exc))
         return
@@ -166,17 +124,8 @@ def render_assign(store) -> None:
                 st.rerun()
 
 
-def _config():
-    from app_pages.access_gate import access_config
-
-    return access_config()
-
-
 def render_settings() -> None:
     """The settings in force and where each came from (:mod:`casework.settings`, no secret values)."""
-    from app_pages.access_gate import _secrets_section
-    from casework.settings import SettingsError, in_force
-
     secrets = {k: _secrets_section(k) for k in ("auth", "access")}
     try:
         st.dataframe(in_force({k: v for k, v in secrets.items() if v is not None}), hide_index=True,
@@ -189,7 +138,7 @@ def render_settings() -> None:
 
 def render_roles() -> None:
     try:
-        cfg = _config()
+        cfg = access_config()
     except AccessConfigError as exc:
         st.error(md_plain(exc))
         return
@@ -205,9 +154,6 @@ def render_roles() -> None:
 
 def render_sessions(store) -> None:
     """Who is signed in (the server-side sessions), and ending every session of one person."""
-    from app_pages.common import raw_store
-    from casework import sessions
-
     base = raw_store()
     st.markdown("Sign-ins still open (each ends at sign-out, at the ID token's expiry or after the idle "
                 "timeout). Ending a person's sessions signs them out in every tab and browser at once.")
@@ -221,8 +167,6 @@ def render_sessions(store) -> None:
 
 
 def render_admin() -> None:
-    from app_pages.access_gate import require
-
     require("access_admin")
     st.title("Access and audit")
     show_flash()
@@ -250,46 +194,3 @@ def render_admin() -> None:
 
 def page() -> None:
     guard(render_admin)
-
-
-# --------------------------------------------------------------------------- summary across cases
-
-
-def render_summary() -> None:
-    """Counts of the cases this user may see: per latest result, status and unit."""
-    from collections import Counter
-
-    from app_pages.access_gate import require
-    from app_pages.common import iv_name
-
-    require("case_summary")
-    st.title("Summary across cases")
-    try:
-        rows = get_store().list_cases(limit=100_000)
-    except StoreError as exc:
-        st.error(store_error(exc))
-        return
-    st.markdown(f"{len(rows)} case(s) you may see (your own, and those of your units).")
-    if not rows:
-        return
-
-    def outcome(r: dict) -> str:
-        if r["result_status"] == "complete" and r["primary"]:
-            return iv_name(r["primary"])
-        return {"cannot_recommend": "cannot recommend yet", "needs_answer": "needs another answer"}.get(
-            r["result_status"] or "", "no result")
-
-    by = Counter((outcome(r), r["status"], r.get("org_unit") or "(no unit)") for r in rows)
-    table = [{"result": o, "status": s, "unit": u, "cases": n} for (o, s, u), n in sorted(by.items())]
-    import altair as alt
-
-    chart = alt.Chart(alt.Data(values=table)).mark_bar().encode(
-        x=alt.X("sum(cases):Q", title="cases"), y=alt.Y("result:N", title=None), color=alt.Color("unit:N"),
-        tooltip=["result:N", "unit:N", "status:N", "sum(cases):Q"],
-    )
-    st.altair_chart(chart, width="stretch")
-    st.dataframe(table, hide_index=True, width="stretch")
-
-
-def summary_page() -> None:
-    guard(render_summary)
