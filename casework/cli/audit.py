@@ -19,8 +19,8 @@ from casework.cli.common import (
     UsageError,
     add_database,
     add_format,
-    emit,
     paragraphs,
+    reply,
     write_output,
 )
 
@@ -44,11 +44,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             sys.stderr.write(f"{len(entries)} audit entries written to {args.output}\n")
         else:
             sys.stdout.write(text)
-    elif args.format == "json":
-        emit(entries, "json")
-    else:
-        emit("\n".join(f"case {e['case_id'] or '-':>5}  {describe(e)}" for e in entries) or "No entries.", "text")
-    return EXIT_OK
+        return EXIT_OK
+    return reply(args.format, entries,
+                 lambda: "\n".join(f"case {e['case_id'] or '-':>5}  {describe(e)}" for e in entries) or "No entries.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -45,6 +45,7 @@ from casework.cli.common import (
     confirm,
     emit,
     paragraphs,
+    reply,
     write_or_print,
 )
 from casework.outcomes import OUTCOME_LABELS, OUTCOMES
@@ -110,23 +111,13 @@ def cmd_save(args: argparse.Namespace) -> int:
     if gap is not None:
         store.set_gap(cid, gap)
     case = store.get_case(cid)
-    if args.format == "json":
-        emit(
-            {
-                "id": cid,
-                "title": case["title"],
-                "status": case["result_status"],
-                "primary": case["primary"],
-                "confidence": case["confidence"],
-            },
-            "json",
-        )
-        return EXIT_OK
-    sys.stdout.write(
-        f"Saved case {cid}: {case['title'] or '(untitled)'} — "
-        f"{_result_line(case['result_status'], case['primary'], case['confidence'])}\n{cid}\n"
+    result = _result_line(case["result_status"], case["primary"], case["confidence"])
+    return reply(
+        args.format,
+        {"id": cid, "title": case["title"], "status": case["result_status"], "primary": case["primary"],
+         "confidence": case["confidence"]},
+        f"Saved case {cid}: {case['title'] or '(untitled)'} — {result}\n{cid}",
     )
-    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -204,11 +195,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     store = _store(args)
     case = store.get_case(args.id)
     prog = progress(case["plan"], case["monitoring"])
-    if args.format == "json":
-        emit({**case, "progress": prog}, "json")
-    else:
-        emit(format_case(case, prog), "text")
-    return EXIT_OK
+    return reply(args.format, {**case, "progress": prog}, lambda: format_case(case, prog))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -243,11 +230,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{p}: nested too deeply") from None
     store = _store(args)
     cid = store.import_case(data, owner=args.owner, org_unit=args.unit)  # never the file's own owner
-    if args.format == "json":
-        emit({"id": cid}, "json")
-    else:
-        sys.stdout.write(f"Imported as case {cid}\n{cid}\n")
-    return EXIT_OK
+    return reply(args.format, {"id": cid}, f"Imported as case {cid}\n{cid}")
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -261,26 +244,17 @@ def cmd_delete(args: argparse.Namespace) -> int:
         sys.stderr.write("Not deleted.\n")
         return EXIT_FAIL
     store.delete_case(args.id)
-    if args.format == "json":
-        emit({"deleted": args.id}, "json")
-    else:
-        sys.stdout.write(f"Deleted case {args.id}.\n")
-    return EXIT_OK
+    return reply(args.format, {"deleted": args.id}, f"Deleted case {args.id}.")
 
 
 def cmd_close(args: argparse.Namespace) -> int:
     row = _store(args).close_case(args.id, args.outcome, args.on)
-    if args.format == "json":
-        emit(row, "json")
-    else:
-        sys.stdout.write(f"Closed case {row['id']}: {OUTCOME_LABELS[row['outcome']].lower()} on {row['closed_on']}.\n")
-    return EXIT_OK
+    return reply(args.format, row, f"Closed case {row['id']}: {OUTCOME_LABELS[row['outcome']].lower()} on {row['closed_on']}.")
 
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     row = _store(args).reopen_case(args.id)
-    emit(row if args.format == "json" else f"Case {row['id']} is open again.", args.format)
-    return EXIT_OK
+    return reply(args.format, row, f"Case {row['id']} is open again.")
 
 
 def _months(args: argparse.Namespace) -> int:
@@ -324,29 +298,19 @@ def _delete_listed(
         sys.stderr.write("Nothing deleted.\n")
         return EXIT_FAIL
     gone = delete([r["id"] for r in rows])
-    if args.format == "json":
-        emit({"deleted": gone}, "json")
-    else:
-        sys.stdout.write(f"Deleted {len(gone)} case(s): {', '.join(map(str, gone)) or 'none'}.\n")
-    return EXIT_OK
+    return reply(args.format, {"deleted": gone}, f"Deleted {len(gone)} case(s): {', '.join(map(str, gone)) or 'none'}.")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     entries = _store(args).case_history(args.id)
-    if args.format == "json":
-        emit(entries, "json")
-    else:
-        emit("\n".join(describe(e) for e in entries) or "No entries.", "text")
-    return EXIT_OK
+    return reply(args.format, entries, "\n".join(describe(e) for e in entries) or "No entries.")
 
 
 def cmd_assign(args: argparse.Namespace) -> int:
     _store(args).assign_case(args.id, args.owner, args.unit)
-    if args.format == "json":
-        emit({"id": args.id, "owner": args.owner, "org_unit": args.unit}, "json")
-    else:
-        sys.stdout.write(f"Case {args.id} now belongs to {args.owner}" + (f" ({args.unit})" if args.unit else "") + ".\n")
-    return EXIT_OK
+    unit = f" ({args.unit})" if args.unit else ""
+    return reply(args.format, {"id": args.id, "owner": args.owner, "org_unit": args.unit},
+                 f"Case {args.id} now belongs to {args.owner}{unit}.")
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -388,6 +352,12 @@ def cmd_cases(args: argparse.Namespace) -> int:
         raise CommandFailed(str(exc)) from None
 
 
+def _owner_options(a: argparse.ArgumentParser, note: str = "") -> None:
+    a.add_argument("--owner", metavar="EMAIL",
+                   help=f"the signed-in user the case belongs to (default: none, the admin-only bucket{note})")
+    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "cases",
@@ -408,9 +378,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     a = action("save", cmd_save, "save an answers or worked-case file as a new case")
     a.add_argument("file", help="YAML or JSON file with an 'answers' mapping")
-    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
-                   "the admin-only bucket)")
-    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
+    _owner_options(a)
     a = action("list", cmd_list, "list the saved cases, newest first")
     a.add_argument("--search", help="text to find in the title, who or notes")
     a.add_argument(
@@ -426,9 +394,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("-o", "--output", help="write to this file instead of standard output")
     a = action("import", cmd_import, "import an exported case as a new case")
     a.add_argument("file", help="a JSON file written by 'triage cases export'")
-    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
-                   "the admin-only bucket; the file's owner is never taken)")
-    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
+    _owner_options(a, "; the file's owner is never taken")
     a = action("delete", cmd_delete, "delete a case and everything under it")
     a.add_argument("id", type=_case_id)
     a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,14 @@ def emit(obj: Any, fmt: str) -> None:
         sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(str(obj) + ("" if str(obj).endswith("\n") else "\n"))
+
+
+def reply(fmt: str, data: Any, text: str | Callable[[], str]) -> int:
+    """A command's answer on standard output: ``data`` as JSON with ``--format json``, else ``text``.
+    Either may be a function that makes it (only the one shown is made). Returns :data:`EXIT_OK`."""
+    out = data if fmt == "json" else text
+    emit(out() if callable(out) else out, fmt)
+    return EXIT_OK
 
 
 def paragraphs(doc: str | None, start: int, stop: int | None = None) -> str:

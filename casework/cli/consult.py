@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from casework.cli.common import EXIT_OK, EXIT_USAGE, UsageError, add_format, emit
+from casework.cli.common import EXIT_OK, EXIT_USAGE, UsageError, add_format, reply
 
 
 def _load_answers(path: str) -> tuple[dict, dict]:
@@ -142,11 +142,7 @@ def cmd_consult(args: argparse.Namespace) -> int:
         raise UsageError("give an answers FILE (YAML or JSON with an 'answers' mapping) or --interactive")
     answers, _header = _load_answers(args.file)
     c = _consult(answers, args.explain)
-    if args.format == "json":
-        emit(c.to_dict(), "json")
-    else:
-        emit(format_text(c, args.explain), "text")
-    return EXIT_OK
+    return reply(args.format, c.to_dict, lambda: format_text(c, args.explain))
 
 
 def interactive(args: argparse.Namespace) -> int:

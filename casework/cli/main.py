@@ -7,19 +7,17 @@ import argparse
 import logging
 import sys
 
-from casework.cli import (
-    audit,
-    batch,
-    cases,
-    consult,
-    outcomes,
-    practice,
-    questions,
-    report,
-    rules,
-    settings,
-    verify,
-)
+import casework.cli.audit as audit
+import casework.cli.batch as batch
+import casework.cli.cases as cases
+import casework.cli.consult as consult
+import casework.cli.outcomes as outcomes
+import casework.cli.practice as practice
+import casework.cli.questions as questions
+import casework.cli.report as report
+import casework.cli.rules as rules
+import casework.cli.settings as settings
+import casework.cli.verify as verify
 from casework.cli.common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, CommandFailed, UsageError
 
 # One module a command, in the order ``triage --help`` lists them; each has register(subparsers).

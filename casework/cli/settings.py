@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from casework.access import AccessConfigError
-from casework.cli.common import EXIT_OK, CommandFailed, add_format, emit
+from casework.cli.common import CommandFailed, add_format, reply
 from casework.settings import SettingsError, in_force
 
 
@@ -15,11 +15,7 @@ def cmd_settings(args: argparse.Namespace) -> int:
         rows = in_force()
     except (SettingsError, AccessConfigError) as exc:
         raise CommandFailed(str(exc)) from None
-    if args.format == "json":
-        emit(rows, "json")
-    else:
-        emit("\n".join(f"{r['setting']:<14} {r['value']}  ({r['from']})" for r in rows), "text")
-    return EXIT_OK
+    return reply(args.format, rows, "\n".join(f"{r['setting']:<14} {r['value']}  ({r['from']})" for r in rows))
 
 
 def register(sub: argparse._SubParsersAction) -> None:
