@@ -4,4 +4,5 @@ import sys
 
 from casework.cli.main import main
 
-sys.exit(main())
+if __name__ == "__main__":  # not when a documentation tool imports this module
+    sys.exit(main())

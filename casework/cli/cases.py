@@ -71,10 +71,10 @@ def _case_id(text: str) -> int:
 
 
 def _name(iv: str | None) -> str:
-    if not iv:
-        return "—"
     from knowledge.loader import load_knowledge  # deferred: heavy (pydantic, YAML)
 
+    if not iv:
+        return "—"
     kb = load_knowledge()
     return kb.interventions[iv].name if iv in kb.interventions else iv
 
