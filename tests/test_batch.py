@@ -1,4 +1,4 @@
-"""Batch triage (casework.batch, casework.cli_batch): reading, validation, results equal to consult(),
+"""Batch triage (casework.batch, casework.cli.batch): reading, validation, results equal to consult(),
 spreadsheet safety, summary, template, command line."""
 
 from __future__ import annotations
@@ -129,13 +129,13 @@ def test_spelling_variants_are_read_as_consult_reads_them():
 
 def test_identical_rows_are_computed_once_and_give_identical_results(monkeypatch):
     calls = []
-    real = batch._outcome
+    real = batch.triage._outcome
 
     def counting(rb, comp, clean, cache, *more):
         calls.append(1)
         return real(rb, comp, clean, cache, *more)
 
-    monkeypatch.setattr(batch, "_outcome", counting)
+    monkeypatch.setattr(batch.triage, "_outcome", counting)  # where _triage looks it up
     row = batch.sample_rows(1, seed=5, random_share=0.0, extra=False)[0]
     results = batch.triage_rows([dict(row) for _ in range(50)])
     assert len(calls) == 1
@@ -143,8 +143,8 @@ def test_identical_rows_are_computed_once_and_give_identical_results(monkeypatch
 
 
 def test_worker_processes_give_the_same_results_and_report_progress(monkeypatch):
-    monkeypatch.setattr(batch, "POOL_MIN_KEYS", 0)
-    monkeypatch.setattr(batch, "CHUNK_KEYS", 40)
+    monkeypatch.setattr(batch.triage, "POOL_MIN_KEYS", 0)
+    monkeypatch.setattr(batch.triage, "CHUNK_KEYS", 40)
     rows = batch.sample_rows(200, seed=8)
     seen = []
     pooled = batch.triage_rows(rows, progress=lambda d, t: seen.append((d, t)), workers=2)
@@ -301,7 +301,7 @@ def test_unusable_files_get_a_clear_message(data, name, message):
 
 
 def test_a_file_over_the_size_limit(monkeypatch, tmp_path):
-    monkeypatch.setattr(batch, "MAX_BYTES", 1000)
+    monkeypatch.setattr(batch.files, "MAX_BYTES", 1000)
     data = b"gap_defined\n" + b"yes\n" * 400
     with pytest.raises(batch.BatchError, match=r"the limit is .* MB"):
         batch.read_table(data, "big.csv")
@@ -312,7 +312,7 @@ def test_a_file_over_the_size_limit(monkeypatch, tmp_path):
 
 
 def test_a_file_over_the_row_limit(monkeypatch):
-    monkeypatch.setattr(batch, "MAX_ROWS", 5)
+    monkeypatch.setattr(batch.reading, "MAX_ROWS", 5)
     data = b"gap_defined\n" + b"yes\n" * 6
     with pytest.raises(batch.BatchError, match="more than 5 rows"):
         batch.read_table(data, "many.csv")
@@ -701,7 +701,7 @@ def test_cli_batch_template(fmt, tmp_path):
 
 
 def test_progress_bar_draws_to_the_end():
-    from casework.cli_batch import ProgressBar
+    from casework.cli.batch import ProgressBar
 
     buf = io.StringIO()
     bar = ProgressBar(buf, width=10)
@@ -727,8 +727,8 @@ def test_excel_values_right_of_the_header_are_carried_as_unnamed_columns():
 
 
 def test_an_error_in_the_progress_callback_reaches_the_caller(monkeypatch):
-    monkeypatch.setattr(batch, "POOL_MIN_KEYS", 0)
-    monkeypatch.setattr(batch, "CHUNK_KEYS", 50)
+    monkeypatch.setattr(batch.triage, "POOL_MIN_KEYS", 0)
+    monkeypatch.setattr(batch.triage, "CHUNK_KEYS", 50)
     rows = batch.sample_rows(120, seed=13, random_share=1.0)
 
     def stop(done, total):
@@ -744,7 +744,7 @@ def test_excel_output_is_the_same_in_both_writing_modes(monkeypatch):
     rows = batch.triage_rows(batch.read_table(batch.rows_to_csv(batch.sample_rows(30, seed=4)), "s.csv")[0])
     cols = batch.output_columns(list(rows[0]))
     small = batch.table_bytes(rows, cols, "xlsx")  # in memory (shared strings)
-    monkeypatch.setattr(batch, "IN_MEMORY_ROWS", 10)
+    monkeypatch.setattr(batch.writing, "IN_MEMORY_ROWS", 10)
     large = batch.table_bytes(rows, cols, "xlsx")  # row by row in constant memory (inline strings)
     assert small != large
     read = [batch.read_table(b, "r.xlsx") for b in (small, large)]

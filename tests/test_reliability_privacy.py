@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 from casework import batch
 from casework.answers_io import MAX_ANSWERS_FILE_BYTES
 from casework.cli import main as cli_main
-from casework.cli_cases import MAX_IMPORT_BYTES
+from casework.cli.cases import MAX_IMPORT_BYTES
 from casework.report import FORMATS, render_report
 from casework.store import Store, StoreError
 from knowledge.loader import load_knowledge

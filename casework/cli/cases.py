@@ -7,15 +7,16 @@
     triage cases export ID [-o F]   the case as JSON (standard output, or the file F)
     triage cases import FILE        an exported case becomes a new case; prints the new id last
     triage cases delete ID [--yes]  delete the case and everything under it (asks first)
-    triage cases history ID         the case's own audit entries (who did what, when)
-    triage cases assign ID --owner EMAIL [--unit UNIT]   give a case an owner (and unit)
-    triage cases purge [--months N] [--yes]   delete the cases past the retention period
-    triage cases erase --who NAME [--yes]     delete every case about one person (on request)
     triage cases close ID --outcome VALUE [--on DATE]   close a case: closed, partly, not_closed, stopped
     triage cases reopen ID          open a closed case again
+    triage cases history ID         the case's own audit entries (who did what, when)
+    triage cases assign ID --owner EMAIL [--unit UNIT]   give a case an owner (and unit)
+    triage cases purge [--months N] [--dry-run] [--yes]  delete the cases past the retention period
+    triage cases erase --who NAME [--dry-run] [--yes]    delete every case about one person (on request)
 
 The command line acts as the "local operator" (it runs where the database is, with its own
-credentials): it may do everything, and the audit log records it as such.
+credentials): it may do everything, and the audit log records it as such. Purge and erase list what
+will be deleted and ask before deleting (``--yes`` skips the question).
 
 ``--format json`` gives JSON for scripts (``list`` gives a list of objects with at least id and
 title). The database is the one the store chooses (``TRIAGE_DATABASE_URL``, or the SQLite file in
@@ -27,15 +28,34 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from casework.cli import EXIT_FAIL, EXIT_OK, EXIT_USAGE, UsageError, emit
+from casework.access import AccessConfigError
+from casework.audit import describe
+from casework.cli.common import (
+    EXIT_FAIL,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailed,
+    UsageError,
+    add_database,
+    add_format,
+    confirm,
+    emit,
+    paragraphs,
+    reply,
+    write_or_print,
+)
+from casework.outcomes import OUTCOME_LABELS, OUTCOMES
+from casework.settings import SettingsError, retention_months
 
 MAX_IMPORT_BYTES = 5_000_000
 
 
 def _store(args: argparse.Namespace):
-    from casework.store import Store
+    from casework.store import Store  # deferred: heavy (SQLAlchemy)
 
     return Store(args.database)
 
@@ -51,10 +71,10 @@ def _case_id(text: str) -> int:
 
 
 def _name(iv: str | None) -> str:
+    from knowledge.loader import load_knowledge  # deferred: heavy (pydantic, YAML)
+
     if not iv:
         return "—"
-    from knowledge.loader import load_knowledge
-
     kb = load_knowledge()
     return kb.interventions[iv].name if iv in kb.interventions else iv
 
@@ -71,13 +91,13 @@ def _result_line(status: str | None, primary: str | None, confidence: float | No
 
 
 def cmd_save(args: argparse.Namespace) -> int:
-    from casework.answers_io import AnswersFileError, read_answers_file
+    from casework.answers_io import AnswersFileError, read_answers_file  # deferred: heavy (pydantic, YAML)
+    from casework.gap import GapError, parse_gap  # deferred: heavy (pydantic)
 
     try:
         f = read_answers_file(args.file)
     except AnswersFileError as exc:
         raise UsageError(str(exc)) from None
-    from casework.gap import GapError, parse_gap
 
     notes = f.notes or str(f.extra.get("narrative") or "")
     try:
@@ -91,23 +111,13 @@ def cmd_save(args: argparse.Namespace) -> int:
     if gap is not None:
         store.set_gap(cid, gap)
     case = store.get_case(cid)
-    if args.format == "json":
-        emit(
-            {
-                "id": cid,
-                "title": case["title"],
-                "status": case["result_status"],
-                "primary": case["primary"],
-                "confidence": case["confidence"],
-            },
-            "json",
-        )
-        return EXIT_OK
-    sys.stdout.write(
-        f"Saved case {cid}: {case['title'] or '(untitled)'} — "
-        f"{_result_line(case['result_status'], case['primary'], case['confidence'])}\n{cid}\n"
+    result = _result_line(case["result_status"], case["primary"], case["confidence"])
+    return reply(
+        args.format,
+        {"id": cid, "title": case["title"], "status": case["result_status"], "primary": case["primary"],
+         "confidence": case["confidence"]},
+        f"Saved case {cid}: {case['title'] or '(untitled)'} — {result}\n{cid}",
     )
-    return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -132,7 +142,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def format_case(case: dict[str, Any], prog: dict[str, Any]) -> str:
-    from knowledge.loader import load_knowledge
+    from casework.gap import parse_gap  # deferred: heavy (pydantic)
+    from knowledge.loader import load_knowledge  # deferred: heavy (pydantic, YAML)
 
     kb = load_knowledge()
     out = [f"Case {case['id']}: {case['title'] or '(untitled)'}"]
@@ -141,8 +152,6 @@ def format_case(case: dict[str, Any], prog: dict[str, Any]) -> str:
         f"updated: {case['updated_at'][:16]}"
     )
     if case.get("gap"):
-        from casework.gap import parse_gap
-
         out.append(f"  gap: {parse_gap(case['gap']).sentence()}")
     if case.get("outcome"):
         out.append(f"  outcome: {case['outcome']} (closed {case.get('closed_on') or '—'})")
@@ -181,31 +190,23 @@ def format_case(case: dict[str, Any], prog: dict[str, Any]) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from casework.plan import progress
+    from casework.plan import progress  # deferred: heavy (the rule base)
 
     store = _store(args)
     case = store.get_case(args.id)
     prog = progress(case["plan"], case["monitoring"])
-    if args.format == "json":
-        emit({**case, "progress": prog}, "json")
-    else:
-        emit(format_case(case, prog), "text")
-    return EXIT_OK
+    return reply(args.format, {**case, "progress": prog}, lambda: format_case(case, prog))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     store = _store(args)
     data = store.export_case(args.id)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    from casework.cli_report import write_or_print
-
     write_or_print(text, args.output, f"case {args.id} exported to {{}}")
     return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     p = Path(args.file)
     try:
         size = p.stat().st_size
@@ -229,38 +230,115 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{p}: nested too deeply") from None
     store = _store(args)
     cid = store.import_case(data, owner=args.owner, org_unit=args.unit)  # never the file's own owner
-    if args.format == "json":
-        emit({"id": cid}, "json")
-    else:
-        sys.stdout.write(f"Imported as case {cid}\n{cid}\n")
-    return EXIT_OK
+    return reply(args.format, {"id": cid}, f"Imported as case {cid}\n{cid}")
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
     store = _store(args)
     case = store.get_case(args.id)
-    if not args.yes:
-        sys.stderr.write(
-            f"Delete case {case['id']} '{case['title'] or '(untitled)'}' with its answers, "
-            f"{len(case['consultations'])} consultation(s), {'its plan' if case['plan'] else 'no plan'} and "
-            f"{len(case['monitoring'])} monitoring entries? This cannot be undone. [y/N] "
-        )
-        sys.stderr.flush()
-        reply = sys.stdin.readline().strip().lower()
-        if reply not in ("y", "yes"):
-            sys.stderr.write("Not deleted.\n")
-            return EXIT_FAIL
+    if not args.yes and not confirm(
+        f"Delete case {case['id']} '{case['title'] or '(untitled)'}' with its answers, "
+        f"{len(case['consultations'])} consultation(s), {'its plan' if case['plan'] else 'no plan'} and "
+        f"{len(case['monitoring'])} monitoring entries?"
+    ):
+        sys.stderr.write("Not deleted.\n")
+        return EXIT_FAIL
     store.delete_case(args.id)
-    if args.format == "json":
-        emit({"deleted": args.id}, "json")
-    else:
-        sys.stdout.write(f"Deleted case {args.id}.\n")
-    return EXIT_OK
+    return reply(args.format, {"deleted": args.id}, f"Deleted case {args.id}.")
+
+
+def cmd_close(args: argparse.Namespace) -> int:
+    row = _store(args).close_case(args.id, args.outcome, args.on)
+    return reply(args.format, row, f"Closed case {row['id']}: {OUTCOME_LABELS[row['outcome']].lower()} on {row['closed_on']}.")
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    row = _store(args).reopen_case(args.id)
+    return reply(args.format, row, f"Case {row['id']} is open again.")
+
+
+def _months(args: argparse.Namespace) -> int:
+    if args.months is not None:
+        if args.months < 1:
+            raise UsageError("--months: must be at least 1")
+        return args.months
+    try:
+        return retention_months()  # the same rule and files as the app's Access page
+    except (AccessConfigError, SettingsError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _listing(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    for r in rows:
+        when = (r["updated_at"] or "")[:10]
+        title = " ".join((r["title"] or "(untitled)").split())[:60]
+        lines.append(f"  case {r['id']:>5}  last changed {when}  {r['status']:<6}  {title}")
+    return "\n".join(lines)
+
+
+def _delete_listed(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    what: str,
+    delete: Callable[[list[int]], list[int]],
+) -> int:
+    """Show the cases that would go; unless --dry-run, ask (or --yes) and delete exactly those."""
+    if args.format == "json" and (args.dry_run or not rows):
+        emit({"would_delete" if args.dry_run else "deleted": [r["id"] for r in rows]}, "json")
+        return EXIT_OK
+    if not rows:
+        sys.stdout.write(f"No cases {what}.\n")
+        return EXIT_OK
+    if args.format != "json" or not args.yes:
+        sys.stderr.write(f"{len(rows)} case(s) {what}:\n{_listing(rows)}\n")
+    if args.dry_run:
+        return EXIT_OK
+    if not args.yes and not confirm(f"Delete these {len(rows)} case(s) with everything under them?"):
+        sys.stderr.write("Nothing deleted.\n")
+        return EXIT_FAIL
+    gone = delete([r["id"] for r in rows])
+    return reply(args.format, {"deleted": gone}, f"Deleted {len(gone)} case(s): {', '.join(map(str, gone)) or 'none'}.")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    entries = _store(args).case_history(args.id)
+    return reply(args.format, entries, "\n".join(describe(e) for e in entries) or "No entries.")
+
+
+def cmd_assign(args: argparse.Namespace) -> int:
+    _store(args).assign_case(args.id, args.owner, args.unit)
+    unit = f" ({args.unit})" if args.unit else ""
+    return reply(args.format, {"id": args.id, "owner": args.owner, "org_unit": args.unit},
+                 f"Case {args.id} now belongs to {args.owner}{unit}.")
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    months = _months(args)
+    store = _store(args)
+    rows = store.purge_candidates(months)
+    return _delete_listed(
+        args, rows, f"past the retention period ({months} months without a change)",
+        lambda ids: store.purge(months, ids),
+    )
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    store = _store(args)
+    rows = store.erasure_candidates(args.who)
+    return _delete_listed(args, rows, "about this person", lambda ids: store.erase(args.who, ids))
+
+
+# --------------------------------------------------------------------------- the command
+
+# The actions of ``triage cases``, in the order its help lists them.
+ACTIONS = ("save", "list", "show", "export", "import", "delete", "close", "reopen", "history", "assign", "purge",
+           "erase")
 
 
 def cmd_cases(args: argparse.Namespace) -> int:
     """Run the chosen action; store problems become a message, not a traceback."""
-    from casework.store import CaseDataError, CaseNotFound, StoreError
+    from casework.store import CaseDataError, CaseNotFound, StoreError  # deferred: heavy (SQLAlchemy)
 
     action = getattr(args, "action", None)
     if action is None:
@@ -271,38 +349,37 @@ def cmd_cases(args: argparse.Namespace) -> int:
     except (CaseNotFound, CaseDataError) as exc:
         raise UsageError(str(exc)) from None
     except StoreError as exc:
-        sys.stderr.write(f"triage: error: {exc}\n")
-        return EXIT_FAIL
+        raise CommandFailed(str(exc)) from None
+
+
+def _owner_options(a: argparse.ArgumentParser, note: str = "") -> None:
+    a.add_argument("--owner", metavar="EMAIL",
+                   help=f"the signed-in user the case belongs to (default: none, the admin-only bucket{note})")
+    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "cases",
-        help="saved cases: save, list, show, export, import, delete",
-        description="Saved cases (see docs/casework.md).\n\n" + (__doc__ or "").split("\n\n")[1],
+        help="saved cases: " + ", ".join(ACTIONS),
+        description="Saved cases.\n\n" + paragraphs(__doc__, 1),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument(
-        "--database",
-        metavar="URL",
-        help="SQLAlchemy URL of the case database (default: "
-        "TRIAGE_DATABASE_URL, else the SQLite file in TRIAGE_DATA_DIR or ./data)",
-    )
+    add_database(p)
     p.set_defaults(func=cmd_cases, cases_parser=p, action=None)
     acts = p.add_subparsers(metavar="ACTION")
 
-    def action(name: str, handler, help: str) -> argparse.ArgumentParser:  # noqa: A002
-        a = acts.add_parser(name, help=help)
-        a.add_argument("--format", choices=["json", "text"], default="text")
+    def action(name: str, handler: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:  # noqa: A002
+        assert name in ACTIONS, name  # an action missing from ACTIONS would be missing from the help
+        a = acts.add_parser(name, help=help, description=help[:1].upper() + help[1:] + ".")
+        add_format(a)
         a.set_defaults(action=handler)
         return a
 
     a = action("save", cmd_save, "save an answers or worked-case file as a new case")
     a.add_argument("file", help="YAML or JSON file with an 'answers' mapping")
-    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
-                   "the admin-only bucket)")
-    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
-    a = action("list", cmd_list, "list the saved cases")
+    _owner_options(a)
+    a = action("list", cmd_list, "list the saved cases, newest first")
     a.add_argument("--search", help="text to find in the title, who or notes")
     a.add_argument(
         "--intervention",
@@ -310,22 +387,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="latest recommendation",
     )
     a.add_argument("--status", choices=["open", "closed"])
-    a = action("show", cmd_show, "show one case")
+    a = action("show", cmd_show, "show one case: answers, result, consultations, plan and progress")
     a.add_argument("id", type=_case_id)
     a = action("export", cmd_export, "export a case as JSON")
     a.add_argument("id", type=_case_id)
     a.add_argument("-o", "--output", help="write to this file instead of standard output")
     a = action("import", cmd_import, "import an exported case as a new case")
     a.add_argument("file", help="a JSON file written by 'triage cases export'")
-    a.add_argument("--owner", metavar="EMAIL", help="the signed-in user the case belongs to (default: none, "
-                   "the admin-only bucket; the file's owner is never taken)")
-    a.add_argument("--unit", metavar="UNIT", help="the organisation unit of the case")
+    _owner_options(a, "; the file's owner is never taken")
     a = action("delete", cmd_delete, "delete a case and everything under it")
     a.add_argument("id", type=_case_id)
     a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
-    from casework.cli_access import add_case_actions
-
-    add_case_actions(action, _store, _case_id)
-    from casework.cli_outcomes import add_case_actions as add_outcome_actions
-
-    add_outcome_actions(action)
+    a = action("close", cmd_close, "close a case with its outcome")
+    a.add_argument("id", type=_case_id)
+    a.add_argument("--outcome", required=True, help=f"how it ended: {', '.join(OUTCOMES)}")
+    a.add_argument("--on", metavar="DATE", help="the closing date, YYYY-MM-DD (default today)")
+    a = action("reopen", cmd_reopen, "open a closed case again (clears its outcome)")
+    a.add_argument("id", type=_case_id)
+    a = action("history", cmd_history, "a case's own audit entries (who did what, when)")
+    a.add_argument("id", type=_case_id)
+    a = action("assign", cmd_assign, "give a case an owner and an organisation unit")
+    a.add_argument("id", type=_case_id)
+    a.add_argument("--owner", required=True, metavar="EMAIL", help="the signed-in user's email")
+    a.add_argument("--unit", metavar="UNIT", help="the organisation unit")
+    a = action("purge", cmd_purge, "delete the cases past the retention period")
+    a.add_argument("--months", type=int, help="retention in months (default: TRIAGE_RETENTION_MONTHS, "
+                   "the access configuration's retention_months, else 24)")
+    a.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    a = action("erase", cmd_erase, "delete every case about one person (the 'who' of the cases)")
+    a.add_argument("--who", required=True, help="the person, as written in the cases' 'who'")
+    a.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
+    a.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")

@@ -13,7 +13,7 @@ import argparse
 import sys
 import textwrap
 
-from casework.cli import EXIT_OK, UsageError
+from casework.cli.common import EXIT_OK, UsageError, paragraphs
 
 WIDTH = 96
 
@@ -35,8 +35,14 @@ def _ask(prompt: str) -> str | None:
 
 def _play_round(sess, practice, rb, answers: dict[str, str]) -> bool:
     """Ask every case of the current round; False when the student quit or input ended."""
-    from casework.practice import ANSWERS, answer_label, check_options, feedback, settling_checks
-    from rules.consult import consult
+    from casework.practice import (  # deferred: heavy (the rule base)
+        ANSWERS,
+        answer_label,
+        check_options,
+        feedback,
+        settling_checks,
+    )
+    from rules.consult import consult  # deferred: heavy (the rule base)
 
     kb = rb.knowledge
     out = sys.stdout
@@ -76,7 +82,7 @@ def _play_round(sess, practice, rb, answers: dict[str, str]) -> bool:
 
 def format_feedback(fb: dict, kb, rb) -> str:
     """The feedback after one answer, as plain text."""
-    from casework.practice import answer_label
+    from casework.practice import answer_label  # deferred: heavy (the rule base)
 
     def name(a: str) -> str:
         return answer_label(kb, rb, a)
@@ -104,7 +110,7 @@ def format_feedback(fb: dict, kb, rb) -> str:
 
 
 def _summary(sess, kb, rb) -> str:
-    from casework.practice import answer_label
+    from casework.practice import answer_label  # deferred: heavy (the rule base)
 
     right, answered = sess.score()
     lines = [f"\nScore: {right} of {answered} right."]
@@ -116,9 +122,9 @@ def _summary(sess, kb, rb) -> str:
 
 
 def cmd_practice(args: argparse.Namespace) -> int:
-    from casework.practice import PracticeSession, right_answers
-    from knowledge.practice_set import load_practice
-    from rules.model import load_rulebase
+    from casework.practice import PracticeSession, right_answers  # deferred: heavy (the rule base)
+    from knowledge.practice_set import load_practice  # deferred: heavy (pydantic, YAML)
+    from rules.model import load_rulebase  # deferred: heavy (the rule base)
 
     practice = load_practice()
     if args.list:
@@ -156,10 +162,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "practice",
         help="practise on unseen cases in the terminal (score, feedback, drill); --list prints their ids",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=paragraphs(__doc__, 1, 2),
     )
     p.add_argument("--list", action="store_true", help="print the practice cases' ids, one a line, and stop")
-    p.add_argument("--cases", help="comma-separated practice case ids to play, in this order")
-    p.add_argument("--count", type=int, help="play only the first N cases of the round")
-    p.add_argument("--seed", type=int, help="shuffle the cases with this seed (the same order every time)")
+    p.add_argument("--cases", metavar="IDS", help="comma-separated practice case ids to play, in this order")
+    p.add_argument("--count", type=int, metavar="N", help="play only the first N cases of the round")
+    p.add_argument("--seed", type=int, metavar="N", help="shuffle the cases with this seed (the same order every time)")
     p.set_defaults(func=cmd_practice)

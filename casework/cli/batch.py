@@ -17,34 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from casework.cli import UsageError
+from casework.cli.common import EXIT_FAIL, EXIT_OK, UsageError, add_format, emit
 
 MAX_ROW_MESSAGES = 20  # problems of single rows printed to standard error; the rest are in the file
-
-
-def register(subparsers) -> None:
-    p = subparsers.add_parser(
-        "batch",
-        help="triage a CSV or Excel file of cases (one row a case, one column a question id)",
-        description="Triage every row of a CSV, .xlsx, .xls or .ods file and write the results as CSV or .xlsx.",
-    )
-    p.add_argument("file", nargs="?", metavar="IN", help="CSV, .xlsx, .xls or .ods file of cases")
-    p.add_argument("-o", "--output", metavar="OUT", help="results file: .csv or .xlsx")
-    p.add_argument("--template", metavar="PATH", help="write an empty template (.csv or .xlsx) with every question id")
-    p.add_argument("--format", choices=["text", "json"], default="text", help="summary format on standard output")
-    p.add_argument("--group-by", metavar="COLUMN", help="also count the outcomes per value of this column")
-    p.add_argument(
-        "--empty-as-dont-know",
-        action="store_true",
-        help="take a blank cell (or a question with no column) as \"don't know\", so every row is finished",
-    )
-    p.add_argument(
-        "--workers",
-        default="auto",
-        metavar="N",
-        help="worker processes for many distinct rows (default auto: the free cores)",
-    )
-    p.set_defaults(func=cmd_batch)
 
 
 def _workers(value: str) -> int:
@@ -91,8 +66,7 @@ class ProgressBar:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from casework import batch
-    from casework.cli import EXIT_FAIL, EXIT_OK, emit
+    from casework import batch  # deferred: heavy (the rule base)
 
     if args.template:
         fmt = _out_format(args.template, "the template")
@@ -139,3 +113,32 @@ def cmd_batch(args: argparse.Namespace) -> int:
     else:
         emit(batch.format_summary(summary) + f"\nresults written to {dst}", "text")
     return EXIT_FAIL if bad else EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "batch",
+        help="triage a CSV or Excel file of cases (one row a case, one column a question id)",
+        description="Triage every row of a CSV, .xlsx, .xls or .ods file and write the results as CSV or .xlsx. "
+        "Warnings and the problems of single rows go to standard error, the summary to standard output. "
+        "Exit code 0: every row triaged; 1: some rows had problems (see the errors column; the other rows "
+        "are in the results); 2: the file or the options cannot be used.",
+    )
+    p.add_argument("file", nargs="?", metavar="IN", help="CSV, .xlsx, .xls or .ods file of cases")
+    p.add_argument("-o", "--output", metavar="OUT", help="results file: .csv or .xlsx")
+    p.add_argument("--template", metavar="PATH",
+                   help="write an empty template (.csv or .xlsx) with case_id, every question id and the gap columns")
+    add_format(p, "text", "json", help="summary format on standard output")
+    p.add_argument("--group-by", metavar="COLUMN", help="also count the outcomes per value of this column")
+    p.add_argument(
+        "--empty-as-dont-know",
+        action="store_true",
+        help="take a blank cell (or a question with no column) as \"don't know\", so every row is finished",
+    )
+    p.add_argument(
+        "--workers",
+        default="auto",
+        metavar="N",
+        help="worker processes for many distinct rows, 1 to 64 (default auto: the free cores, at most 8)",
+    )
+    p.set_defaults(func=cmd_batch)

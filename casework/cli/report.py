@@ -8,19 +8,17 @@ suffix, or ``--format``; without ``-o`` a Markdown or HTML report goes to standa
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from casework.cli import EXIT_OK, UsageError
+from casework.cli.common import EXIT_OK, UsageError, paragraphs, write_output
 
 SUFFIXES = {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
 
 
 def case_from_file(path: str) -> dict:
     """The case in an answers, worked-case or exported-case file, as ``render_report`` takes it."""
-    from casework.answers_io import AnswersFileError, read_answers_file
+    from casework.answers_io import AnswersFileError, read_answers_file  # deferred: heavy (pydantic, YAML)
 
     try:
         f = read_answers_file(path)
@@ -37,39 +35,8 @@ def case_from_file(path: str) -> dict:
     return case
 
 
-def write_output(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (a temporary file in the same folder, then renamed),
-    readable by the owner only when the file is new: reports and exports hold personal data."""
-    target = Path(path)
-    if target.is_dir():
-        raise UsageError(f"{target} is a folder; give a file name")
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"the folder {folder} does not exist")
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_or_print(text: str, output: str | None, done: str) -> None:
-    """``text`` to the file ``output`` (see :func:`write_output`; then ``done`` with ``{}`` filled by
-    the file name on standard error), or to standard output when no file is given."""
-    if output:
-        write_output(output, text.encode("utf-8"))
-        sys.stderr.write(done.format(output) + "\n")
-    else:
-        sys.stdout.write(text)
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    from casework.report import FORMATS, ReportError, render_report
+    from casework.report import FORMATS, ReportError, render_report  # deferred: heavy (fpdf2, python-docx)
 
     fmt = args.format
     if args.output and not fmt:
@@ -102,9 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
         help="justification report for a case (Markdown, HTML, PDF or Word)",
-        description=__doc__.split("\n\n")[1] if __doc__ else None,
+        description=paragraphs(__doc__, 1, 2),
     )
-    p.add_argument("file", help="answers file, worked-case file or exported case (YAML or JSON)")
+    p.add_argument("file", metavar="FILE", help="answers file, worked-case file or exported case (YAML or JSON)")
     p.add_argument("-o", "--output", help="output file: .md, .html, .pdf or .docx")
     p.add_argument(
         "--format",

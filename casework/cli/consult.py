@@ -1,71 +1,16 @@
-"""The ``triage`` command line.
-
-Subcommands: ``questions``, ``consult``, ``verify``, ``rules``, plus those registered by other
-casework modules (``batch``, ``report``, ``cases``). Bad input ends with exit code 2 and a message
-naming the problem, never a traceback. Heavy libraries (pandas, Streamlit, fpdf2 ...) are imported
-only by the subcommands that need them.
-"""
+"""``triage consult``: the rule base consulted on an answers file, or question by question in the
+terminal; and the consultation as text for a person (:func:`format_text`)."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import sys
-from typing import Any
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-# Modules that add subcommands: each has register(subparsers) -> None.
-PLUGINS = ("casework.cli_batch", "casework.cli_report", "casework.cli_cases", "casework.cli_access",
-           "casework.cli_practice", "casework.cli_outcomes")
-
-
-class UsageError(Exception):
-    """Bad input from the user; printed as 'triage: error: ...' with exit code 2."""
-
-
-def emit(obj: Any, fmt: str) -> None:
-    if fmt == "json":
-        sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
-    else:
-        sys.stdout.write(str(obj) + ("" if str(obj).endswith("\n") else "\n"))
-
-
-# --------------------------------------------------------------------------- questions
-
-
-def cmd_questions(args: argparse.Namespace) -> int:
-    from knowledge.loader import load_knowledge
-
-    kb = load_knowledge()
-    items = [
-        {
-            "id": q.id,
-            "stage": q.stage,
-            "text": q.text,
-            "help": q.help.strip(),
-            "why": q.why.strip(),
-            "options": [{"value": o.value, "label": o.label} for o in q.options],
-            "ask_when": q.ask_when.model_dump(exclude_defaults=True),
-        }
-        for q in kb.questions
-    ]
-    if args.format == "json":
-        emit(items, "json")
-        return EXIT_OK
-    lines = []
-    for i, q in enumerate(items, 1):
-        lines.append(f"{i:2d}. [{q['id']}] {q['text']}")
-        lines.append("      " + " | ".join(f"{o['value']} = {o['label']}" for o in q["options"]))
-    emit("\n".join(lines), "text")
-    return EXIT_OK
-
-
-# --------------------------------------------------------------------------- consult
+from casework.cli.common import EXIT_OK, EXIT_USAGE, UsageError, add_format, reply
 
 
 def _load_answers(path: str) -> tuple[dict, dict]:
-    from casework.answers_io import AnswersFileError, read_answers_file
+    from casework.answers_io import AnswersFileError, read_answers_file  # deferred: heavy (pydantic, YAML)
 
     try:
         f = read_answers_file(path)
@@ -75,8 +20,11 @@ def _load_answers(path: str) -> tuple[dict, dict]:
 
 
 def _consult(answers: dict, explain: bool):
-    from rules.consult import AnswerError, consult
-    from rules.explain import consult_explained
+    from rules.consult import (  # deferred: heavy (the rule base)
+        AnswerError,
+        consult,
+    )
+    from rules.explain import consult_explained  # deferred: heavy (the rule base)
 
     try:
         return consult_explained(answers) if explain else consult(answers)
@@ -86,7 +34,7 @@ def _consult(answers: dict, explain: bool):
 
 def result_name(result: str) -> str:
     """An outcome from ``could_change_result`` in words: an intervention, "check first" or a gate."""
-    from rules.model import load_rulebase
+    from rules.model import load_rulebase  # deferred: heavy (the rule base)
 
     rb = load_rulebase()
     ivs = rb.knowledge.interventions
@@ -99,7 +47,7 @@ def result_name(result: str) -> str:
 
 def format_text(c, explain: bool) -> str:
     """A consultation for a person to read."""
-    from rules.model import load_rulebase
+    from rules.model import load_rulebase  # deferred: heavy (the rule base)
 
     rb = load_rulebase()
     kb = rb.knowledge
@@ -194,16 +142,13 @@ def cmd_consult(args: argparse.Namespace) -> int:
         raise UsageError("give an answers FILE (YAML or JSON with an 'answers' mapping) or --interactive")
     answers, _header = _load_answers(args.file)
     c = _consult(answers, args.explain)
-    if args.format == "json":
-        emit(c.to_dict(), "json")
-    else:
-        emit(format_text(c, args.explain), "text")
-    return EXIT_OK
+    return reply(args.format, c.to_dict, lambda: format_text(c, args.explain))
 
 
 def interactive(args: argparse.Namespace) -> int:
     """Ask the questions one at a time on the terminal."""
-    from rules.consult import consult
+    from rules.consult import consult  # deferred: heavy (the rule base)
+    from rules.explain import consult_explained  # deferred: heavy (the rule base)
 
     answers: dict[str, str] = {}
     if args.file:
@@ -243,110 +188,22 @@ def interactive(args: argparse.Namespace) -> int:
             out.write(f"  Please type a number from 1 to {len(q.options)}.\n")
         if c.status == "needs_answer" and "risk_of_harm" in c.findings:
             break
-    from rules.explain import consult_explained
-
     c = consult_explained(c.answers)
     out.write("\n" + format_text(c, explain=args.explain) + "\n")
     return EXIT_OK
 
 
-# --------------------------------------------------------------------------- verify and rules
-
-
-def cmd_verify(args: argparse.Namespace) -> int:
-    from rules.verify import format_report, verify
-
-    report = verify()
-    emit(report if args.format == "json" else format_report(report), args.format)
-    return EXIT_OK if not report["errors"] else EXIT_FAIL
-
-
-def cmd_rules(args: argparse.Namespace) -> int:
-    from rules.table import decision_table_csv, decision_table_markdown
-
-    text = decision_table_csv() if args.format == "csv" else decision_table_markdown()
-    if args.output:
-        with open(args.output, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
-    return EXIT_OK
-
-
-# --------------------------------------------------------------------------- main
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="triage",
-        description="Which intervention fits a workplace performance gap, and why.",
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "consult",
+        help="consult the rule base on an answers file, or interactively",
+        description="Consult the rule base on the answers in FILE and print the result, or ask the "
+        "questions one at a time in the terminal (--interactive).",
     )
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
-
-    q = sub.add_parser("questions", help="list the diagnostic questions")
-    q.add_argument("--format", choices=["json", "text"], default="text")
-    q.set_defaults(func=cmd_questions)
-
-    c = sub.add_parser("consult", help="consult the rule base on an answers file, or interactively")
-    c.add_argument("file", nargs="?", help="YAML or JSON file with an 'answers' mapping")
-    c.add_argument("--format", choices=["json", "text"], default="text")
-    c.add_argument("--explain", action="store_true", help="add how, why not, confidence and decisive answers")
-    c.add_argument("--interactive", "-i", action="store_true", help="ask the questions in the terminal")
-    c.set_defaults(func=cmd_consult)
-
-    v = sub.add_parser("verify", help="check the rule base for defects, gaps, conflicts and coverage")
-    v.add_argument("--format", choices=["json", "text"], default="text")
-    v.set_defaults(func=cmd_verify)
-
-    r = sub.add_parser("rules", help="export the decision table (one row a rule, one column a condition)")
-    r.add_argument("--format", choices=["csv", "markdown"], default="markdown")
-    r.add_argument("-o", "--output", help="write to this file instead of standard output")
-    r.set_defaults(func=cmd_rules)
-
-    for mod in PLUGINS:
-        try:
-            module = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod:
-                continue
-            raise
-        module.register(sub)
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed the message
-        return int(exc.code or 0)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
-    try:
-        return int(args.func(args) or 0)
-    except UsageError as exc:
-        sys.stderr.write(f"triage: error: {exc}\n")
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        sys.stderr.write("\ntriage: interrupted\n")
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except (OSError, ValueError) as exc:  # unreadable files, malformed data: name the problem
-        sys.stderr.write(f"triage: error: {exc}\n")
-        return EXIT_USAGE
-    except Exception as exc:  # noqa: BLE001 - last resort: a message, not a traceback
-        import logging
-
-        logging.getLogger("triage").debug("internal error", exc_info=True)
-        sys.stderr.write(f"triage: internal error: {type(exc).__name__}: {exc}\n")
-        return EXIT_FAIL
-
-
-if __name__ == "__main__":
-    # Run the imported module's main(), not this __main__ copy: the plug-ins raise
-    # casework.cli.UsageError, which must be the class main() catches.
-    from casework.cli import main as _main
-
-    sys.exit(_main())
+    p.add_argument("file", nargs="?", metavar="FILE",
+                   help="YAML or JSON file with an 'answers' mapping (with --interactive: the answers to start from)")
+    add_format(p, help="the result as text or JSON (--interactive always prints text)")
+    p.add_argument("--explain", action="store_true", help="add how, why not, confidence and decisive answers")
+    p.add_argument("--interactive", "-i", action="store_true",
+                   help="ask the questions in the terminal (answer with a number, 'why', 'back' or 'quit')")
+    p.set_defaults(func=cmd_consult)
