@@ -104,7 +104,7 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
         st.markdown(f"### {heading}")
     if c.status == "needs_answer":
         q = c.next_question
-        st.info(f"One more answer needed: **{q.text}**")
+        st.info(f"More answers needed, next: **{md_plain(q.text)}**")
         if c.provisional:
             st.caption(f"So far the answers point to {iv_name(c.provisional)}.")
         return

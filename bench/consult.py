@@ -61,12 +61,12 @@ def main() -> None:
     path_lengths = [len(comp.walk(a).accepted) for a in sets]
 
     def full_consult():
-        comp._settled_cache.clear()  # every run starts cold
+        comp.clear_caches()  # every run starts cold
         for a in sets:
             consult(a, rb)
 
     def plain_baseline():
-        comp._settled_cache.clear()  # every run starts cold
+        comp.clear_caches()  # every run starts cold
         for a in sets:
             w = comp.walk(a)
             fired, _ = comp.fire(w.accepted)
@@ -77,7 +77,7 @@ def main() -> None:
             run_engine(rb, a)
 
     def adaptive_path():
-        comp._settled_cache.clear()  # every run starts cold
+        comp.clear_caches()  # every run starts cold
         # question by question: one consult() per step, as the app and the interactive CLI do
         for a in sets[:20]:
             acc: dict[str, str] = {}
@@ -87,7 +87,7 @@ def main() -> None:
             consult(acc, rb)
 
     def explained():
-        comp._settled_cache.clear()  # every run starts cold
+        comp.clear_caches()  # every run starts cold
         for a in sets[:20]:
             explain(consult(a, rb), rb)
 

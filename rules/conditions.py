@@ -55,13 +55,18 @@ def holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     return True
 
 
-def could_hold(c: CondFn, answers: Mapping[str, str], findings, possible, possible_kinds) -> bool:
+def could_hold(c: CondFn, answers: Mapping[str, str], findings, possible, possible_kinds,
+               askable=None) -> bool:
     """Whether ``c`` can still hold on some completion of this path: no answer it tests was given
-    otherwise, the findings it needs can still appear (``possible``), none it forbids is present yet, and
-    a kind it needs can still appear."""
+    otherwise (nor, given ``askable``, belongs to a question that can no longer be asked), the findings it
+    needs can still appear (``possible``), none it forbids is present yet, and a kind it needs can still
+    appear."""
     ans, need, bar, anyk, nok = c
     for q, allowed in ans:
-        if q in answers and answers[q] not in allowed:
+        if q in answers:
+            if answers[q] not in allowed:
+                return False
+        elif askable is not None and q not in askable:
             return False
     if need and not need <= possible:
         return False

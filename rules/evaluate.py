@@ -65,7 +65,7 @@ class Compiled(Outcomes, Walking):
         # and evidence-standard condition that tests the question sees them alike): another answer
         # of the same class cannot change anything, so the confidence checks try one of each class
         conds = [r.when for r in rb.rules] + [q.ask_when for q in rb.knowledge.questions] + [
-            c for req in rb.requirements for c in (req.applies, *req.any_of)]
+            c for req in rb.requirements for c in (req.applies, *req.any_of)] + [br.when for br in rb.base_rates]
         self.option_classes: dict[str, list[list[str]]] = {}
         for q in rb.knowledge.questions:
             tests = [c.answers[q.id] for c in conds if q.id in c.answers]
@@ -76,11 +76,14 @@ class Compiled(Outcomes, Walking):
         # the decision rules with what they conclude, for the settled check: (condition, support, bars)
         self.decisions = [(cond, self.conclusions[rid][2], self.conclusions[rid][3])
                           for rid, cond in self.decision_rules]
+        # the decision rules that rule an intervention out (it may then not even be a secondary)
+        self.rule_outs = [(compile_condition(r.when), r.then.rule_out) for r in rb.rules if r.then.rule_out]
         self.gate_rules = [(i, cond, g) for i, (_rid, cond, _f, g) in enumerate(self.finding_rules) if g]
         # cause-analysis rules that conclude a finding: (finding, answer tests, findings needed); they
         # have no absent or kind tests (see rules.model.compute_layers)
         self.producers = [(f, cond[0], cond[1]) for _rid, cond, f, _g in self.finding_rules if f]
         self._settled_cache: dict[frozenset, str | None] = {}
+        self._below_cache: dict[frozenset, tuple | None] = {}
         # how each intervention is delivered: [(row, [established ...])]
         self.delivery = [(dl, [compile_condition(c) for c in dl.established]) for dl in rb.delivery]
         # the base rates that order a "check first" differential: [(row, condition)]

@@ -123,6 +123,7 @@ class Settlement(Strict):
     primary_threshold: float = Field(ge=0, le=1)
     secondary_threshold: float = Field(ge=0, le=1)
     max_secondary: int = Field(ge=0, le=5)
+    stop_without_secondary: list[str] = []
     rival_weight: float = Field(ge=0, le=1)
     confidence_bands: Bands
 

@@ -72,17 +72,28 @@ class Outcomes:
     def outcome(self, fired: list[str], answers: Mapping[str, str]) -> tuple:
         """``settle(...).outcome`` without the rest of the result: (status, gate, primary, lean).
 
-        The counterfactual checks of confidence and the walk's stopping rule call this for many
-        answer sets, so it works on the compiled conclusions; it is tested equal to
-        :func:`rules.settle.settle`.
+        The counterfactual checks of confidence call this for many answer sets, so it works on the
+        compiled conclusions; it is tested equal to :func:`rules.settle.settle`.
         """
+        return self._outcome(fired, answers, False)
+
+    def stop_outcome(self, fired: list[str], answers: Mapping[str, str]) -> tuple:
+        """What the questions must not end before it is settled: :meth:`outcome` and the secondary
+        interventions of a recommendation (a tuple, best first; empty otherwise, and for a primary in the
+        settlement's ``stop_without_secondary``)."""
+        return self._outcome(fired, answers, True)
+
+    def _outcome(self, fired: list[str], answers: Mapping[str, str], secondary: bool) -> tuple:
         conc = self.conclusions
         belief: dict[str, list[float]] = {}
         findings: set[str] = set()
         gates: list[str] = []
         barred: set[str] = set()
+        out: set[str] = set()
         for rid in fired:
             finding, gate, support, bars = conc[rid]
+            if self.rb.by_id[rid].then.rule_out:
+                out |= bars
             if finding:
                 findings.add(finding)
             elif gate:
@@ -92,14 +103,20 @@ class Outcomes:
                 m[support[1] < 0] = accumulate(m[support[1] < 0], support[1])
             else:
                 barred |= bars
+        extra = ((),) if secondary else ()
         gate, _overridden = self.open_gate(gates, findings)
         if gate:
-            return ("cannot_recommend", gate, None, None)
+            return ("cannot_recommend", gate, None, None, *extra)
         scores = {iv: net_cf(*m) for iv, m in belief.items()}
-        can_lead = self.leaders(self.ranking(scores), scores, barred)
+        ranked = self.ranking(scores)
+        can_lead = self.leaders(ranked, scores, barred)
         kinds = {self.rb.finding_kind[f] for f in findings}
         primary = can_lead[0] if can_lead else None
         if primary is None or self.missing_requirements(primary, answers, findings, kinds):
             diff = self.differential(scores, barred, answers, findings, kinds)
-            return ("cannot_recommend", "check_first", None, diff[0][0] if diff else None)
-        return ("complete", None, primary, None)
+            return ("cannot_recommend", "check_first", None, diff[0][0] if diff else None, *extra)
+        if secondary and primary not in self.rb.settlement.stop_without_secondary:
+            s = self.rb.settlement
+            extra = (tuple([iv for iv in ranked if iv != primary and iv not in out
+                            and round(scores.get(iv, 0.0), 9) >= s.secondary_threshold][: s.max_secondary]),)
+        return ("complete", None, primary, None, *extra)

@@ -13,6 +13,15 @@ from dataclasses import dataclass
 from .conditions import accumulate, closed, could_hold, holds, holds_for_good, net_cf
 
 SETTLED_CACHE_SIZE = 50_000  # remembered settled checks (a few MB at most)
+BELOW_CACHE_SIZE = 200_000  # remembered outcomes below a state (tens of MB at most)
+SEARCH_BUDGET = 400  # states the exhaustive part of the stopping check may visit per question
+
+
+class _OverBudget(Exception):
+    """The stopping check's search ran out of its budget."""
+
+
+_UNDECIDED = object()  # remembered: the search for this state ran out of its budget
 
 
 @dataclass(frozen=True)
@@ -48,16 +57,18 @@ class Walking:
     """Walk methods of the compiled rule base (needs the compiled questions, rules and conclusions set by
     :class:`rules.evaluate.Compiled`)."""
 
-    def settled(self, st: _WalkState) -> str | None:
-        """The intervention every completion of this path recommends, if the result is already settled.
+    def settled(self, st: _WalkState) -> tuple | None:
+        """The :meth:`stop_outcome` every completion of this path reaches, if it is already settled as a
+        recommendation (None when this check cannot tell).
 
         Sound, not complete: it over-approximates what can still happen below the state (every finding
         whose rule no given answer contradicts may still appear) and says "settled" only when one
         intervention leads whatever comes: no gate can still end the analysis; it can never be barred;
         its certainty at its lowest (only the support that holds for good, every possible evidence
         against) reaches the threshold and stays above every other intervention's highest, or the other
-        is barred for good; and every requirement of the evidence standard that may apply to it is met
-        for good. The safety screen is always asked first.
+        is barred for good; every requirement of the evidence standard that may apply to it is met
+        for good; and each other intervention is a secondary on every completion or on none (at most
+        one is). The safety screen is always asked first.
         """
         acc, findings, kinds = st.accepted, st.findings, st.kinds
         if "risk_of_harm" not in acc or "distress_signs" not in acc:
@@ -81,25 +92,11 @@ class Walking:
                    and all(other == iv or other in cur_barred or ocf < cf for other, ocf in now.items())
                    for iv, cf in now.items()):
             return None
-        possible = set(findings)
-        todo = [(f, ans, need) for f, ans, need in self.producers if f not in possible]
-        grow = True
-        while grow:  # the findings that may still appear: a fixpoint over the rules that conclude them
-            grow = False
-            left = []
-            for f, ans, need in todo:
-                if f in possible:
-                    continue
-                if (not need or need <= possible) and all(q not in acc or acc[q] in allowed for q, allowed in ans):
-                    possible.add(f)
-                    grow = True
-                else:
-                    left.append((f, ans, need))
-            todo = left
+        possible, askable = self._may_come(st)
         pkinds = {self.kind_of[f] for f in possible}
         gates = self.rb.gates
         for i, cond, g in self.gate_rules:
-            if i not in st.done and could_hold(cond, acc, findings, possible, pkinds) \
+            if i not in st.done and could_hold(cond, acc, findings, possible, pkinds, askable) \
                     and findings.isdisjoint(gates[g].overridden_by):
                 return None
         lo: dict[str, list[float]] = {}  # per intervention: [MB firm, MD possible]
@@ -107,7 +104,7 @@ class Walking:
         maybe_barred: set[str] = set()
         barred: set[str] = set()
         for cond, support, bars in self.decisions:
-            if not could_hold(cond, acc, findings, possible, pkinds):
+            if not could_hold(cond, acc, findings, possible, pkinds, askable):
                 continue
             firm = holds_for_good(cond, acc, findings, kinds, possible, pkinds)
             if support:
@@ -132,12 +129,38 @@ class Walking:
                 continue
             if any(other != iv and other not in barred and high_score[other] >= low_cf for other in high_score):
                 continue
-            if all(self._met_for_good(app, any_of, acc, findings, kinds, possible, pkinds)
+            if all(self._met_for_good(app, any_of, acc, findings, kinds, possible, pkinds, askable)
                    for _req, app, any_of in self.requirements.get(iv, ())):
-                return iv
+                return self._settled_secondary(iv, st, low_score, high_score, possible, pkinds, askable)
         return None
 
-    def _settled_memo(self, st: _WalkState) -> str | None:
+    def _settled_secondary(self, iv: str, st: _WalkState, low_score, high_score, possible, pkinds,
+                           askable) -> tuple | None:
+        """The settled recommendation of ``iv`` with its secondary, when no completion can change which
+        interventions are secondary (each is one on every completion or on none; at most one is)."""
+        if iv in self.rb.settlement.stop_without_secondary:
+            return ("complete", None, iv, None, ())
+        acc, findings, kinds = st.accepted, st.findings, st.kinds
+        maybe_out: set[str] = set()
+        out: set[str] = set()
+        for cond, other in self.rule_outs:
+            if could_hold(cond, acc, findings, possible, pkinds, askable):
+                maybe_out.add(other)
+                if holds_for_good(cond, acc, findings, kinds, possible, pkinds):
+                    out.add(other)
+        t = round(self.rb.settlement.secondary_threshold, 9)
+        sure = []
+        for other in self.order:
+            if other == iv or other in out or high_score.get(other, 0.0) < t:
+                continue  # never a secondary
+            if other in maybe_out or low_score.get(other, 0.0) < t:
+                return None  # a secondary on some completions only
+            sure.append(other)
+        if len(sure) > 1:
+            return None  # their order could still change
+        return ("complete", None, iv, None, tuple(sure))
+
+    def _settled_memo(self, st: _WalkState) -> tuple | None:
         """:meth:`settled`, remembered per set of accepted answers (the walk is deterministic, so they fix
         the findings too). Replays of the same answers (each step of the app and of the interactive CLI
         walks from the first question; the decisive-answer and confidence searches share prefixes) then
@@ -150,9 +173,123 @@ class Walking:
             memo[key] = self.settled(st)
         return memo[key]
 
+    def below(self, st: _WalkState, nxt: str) -> tuple | None:
+        """The one outcome (status, gate, primary, lean) every completion of this path reaches, with
+        ``nxt`` the question asked next; None when two completions reach different outcomes, or when
+        that could not be decided within ``SEARCH_BUDGET`` states (then the questions go on: a
+        consultation never ends while an answer could still change its outcome).
+
+        A depth-first search over one answer of each class of every question still to come (answers
+        of one class are alike to every condition, so they reach the same outcome). It first follows
+        one path down from each answer (the rest answered by the first, then by the last class of
+        each question), which finds two different outcomes at once on most paths; then it searches
+        the whole subtree, ending at the first completion whose outcome differs. A subtree
+        :meth:`settled` proves settled is not searched, and what each state leads to is remembered
+        per set of accepted answers (the walk is deterministic).
+        """
+        key = frozenset(st.accepted.items())
+        memo = self._below_cache
+        if key in memo:
+            found = memo[key]
+            return None if found is _UNDECIDED else found
+        own = None
+        for pick in (0, -1):
+            for cls in self.option_classes[nxt]:
+                o = self._probe(st, nxt, cls[0], pick)
+                if own is not None and o != own:
+                    return self._remember(key, None)
+                own = o
+        self._budget = SEARCH_BUDGET
+        try:
+            found = self._below(st, nxt, own)
+        except _OverBudget:
+            self._remember(key, _UNDECIDED)
+            return None
+        return found
+
+    def _remember(self, key: frozenset, found):
+        memo = self._below_cache
+        if len(memo) >= BELOW_CACHE_SIZE:
+            memo.clear()
+        memo[key] = found
+        return found
+
+    def _below(self, st: _WalkState, nxt: str, target: tuple) -> tuple | None:
+        """:meth:`below` searched to the end: the one outcome below, or None as soon as a completion
+        reaches an outcome other than ``target``."""
+        key = frozenset(st.accepted.items())
+        memo = self._below_cache
+        if key in memo and memo[key] is not _UNDECIDED:
+            found = memo[key]
+            return found if found == target else None
+        self._budget -= 1
+        if self._budget < 0:
+            raise _OverBudget
+        found = self._settled_memo(st)
+        if found is None:
+            for cls in self.option_classes[nxt]:
+                w, after = self._walk(st.copy(), {nxt: cls[0]}, None, settle_stop=False)
+                if w.next_question is None:
+                    o = self.stop_outcome(self.fired_by(after), after.accepted)
+                else:
+                    o = self._below(after, w.next_question, target)
+                if o != target:
+                    return None  # not remembered: the subtree was not searched to the end
+            found = target
+        self._remember(key, found)
+        return found if found == target else None
+
+    def clear_caches(self) -> None:
+        """Forget what the stopping checks remembered (the benches start each run cold)."""
+        self._settled_cache.clear()
+        self._below_cache.clear()
+
+    def _probe(self, st: _WalkState, nxt: str, value: str, pick: int) -> tuple:
+        """The outcome of one completion: ``nxt`` answered ``value``, every later question by the
+        ``pick``-th class of its answers."""
+        w, st = self._walk(st.copy(), {nxt: value}, None, settle_stop=False)
+        while w.next_question is not None:
+            q = w.next_question
+            w, st = self._walk(st, {q: self.option_classes[q][pick][0]}, None, settle_stop=False)
+        return self.stop_outcome(self.fired_by(st), st.accepted)
+
+    def settled_here(self, st: _WalkState, nxt: str) -> bool:
+        """Whether the questions can end here: every completion of the path reaches one outcome, and
+        the answers so far reach it too (so the result shown is the one any further answers would give)."""
+        o = self.below(st, nxt)
+        return o is not None and o == self.stop_outcome(self.fired_by(st), st.accepted)
+
+    def _may_come(self, st: _WalkState) -> tuple[set[str], set[str]]:
+        """(the findings that may still appear, the questions that may still be asked) below this state:
+        a fixpoint, since a question may open once a finding appears and a finding needs answers."""
+        acc, findings = st.accepted, st.findings
+        possible = set(findings)
+        askable: set[str] = set()
+        todo = [(f, ans, need) for f, ans, need in self.producers if f not in possible]
+        grow = True
+        while grow:
+            grow = False
+            pkinds = {self.kind_of[f] for f in possible}
+            for q, cond in st.pending:
+                if q not in askable and q not in acc and could_hold(cond, acc, findings, possible, pkinds):
+                    askable.add(q)
+                    grow = True
+            left = []
+            for f, ans, need in todo:
+                if f in possible:
+                    continue
+                if (not need or need <= possible) and all(
+                        acc[q] in allowed if q in acc else q in askable for q, allowed in ans):
+                    possible.add(f)
+                    grow = True
+                else:
+                    left.append((f, ans, need))
+            todo = left
+        return possible, askable
+
     @staticmethod
-    def _met_for_good(applies, any_of, acc, findings, kinds, possible, pkinds) -> bool:
-        if not could_hold(applies, acc, findings, possible, pkinds):
+    def _met_for_good(applies, any_of, acc, findings, kinds, possible, pkinds, askable) -> bool:
+        if not could_hold(applies, acc, findings, possible, pkinds, askable):
             return True  # the requirement can never apply on this path
         return any(holds_for_good(c, acc, findings, kinds, possible, pkinds) for c in any_of)
 
@@ -196,7 +333,6 @@ class Walking:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
         pending = st.pending  # in question order; answered and closed questions are taken out
-        checked: tuple | None = None  # (findings, stage) at the last settled check
         while True:
             item = None
             dead = []
@@ -211,12 +347,8 @@ class Walking:
             if item is None:
                 return WalkResult(accepted, path, None, None), st
             nxt = item[0]
-            # the settled check runs when a finding has appeared or a new stage begins (cheaper than at
-            # every question; a stage's questions seldom settle a result one by one)
-            if settle_stop and (len(findings), self.stage_of[nxt]) != checked:
-                if self._settled_memo(st):
-                    return WalkResult(accepted, path, None, "settled"), st
-                checked = (len(findings), self.stage_of[nxt])
+            if settle_stop and self.settled_here(st, nxt):
+                return WalkResult(accepted, path, None, "settled"), st
             if nxt not in answers:
                 if fill is None:
                     return WalkResult(accepted, path, nxt, None), st
