@@ -325,9 +325,12 @@ def result_block(c: Consultation) -> None:
     with st.expander("Why not the others?"):
         for iv, wn in e["why_not"].items():
             words = verdict_label(wn["verdict"])
-            reasons = "".join(f"\n  - {r}" for r in wn["reasons"] if r)
+            more = [r for r in wn["reasons"][1:] if r]
+            short = wn.get("short")
             st.markdown(f"- **{iv_name(iv)}**: {words}" + (f" (also recommended: {role_for(c, iv)})"
-                                                          if iv in c.secondary else "") + reasons)
+                                                          if iv in c.secondary else "")
+                        + (f": {md_plain(short)}" if short and iv not in c.secondary else "")
+                        + "".join(f"\n  - {md_plain(r)}" for r in more))
     with st.expander("What could change the result?"):
         if e["decisive"]:
             st.markdown("Changing one of these answers alone would change the recommendation:")
@@ -341,11 +344,9 @@ def result_block(c: Consultation) -> None:
             st.markdown("No single answer change would change the recommendation.")
         unknown = result_memo(c).get("could_change_result") or []
         if unknown:
-            from casework.cli import result_name
-
             st.markdown("Answers not known yet that could still change it (finding them out settles it):")
             for o in unknown:
-                alts = "; ".join(f"*{answer_label(o['question'], a['answer'])}* gives **{result_name(a['result'])}**"
+                alts = "; ".join(f"*{answer_label(o['question'], a['answer'])}*: {md_plain(a['text'])}"
                                  for a in o["alternatives"])
                 st.markdown(f"- {o.get('text') or get_rulebase().knowledge.question(o['question']).text} "
                             f"(now *{answer_label(o['question'], o['answer'])}*): {alts}")
@@ -367,7 +368,7 @@ def verdict_label(verdict: str) -> str:
 def role_for(c: Consultation, iv: str) -> str:
     from rules.summary import role_of
 
-    return role_of(c.primary, iv)
+    return role_of(c.primary, iv, c, get_rulebase())
 
 
 def expert_detail(c: Consultation, e: dict) -> None:

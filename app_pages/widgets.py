@@ -138,7 +138,8 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
         conf = sm["confidence"]
         st.success(f"**{sm['headline']}** — confidence {conf['text']}")
         if show_summary:
-            st.caption(conf["meaning"])
+            lowered = (conf.get("lowered_by") or {}).get("text")
+            st.caption(conf["meaning"] + (f" {lowered[:1].upper()}{lowered[1:]}." if lowered and not sm["decides"] else ""))
             if sm["because"]:
                 st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
             if sm["decides"]:

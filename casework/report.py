@@ -158,9 +158,9 @@ def _unknowns(c: Any, d: Mapping[str, Any], rb: RuleBase) -> list[str]:
     for o in d.get("could_change_result") or []:
         q = kb.question(o["question"])
         named.add(q.id)
-        to = sorted({a["result"] for a in o["alternatives"]})
+        to = list(dict.fromkeys(a["text"] for a in o["alternatives"]))
         how = f" {q.check.what[:1].upper()}{q.check.what[1:]}: {q.check.how}" if q.check else ""
-        out.append(f"☐ {q.text} — unknown; another answer would give {' or '.join(to)}.{how}")
+        out.append(f"☐ {o.get('text') or q.text} — unknown; another answer: {' or '.join(to)}.{how}")
     rest = [q for q, v in c.answers.items() if v == "dont_know" and q not in named]
     if rest:
         out.append(f"{len(rest)} other answer{'s' if len(rest) > 1 else ''} \"don't know\" would not change the "
@@ -179,12 +179,7 @@ def _why_row(d: Mapping[str, Any], why: Mapping[str, Any], iv: str, c: Any) -> s
     wn = why.get(iv)
     if not wn:
         return fit
-    reason = wn["reasons"][0] if wn["reasons"] else ""
-    if not reason and wn["verdict"] == "less_support":
-        reason = next((t for t in wn["text"] if not t.startswith("Would gain")), "")
-    if not reason and wn["verdict"] == "no_support":
-        cond = next((w["if"][0] for w in wn.get("would_change") or [] if isinstance(w, Mapping) and w.get("if")), "")
-        reason = f"it would come in if {cond.replace(' (not established)', '')}" if cond else ""
+    reason = wn.get("short") or ""
     return f"{fit}: {reason}" if reason else fit
 
 
@@ -274,7 +269,9 @@ def build_document(
     B.append(Block("lead", sm["headline"]))
     if c.status == "complete":
         conf = sm["confidence"]
-        B.append(Block("p", f"Confidence: {conf['text']} — how firmly the answers support it, not a probability."))
+        lowered = (conf.get("lowered_by") or {}).get("text")
+        B.append(Block("p", f"Confidence: {conf['text']} — how firmly the answers support it, not a probability"
+                            + (f"; {lowered}." if lowered else ".")))
         for x in d["secondary"]:
             if name(x["intervention"]) not in sm["headline"]:
                 B.append(Block("p", f"Also: {name(x['intervention'])}, {x['role']}."))

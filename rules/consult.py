@@ -29,6 +29,8 @@ from .engine import Firing, run_engine, trace
 from .evaluate import closed, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
+from .summary import cannot_lead, primary_part, ruled_out, secondary_part, summary
+from .words import result_words
 
 RED_FLAGS = ("yes", "substance", "both")  # answers to distress_signs that are red flags
 SEVERAL = "several_people"  # the finding after which questions are worded for a group
@@ -149,6 +151,9 @@ class Overturn:
 
     cost: CostStep
     alternatives: list[tuple[str, tuple]]  # (other answer, the outcome it gives: see Settled.outcome)
+    # other answer -> the questions it opens (taken as "don't know" for the outcome above); none: it
+    # leads to that outcome by itself
+    opens: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tuple[Settled, list[Overturn]]:
@@ -172,6 +177,7 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
     at = {qid: n for n, qid in enumerate(walked.path)}
     for cost in costs:
         alts = []
+        opens: dict[str, tuple[str, ...]] = {}
         for values in comp.option_classes[cost.question]:
             if cost.answer in values:
                 continue  # answers no condition tells apart from this one change nothing
@@ -182,8 +188,10 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
             other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
             if other != base:
                 alts += [(alt, other) for alt in values]
+                opened = tuple(q for q in st.accepted if q not in accepted)
+                opens.update(dict.fromkeys(values, opened))
         if alts:
-            overturns.append(Overturn(cost, alts))
+            overturns.append(Overturn(cost, alts, opens))
     if first.status != "complete" or not overturns:
         return first, overturns
     return settle(rb, fired, accepted, costs=[o.cost for o in overturns]), overturns
@@ -393,14 +401,10 @@ class Consultation:
 
     def ruled_out(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
         """Interventions excluded outright (must not be used): ``{intervention, reason, rule}``."""
-        from .summary import ruled_out
-
         return ruled_out(rb or load_rulebase(), self)
 
     def cannot_lead(self, rb: RuleBase | None = None) -> list[dict[str, str]]:
         """Interventions that may support but must not lead: ``{intervention, reason, rule}``."""
-        from .summary import cannot_lead
-
         return cannot_lead(rb or load_rulebase(), self)
 
     def safety_dict(self, rb: RuleBase) -> dict[str, Any] | None:
@@ -411,8 +415,6 @@ class Consultation:
         return {"level": self.safety, "title": level.title, "guidance": list(guidance)}
 
     def to_dict(self, rb: RuleBase | None = None) -> dict[str, Any]:
-        from .summary import primary_part, secondary_part, summary
-
         rb = rb or load_rulebase()
         nq = self.next_question
         gate = rb.gates.get(self.gate) if self.gate else None
@@ -451,7 +453,7 @@ class Consultation:
             "could_change_result": [
                 {"question": o.cost.question, "answer": o.cost.answer,
                  "text": self.worded(rb.knowledge.question(o.cost.question)).text,
-                 "alternatives": [{"answer": a, "result": _outcome_text(st)} for a, st in o.alternatives]}
+                 "alternatives": [alternative(rb, self, a, st, o.opens.get(a, ())) for a, st in o.alternatives]}
                 for o in self.overturns
             ],
             "findings": self.findings,
@@ -466,6 +468,30 @@ class Consultation:
         if self.explanation is not None:
             d["explanation"] = self.explanation
         return d
+
+
+def alternative(rb: RuleBase, c: Consultation, answer: str, out: tuple, opens: tuple[str, ...]) -> dict[str, Any]:
+    """One other answer to an unknown one, and what it would lead to, as ``could_change_result`` lists
+    it: ``result`` (machine-readable), ``opens`` (the questions it would open) and ``text`` in words — the
+    result when the answer leads there by itself, else "opens further questions (…)" and where they lead
+    while unknown."""
+    words = result_words().summary
+    result = outcome_words(rb, _outcome_text(out))
+    text = result
+    if opens:
+        asked = "; ".join(c.worded(rb.knowledge.question(q)).text for q in opens)
+        text = words.alternative_opens.format(n=len(opens), questions=asked, result=result)
+    return {"answer": answer, "result": _outcome_text(out), "opens": list(opens), "text": text}
+
+
+def outcome_words(rb: RuleBase, result: str) -> str:
+    """A machine-readable outcome (an intervention id, ``check_first:<lean>`` or a gate id) in words."""
+    ivs = rb.knowledge.interventions
+    if result in ivs:
+        return ivs[result].name
+    gate, _, lean = result.partition(":")
+    label = rb.gates[gate].label if gate in rb.gates else gate
+    return result_words().summary.alternative_lean.format(label=label, name=ivs[lean].name) if lean in ivs else label
 
 
 def _outcome_text(out: tuple) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from knowledge.schema import INTERVENTION_IDS, Condition
+from knowledge.schema import INTERVENTION_IDS
 
 from .consult import Consultation, consult, normalise_answers, walk
 from .evaluate import fire
 from .model import Rule, RuleBase, load_rulebase
 from .settle import settle
+from .summary import why_not  # noqa: F401 - the structured "why not" of a result, part of the explanation
+from .words import condition_parts, failed_parts, result_words  # noqa: F401 - re-exported
 
 # --------------------------------------------------------------------------- helpers
 
@@ -42,45 +44,6 @@ def conclusion_text(rb: RuleBase, rule: Rule) -> str:
     if t.rule_out:
         return f"rules out {_name(rb, t.rule_out)}"
     return "may support but not lead: " + ", ".join(_name(rb, i) for i in t.not_primary or [])
-
-
-def condition_parts(rb: RuleBase, cond: Condition) -> list[str]:
-    """Each part of a condition in plain words."""
-    kb = rb.knowledge
-    parts = []
-    for qid, allowed in cond.answers.items():
-        q = kb.question(qid)
-        labels = " or ".join(f'"{q.label_of(v)}"' for v in allowed)
-        parts.append(f'"{q.text}" is answered {labels}')
-    parts += [f"it is found that {rb.findings[f].label}" for f in cond.findings]
-    parts += [f"it is not found that {rb.findings[f].label}" for f in cond.absent]
-    if cond.any_finding_kinds:
-        parts.append("a cause of kind " + " or ".join(cond.any_finding_kinds) + " was found")
-    if cond.no_finding_kinds:
-        parts.append("no cause of kind " + " or ".join(cond.no_finding_kinds) + " was found")
-    return parts
-
-
-def failed_parts(
-    rb: RuleBase, cond: Condition, answers: Mapping[str, str], findings: set[str]
-) -> list[str]:
-    """The parts of ``cond`` that do not hold, each phrased as what would have to be true."""
-    kb = rb.knowledge
-    kinds = {rb.finding_kind[f] for f in findings}
-    out = []
-    for qid, allowed in cond.answers.items():
-        if answers.get(qid) not in allowed:
-            q = kb.question(qid)
-            want = " or ".join(f'"{q.label_of(v)}"' for v in allowed)
-            got = f'"{q.label_of(answers[qid])}"' if qid in answers else "not asked"
-            out.append(f'"{q.text}" were answered {want} (it was {got})')
-    out += [f"{rb.findings[f].label} (not established)" for f in cond.findings if f not in findings]
-    out += [f"it were not found that {rb.findings[f].label}" for f in cond.absent if f in findings]
-    if cond.any_finding_kinds and not any(k in kinds for k in cond.any_finding_kinds):
-        out.append("a cause of kind " + " or ".join(cond.any_finding_kinds) + " were found")
-    if cond.no_finding_kinds and any(k in kinds for k in cond.no_finding_kinds):
-        out.append("no cause of kind " + " or ".join(cond.no_finding_kinds) + " were found")
-    return out
 
 
 # --------------------------------------------------------------------------- why this question
@@ -149,17 +112,6 @@ def how(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
     return out
 
 
-# --------------------------------------------------------------------------- why not
-
-
-def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, dict[str, Any]]:
-    """For each intervention that is not primary: the structured verdict with its text
-    (see :func:`rules.summary.why_not`)."""
-    from .summary import why_not as structured
-
-    return structured(rb, c, max_missing)
-
-
 # --------------------------------------------------------------------------- confidence
 
 
@@ -196,8 +148,6 @@ def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
                              for a, out in o.alternatives]}
         for o in c.overturns
     ]
-    from .summary import result_words
-
     return {"evidence": steps, "rival": rival, "answer_costs": costs, "value": c.confidence, "band": band,
             "certainty": round(value, 3), "meaning": " ".join(result_words().confidence.meaning.split()),
             "could_overturn": overturn, "arithmetic": lines}

@@ -13,99 +13,26 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
-
-from knowledge.loader import read_yaml, validate
-from knowledge.schema import INTERVENTION_IDS, Condition
+from knowledge.schema import INTERVENTION_IDS
 
 from .evaluate import compile_condition, holds
-from .explain import condition_parts, failed_parts
-from .model import RuleBase, RuleBaseError
+from .model import RuleBase
+from .words import (  # noqa: F401 - re-exported: the wording model is imported from here too
+    VERDICTS,
+    FirstStep,
+    ResultWords,
+    RoleRow,
+    SummaryWords,
+    Verdict,
+    condition_parts,
+    failed_parts,
+    result_words,
+)
 
 if TYPE_CHECKING:
     from .consult import Consultation
-
-HERE = Path(__file__).resolve().parent
-VERDICTS = ("excluded", "cannot_lead", "less_support", "no_support")
-Verdict = Literal["excluded", "cannot_lead", "less_support", "no_support"]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RoleRow(_Strict):
-    primary: str
-    secondary: str
-    role: str
-
-
-class ConfidenceWords(_Strict):
-    words: dict[Literal["high", "moderate", "low"], str]
-    meaning: str
-    capped_could_change: str  # why a confidence is held below the band of its number
-    capped_one_support: str
-
-
-class SummaryWords(_Strict):
-    held_back: str
-    headline_primary: str
-    headline_secondary: str
-    headline_gate: str
-    headline_lean: str
-    headline_safety: str
-    headline_needs_answer: str
-    next_question: str
-    close_call: str
-    decides: str
-    decides_none: str
-    check: str
-    gate_step_sentence: dict[str, int] = {}
-
-
-class FirstStep(_Strict):
-    """The first step of a recommendation: the first row for the primary whose condition holds.
-    ``{barriers}`` in the text is replaced by what was found in the work."""
-
-    intervention: str
-    when: Condition = Condition()
-    text: str
-
-
-class ResultWords(_Strict):
-    roles: list[RoleRow]
-    first_steps: list[FirstStep]
-    verdicts: dict[Verdict, str]
-    fit: dict[Literal["primary", "secondary", "lean"], str]
-    confidence: ConfidenceWords
-    summary: SummaryWords
-
-
-@functools.cache
-def result_words(path: Path = HERE / "results.yaml") -> ResultWords:
-    """The wording of results, validated: every intervention named in a role row exists, every
-    verdict has its label, and the last role row matches any pair."""
-    words = validate(ResultWords, read_yaml(path), path.name)
-    for i, row in enumerate(words.roles):
-        for iv in (row.primary, row.secondary):
-            if iv != "any" and iv not in INTERVENTION_IDS:
-                raise RuleBaseError(f"{path.name}: roles[{i}]: unknown intervention '{iv}'")
-    if set(words.verdicts) != set(VERDICTS):
-        raise RuleBaseError(f"{path.name}: verdicts: need a label for each of {', '.join(VERDICTS)}")
-    if not words.roles or (words.roles[-1].primary, words.roles[-1].secondary) != ("any", "any"):
-        raise RuleBaseError(f"{path.name}: roles: the last row must be {{primary: any, secondary: any}}")
-    for iv in INTERVENTION_IDS:  # every intervention ends in a row that always holds
-        rows = [r for r in words.first_steps if r.intervention == iv]
-        if not rows or not rows[-1].when.is_empty():
-            raise RuleBaseError(f"{path.name}: first_steps: '{iv}' needs a last row without a condition")
-    for i, r in enumerate(words.first_steps):
-        if r.intervention not in INTERVENTION_IDS:
-            raise RuleBaseError(f"{path.name}: first_steps[{i}]: unknown intervention '{r.intervention}'")
-    return words
-
 
 @functools.cache
 def _first_step_rows() -> list[tuple[FirstStep, tuple]]:
@@ -158,11 +85,21 @@ def confidence_text(rb: RuleBase, value: float | None, could_change: bool = Fals
     return f"{cw.words[band]} ({value:.0%}{why})"
 
 
-def role_of(primary: str, secondary: str) -> str:
-    """The role of ``secondary`` beside ``primary`` (the first matching row of results.yaml)."""
-    for row in result_words().roles:
+@functools.cache
+def _role_rows() -> list[tuple[RoleRow, tuple]]:
+    return [(row, compile_condition(row.when)) for row in result_words().roles]
+
+
+def role_of(primary: str, secondary: str, c: Consultation | None = None, rb: RuleBase | None = None) -> str:
+    """The role of ``secondary`` beside ``primary``: the first row of results.yaml whose pair matches and
+    whose condition holds on the consultation's answers and findings (without ``c``, the first row
+    without a condition)."""
+    findings = set(c.findings) if c is not None else set()
+    kinds = {rb.finding_kind[f] for f in findings} if c is not None and rb is not None else set()
+    for row, cond in _role_rows():
         if row.primary in ("any", primary) and row.secondary in ("any", secondary):
-            return row.role
+            if row.when.is_empty() or (c is not None and holds(cond, c.answers, findings, kinds)):
+                return row.role
     raise AssertionError("unreachable: the last role row matches any pair")
 
 
@@ -207,7 +144,7 @@ def secondary_part(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
             "intervention": iv,
             "label": _name(rb, iv),
             "certainty": round(c.settled.scores[iv], 3),
-            "role": role_of(c.primary, iv),
+            "role": role_of(c.primary, iv, c, rb),
         }
         for iv in c.secondary
     ]
@@ -276,7 +213,7 @@ def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, di
         would = []
         if verdict in ("excluded", "cannot_lead"):
             for rid in excl or bars:
-                would.append({"rule": rid, "cf": None, "unless": condition_parts(rb, rb.by_id[rid].when)})
+                would.append({"rule": rid, "cf": None, "holds_while": condition_parts(rb, rb.by_id[rid].when)})
         if verdict != "excluded":
             would += _would_gain(rb, c, iv, max_missing)
         entry = {
@@ -287,8 +224,20 @@ def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, di
             "would_change": would,
         }
         entry["text"] = why_not_text(rb, c, iv, entry)
+        entry["short"] = why_not_short(entry)
         out[iv] = entry
     return out
+
+
+def why_not_short(e: Mapping[str, Any]) -> str:
+    """The one reason a reader sees first for an intervention that is not chosen: the rule that rules
+    it out or bars it, else the comparison of support, else what would bring it in."""
+    if e["reasons"]:
+        return e["reasons"][0]
+    if e["verdict"] == "less_support":
+        return next((t for t in e["text"] if not t.startswith(("Would gain", "This holds"))), "")
+    cond = next((w["if"][0] for w in e["would_change"] if w.get("if")), "")
+    return f"it would come in if {cond}" if cond else ""
 
 
 def why_not_text(rb: RuleBase, c: Consultation, iv: str, e: Mapping[str, Any]) -> list[str]:
@@ -307,7 +256,7 @@ def why_not_text(rb: RuleBase, c: Consultation, iv: str, e: Mapping[str, Any]) -
     p = c.primary
     pcf = round(c.settled.scores[p], 3) if p else None
     if iv in c.secondary:
-        lines.append(f"Kept as a secondary intervention ({role_of(p, iv)}), certainty {cf:.2f}.")
+        lines.append(f"Kept as a secondary intervention ({role_of(p, iv, c, rb)}), certainty {cf:.2f}.")
     elif verdict == "less_support":
         if p is None:
             gate = rb.gates.get(c.settled.gate or "")
@@ -327,8 +276,8 @@ def why_not_text(rb: RuleBase, c: Consultation, iv: str, e: Mapping[str, Any]) -
             "No rule supported it." if cf == 0 else f"The evidence counts against it (certainty {cf:.2f})."
         )
     for w in e["would_change"]:
-        if w.get("unless"):
-            lines.append(f"This holds while {'; and '.join(w['unless'])} [{w['rule']}].")
+        if w.get("holds_while"):
+            lines.append(f"This holds while {'; and '.join(w['holds_while'])} [{w['rule']}].")
         else:
             lines.append(f"Would gain support ({w['cf']:+.2f}, {w['rule']}) if " + "; and ".join(w["if"]))
     return lines
@@ -426,7 +375,7 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         headline = w.headline_primary.format(name=iv.name)
         if c.secondary:
             s0 = c.secondary[0]
-            headline += "; " + w.headline_secondary.format(name=_name(rb, s0), role=role_of(c.primary, s0))
+            headline += "; " + w.headline_secondary.format(name=_name(rb, s0), role=role_of(c.primary, s0, c, rb))
         steps = sorted((st for st in c.settled.evidence[c.primary] if st.cf > 0), key=lambda st: -st.cf)
         because = _because(rb, c, [st.rule for st in steps])
         delivery = d.get("delivery") if d else None
@@ -437,7 +386,15 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
             "value": c.confidence,
             "text": confidence_text(rb, c.confidence, bool(c.overturns), c.settled.one_support),
             "meaning": " ".join(result_words().confidence.meaning.split()),
+            "lowered_by": None,
         }
+        if c.settled.rival and c.settled.rival_cf > 0:  # the rival that takes confidence off: named
+            conf["lowered_by"] = {
+                "intervention": c.settled.rival,
+                "certainty": round(c.settled.rival_cf, 3),
+                "text": w.rival_lowers.format(rival=_name(rb, c.settled.rival), rival_cf=c.settled.rival_cf,
+                                              weight=rb.settlement.rival_weight),
+            }
     elif c.status == "cannot_recommend":
         g = _gate_summary(rb, c, d, w)
         headline, because, next_step = g["headline"], g["because"], g["next_step"]
@@ -467,7 +424,8 @@ def summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any] | None = None) -
         "because": because,
         "next_step": next_step,
         "close_call": cc is not None,
-        "rival": cc["rival"] if cc else None,
+        # the rival of a close call, else the one that lowers the confidence (None without either)
+        "rival": cc["rival"] if cc else ((conf or {}).get("lowered_by") or {}).get("intervention"),
         "decides": decides,
         "confidence": conf,
         "held_back": held_back(rb, c, d),

@@ -299,7 +299,7 @@ def test_page_one_says_what_is_still_unknown_and_how_to_check_it():
     items = " ".join(doc.blocks[i + 1].items)
     for o in d["could_change_result"]:
         assert rb.knowledge.question(o["question"]).text in items
-    assert "another answer would give" in items
+    assert "another answer: " in items and "check_first" not in items  # in words, never ids
 
 
 def test_options_table_compares_every_intervention_with_sources():

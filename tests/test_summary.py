@@ -76,7 +76,7 @@ def check_result(answers) -> None:
         assert d["summary"]["confidence"]["band"] == d["primary"]["confidence_band"]
         assert d["summary"]["confidence"]["text"].startswith(d["primary"]["confidence_band"])
     for sec in d["secondary"]:
-        assert sec["role"] == summary.role_of(c.primary, sec["intervention"])
+        assert sec["role"] == summary.role_of(c.primary, sec["intervention"], c, RB)
         assert sec["certainty"] == round(s.scores[sec["intervention"]], 3)
 
     # every why-not verdict agrees with the numbers and the exclusions

@@ -33,16 +33,12 @@ def _consult(answers: dict, explain: bool):
 
 
 def result_name(result: str) -> str:
-    """An outcome from ``could_change_result`` in words: an intervention, "check first" or a gate."""
+    """An outcome from ``could_change_result`` in words: an intervention, "check first" or a gate
+    (see :func:`rules.consult.outcome_words`)."""
+    from rules.consult import outcome_words  # deferred: heavy (the rule base)
     from rules.model import load_rulebase  # deferred: heavy (the rule base)
 
-    rb = load_rulebase()
-    ivs = rb.knowledge.interventions
-    if result in ivs:
-        return ivs[result].name
-    gate, _, lean = result.partition(":")
-    label = rb.gates[gate].label if gate in rb.gates else gate
-    return f"{label} (leaning to {ivs[lean].name})" if lean in ivs else label
+    return outcome_words(load_rulebase(), result)
 
 
 def format_text(c, explain: bool) -> str:
@@ -95,6 +91,9 @@ def format_text(c, explain: bool) -> str:
         p = d["primary"]
         out.append(f"Primary: {name(p['intervention'])} (confidence {d['summary']['confidence']['text']}:"
                    f" how firmly the answers support it, not a probability; certainty {p['certainty']:.2f})")
+        lowered = (d["summary"]["confidence"].get("lowered_by") or {}).get("text")
+        if lowered:
+            out.append(f"  {lowered[:1].upper()}{lowered[1:]}.")
         for s in d["secondary"]:
             out.append(f"Secondary: {name(s['intervention'])}, {s['role']} (certainty {s['certainty']:.2f})")
     for x in d.get("delivery") or []:
@@ -107,7 +106,7 @@ def format_text(c, explain: bool) -> str:
         out.append("Answers that could still change the result:")
         for o in d["could_change_result"]:
             q = kb.question(o["question"])
-            alts = "; ".join(f'"{q.label_of(a["answer"])}" -> {result_name(a["result"])}' for a in o["alternatives"])
+            alts = "; ".join(f'"{q.label_of(a["answer"])}" -> {a["text"]}' for a in o["alternatives"])
             out.append(f"  - {o.get('text') or q.text} (now \"{q.label_of(o['answer'])}\"): {alts}")
     if d["ignored_answers"]:
         out.append("Ignored (not on this path): " + ", ".join(d["ignored_answers"]))
