@@ -333,15 +333,13 @@ def result_block(c: Consultation) -> None:
                         + "".join(f"\n  - {md_plain(r)}" for r in more))
     with st.expander("What could change the result?"):
         if e["decisive"]:
-            st.markdown("Changing one of these answers alone would change the recommendation:")
+            st.markdown("Changing one of these answers alone would change the result:")
             for d in e["decisive"]:
-                alts = "; ".join(
-                    f"*{a['alternative_label']}* gives **"
-                    + (iv_name(a["new_primary"]) if a["new_primary"] else "no recommendation yet") + "**"
-                    for a in d["alternatives"])
+                alts = "; ".join(f"*{md_plain(a['alternative_label'])}*: {md_plain(a['text'])}"
+                                 for a in d["alternatives"])
                 st.markdown(f"- {d['question_text']} (now *{answer_label(d['question'], d['answer'])}*): {alts}")
         else:
-            st.markdown("No single answer change would change the recommendation.")
+            st.markdown("No single answer change would change the result.")
         unknown = result_memo(c).get("could_change_result") or []
         if unknown:
             st.markdown("Answers not known yet that could still change it (finding them out settles it):")
@@ -392,10 +390,10 @@ def expert_detail(c: Consultation, e: dict) -> None:
     with tabs[2]:
         for d in e["decisive"]:
             for a in d["alternatives"]:
-                new = iv_name(a["new_primary"]) if a["new_primary"] else f"cannot recommend ({a['gate']})"
-                st.markdown(f"- `{d['question']}`: `{d['answer']}` → `{a['alternative']}` gives **{new}**")
+                st.markdown(f"- `{d['question']}`: `{d['answer']}` → `{a['alternative']}` gives `{a['result']}`"
+                            + (" (opens " + ", ".join(f"`{q}`" for q in a["opens"]) + ")" if a["opens"] else ""))
         if not e["decisive"]:
-            st.markdown("No single answer change would change the recommendation.")
+            st.markdown("No single answer change would change the result.")
     with tabs[3]:
         if e["confidence"]:
             st.markdown(e["confidence"]["meaning"])

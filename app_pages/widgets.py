@@ -112,11 +112,15 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
     sm = d["summary"]
     if c.status == "cannot_recommend":
         cr = d["cannot_recommend"] or {}
-        gate_heading = rb.gates[c.gate].heading if c.gate in rb.gates else "Cannot recommend yet"
-        st.warning(f"**{gate_heading}: {cr.get('label', '')}.** {cr.get('advice', '')}")
+        st.warning(f"**{sm['headline']}**")
+        if show_summary:
+            if sm["because"]:
+                st.markdown("**Why:**\n" + "\n".join(f"- {b}" for b in sm["because"]))
+            if sm["next_step"]:
+                st.markdown(f"**First step:** {sm['next_step']}")
         if c.gate == "check_first":
-            st.markdown(f"**The answers lean to:** {iv_name(c.lean)}" if c.lean
-                        else "**The answers do not point to any intervention yet.**")
+            if not c.lean:
+                st.markdown("**The answers do not point to any intervention yet.**")
             diff = cr.get("differential") or []
             if diff:
                 st.markdown("**Most likely first:**\n" + "\n".join(

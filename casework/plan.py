@@ -30,8 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from knowledge.loader import HERE as KNOWLEDGE_DIR
 from knowledge.loader import KnowledgeError, read_yaml
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS, InterventionId
-from rules.consult import AnswerError, Consultation, consult
+from rules.consult import SEVERAL, AnswerError, Consultation, consult
 from rules.model import RuleBase, load_rulebase
+from rules.words import scoped
 
 PLANS_FILE = KNOWLEDGE_DIR / "plans.yaml"
 MAX_TEXT = 20_000  # characters in one field of a plan or a monitoring note
@@ -354,16 +355,20 @@ def _section(s: SectionT, c: Consultation, rb: RuleBase, notes: str = "") -> dic
                 "due": "",
             }
         )
+    several = SEVERAL in c.findings
+    checklist, items = scoped(checklist, several), scoped(items, several)
     return {
         "id": s.id,
         "title": s.title,
-        "guidance": s.guidance.strip(),
+        "guidance": scoped(s.guidance.strip(), several),
         "fields": [
             {
                 "id": f.id,
-                "label": f.label,
-                "prompt": f.prompt.strip(),
-                "value": (v := _suggestion(f.suggest, c, rb, notes)),
+                "label": scoped(f.label, several),
+                "prompt": scoped(f.prompt.strip(), several),
+                # the case notes are the user's own words: never reworded
+                "value": (v := _suggestion(f.suggest, c, rb, notes) if f.suggest and f.suggest.case_notes
+                          else scoped(_suggestion(f.suggest, c, rb, notes), SEVERAL in c.findings)),
                 "suggested": bool(v),
             }
             for f in s.fields
@@ -419,6 +424,7 @@ def build_plan(
         for s in tpl.sections
         if s.show_when is None or s.show_when.holds(c.answers, findings)
     ]
+    several = SEVERAL in findings  # the template's words about "the person" worded for the group
     safety = "risk_of_harm" in findings
     plan: dict[str, Any] = {
         "kind": kind,
@@ -456,8 +462,9 @@ def build_plan(
             "summary": p.summary.strip(),
             "steps": [{"title": s.title, "text": s.text.strip()} for s in p.steps],
         }
+    plan = {k: (v if k == "sections" else scoped(v, several)) for k, v in plan.items()}
     if any(s["measures"] for s in sections):
-        plan["measures_help"] = t.data.measures_help.strip()
+        plan["measures_help"] = scoped(t.data.measures_help.strip(), several)
         plan["measures"] = [{"measure": "", "target": "", "date": ""}]
     return _for_this_case(plan, who=who, about=" ".join((title, notes if isinstance(notes, str) else "")),
                           gap=gap, profile=profile)

@@ -376,20 +376,17 @@ def build_document(
         B.append(Block("bullets", items=list(wn["text"])))
     B.append(Block("h3", "Decisive answers"))
     if e["decisive"]:
-        B.append(Block("p", "Changing any one of these answers alone would change the recommendation:"))
+        B.append(Block("p", "Changing any one of these answers alone would change the result:"))
         items = []
         for dd in e["decisive"]:
             q = kb.question(dd["question"])
-            alts = "; ".join(
-                f'"{a["alternative_label"]}" gives '
-                + (name(a["new_primary"]) if a["new_primary"] else "no recommendation yet")
-                for a in dd["alternatives"])
-            items.append(f'{q.text} (now "{q.label_of(dd["answer"])}"): {alts}')
+            alts = "; ".join(f'"{a["alternative_label"]}": {a["text"]}' for a in dd["alternatives"])
+            items.append(f'{dd["question_text"]} (now "{q.label_of(dd["answer"])}"): {alts}')
         B.append(Block("bullets", items=items))
     elif c.status == "needs_answer":
         B.append(Block("p", "Worked out once the diagnosis is finished."))
     else:
-        B.append(Block("p", "No single change of answer would change the recommendation."))
+        B.append(Block("p", "No single change of answer would change the result."))
 
     # references
     B.append(Block("h2", "References"))

@@ -30,7 +30,7 @@ from .evaluate import closed, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
 from .summary import cannot_lead, primary_part, ruled_out, secondary_part, summary
-from .words import result_words
+from .words import result_words, scoped
 
 RED_FLAGS = ("yes", "substance", "both")  # answers to distress_signs that are red flags
 SEVERAL = "several_people"  # the finding after which questions are worded for a group
@@ -167,34 +167,53 @@ def conclude(rb: RuleBase, accepted: Mapping[str, str], fired: list[str]) -> tup
     first = settle(rb, fired, accepted, costs=[])
     if first.status == "cannot_recommend" and first.gate != "check_first":
         return first, []
-    comp = compiled(rb)
-    base = first.outcome
-    overturns: list[Overturn] = []
     costs = answer_costs(rb, accepted)
     if not costs:
-        return first, overturns
-    walked, _end, before = comp.walk_states(accepted)
-    at = {qid: n for n, qid in enumerate(walked.path)}
-    for cost in costs:
-        alts = []
-        opens: dict[str, tuple[str, ...]] = {}
-        for values in comp.option_classes[cost.question]:
-            if cost.answer in values:
-                continue  # answers no condition tells apart from this one change nothing
-            # the path up to this question is the same: walk on from there with the other answer
-            # (to the end: a settled stop would give the same outcome, at the price of its check)
-            _w, st = comp.resume(before[at[cost.question]], {**accepted, cost.question: values[0]}, fill=DONT_KNOW,
-                                 settle_stop=False)
-            other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
-            if other != base:
-                alts += [(alt, other) for alt in values]
-                opened = tuple(q for q in st.accepted if q not in accepted)
-                opens.update(dict.fromkeys(values, opened))
-        if alts:
-            overturns.append(Overturn(cost, alts, opens))
+        return first, []
+    changes = other_answers(rb, accepted, [cost.question for cost in costs], first.outcome)
+    overturns = [Overturn(cost, *changes[cost.question]) for cost in costs if cost.question in changes]
     if first.status != "complete" or not overturns:
         return first, overturns
     return settle(rb, fired, accepted, costs=[o.cost for o in overturns]), overturns
+
+
+def other_answers(rb: RuleBase, accepted: Mapping[str, str], questions: list[str], base: tuple
+                  ) -> dict[str, tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]]]:
+    """What each other answer to each of ``questions`` (answered on the path of ``accepted``) would
+    lead to, where that differs from ``base`` (the outcome as it stands, see ``Settled.outcome``).
+
+    The one computation behind ``could_change_result`` (the unknown answers) and the decisive answers
+    of an explanation (every answer): one option of each class of options that no condition tells
+    apart is tried, walking on from the state before that question, newly opened questions answered
+    "don't know". Gives ``{question: ([(other answer, outcome)], {other answer: questions it opens})}``
+    for the questions where some other answer changes the outcome."""
+    if not questions:
+        return {}
+    comp = compiled(rb)
+    walked, _end, before = comp.walk_states(accepted)
+    at = {qid: n for n, qid in enumerate(walked.path)}
+    out: dict[str, tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]]] = {}
+    for qid in questions:
+        if qid not in at:
+            continue
+        alts: list[tuple[str, tuple]] = []
+        opens: dict[str, tuple[str, ...]] = {}
+        for values in comp.option_classes[qid]:
+            if accepted[qid] in values:
+                continue  # answers no condition tells apart from this one change nothing
+            # the path up to this question is the same: walk on from there with the other answer
+            # (to the end: a settled stop would give the same outcome, at the price of its check)
+            _w, st = comp.resume(before[at[qid]], {**accepted, qid: values[0]}, fill=DONT_KNOW, settle_stop=False)
+            other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
+            if other != base:
+                alts += [(alt, other) for alt in values]
+                # the questions it opens: those the consultation would go on to ask (it stops once settled)
+                _w, asked = comp.resume(before[at[qid]], {**accepted, qid: values[0]}, fill=DONT_KNOW)
+                opened = tuple(q for q in asked.accepted if q not in accepted)
+                opens.update(dict.fromkeys(values, opened))
+        if alts:
+            out[qid] = (alts, opens)
+    return out
 
 
 @dataclass(frozen=True)
@@ -464,7 +483,9 @@ class Consultation:
         }
         if self.settled.overridden_gate:
             d["gate_set_aside"] = self.settled.overridden_gate
-        d["summary"] = summary(rb, self, d)
+        several = SEVERAL in self.findings  # every text in the group wording (rules.words.scoped)
+        d = scoped(d, several)
+        d["summary"] = scoped(summary(rb, self, d), several)
         if self.explanation is not None:
             d["explanation"] = self.explanation
         return d
@@ -478,7 +499,9 @@ def alternative(rb: RuleBase, c: Consultation, answer: str, out: tuple, opens: t
     words = result_words().summary
     result = outcome_words(rb, _outcome_text(out))
     text = result
-    if opens:
+    if len(opens) > words.alternative_opens_listed:
+        text = words.alternative_opens_many.format(n=len(opens), result=result)
+    elif opens:
         asked = "; ".join(c.worded(rb.knowledge.question(q)).text for q in opens)
         text = words.alternative_opens.format(n=len(opens), questions=asked, result=result)
     return {"answer": answer, "result": _outcome_text(out), "opens": list(opens), "text": text}

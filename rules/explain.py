@@ -12,12 +12,12 @@ from typing import Any
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .consult import Consultation, consult, normalise_answers, walk
+from .consult import SEVERAL, Consultation, alternative, consult, normalise_answers, other_answers, walk
 from .evaluate import fire
 from .model import Rule, RuleBase, load_rulebase
 from .settle import settle
 from .summary import why_not  # noqa: F401 - the structured "why not" of a result, part of the explanation
-from .words import condition_parts, failed_parts, result_words  # noqa: F401 - re-exported
+from .words import condition_parts, failed_parts, result_words, scoped  # noqa: F401 - re-exported
 
 # --------------------------------------------------------------------------- helpers
 
@@ -167,38 +167,29 @@ def quick_result(rb: RuleBase, answers: Mapping[str, str]) -> tuple[str, str | N
 
 
 def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
-    """Each answered question whose change alone (no new question opened) changes the primary."""
+    """Each answered question some other answer to which changes the outcome (status, gate, primary or
+    lean), with every such answer: ``alternatives`` [{alternative, alternative_label, new_primary,
+    new_status, gate, result, opens, text}] — the same computation and words as ``could_change_result``
+    (:func:`rules.consult.other_answers`, :func:`rules.consult.alternative`): an answer that opens
+    further questions says so, and where they lead while unknown."""
     if c.status == "needs_answer":
         return []
     kb = rb.knowledge
+    base = settle(rb, c.fired, c.answers, costs=[]).outcome
+    changes = other_answers(rb, c.answers, list(c.answers), base)
     out = []
-    for qid, value in c.answers.items():
+    for qid, (alts, opens) in changes.items():
         q = kb.question(qid)
-        for alt in q.option_values():
-            if alt == value:
-                continue
-            changed = {**c.answers, qid: alt}
-            status, primary, gate = quick_result(rb, changed)
-            if status == "needs_answer" or primary == c.primary:
-                continue
-            out.append(
-                {
-                    "question": qid,
-                    "question_text": q.text,
-                    "answer": value,
-                    "alternative": alt,
-                    "alternative_label": q.label_of(alt),
-                    "new_primary": primary,
-                    "new_status": status,
-                    "gate": gate,
-                }
-            )
-    # one entry per question (the first alternative that changes the primary), with every alternative
-    grouped: dict[str, dict[str, Any]] = {}
-    for d in out:
-        alt = {k: d[k] for k in ("alternative", "alternative_label", "new_primary", "new_status", "gate")}
-        grouped.setdefault(d["question"], {**d, "alternatives": []})["alternatives"].append(alt)
-    out = list(grouped.values())
+        listed = []
+        for alt, (status, gate, primary, _lean) in alts:
+            words = alternative(rb, c, alt, (status, gate, primary, _lean), opens.get(alt, ()))
+            listed.append({"alternative": alt, "alternative_label": q.label_of(alt), "new_primary": primary,
+                           "new_status": status, "gate": gate, "result": words["result"],
+                           "opens": words["opens"], "text": words["text"]})
+        first = listed[0]
+        out.append({"question": qid, "question_text": c.worded(q).text, "answer": c.answers[qid],
+                    **{k: first[k] for k in ("alternative", "alternative_label", "new_primary", "new_status", "gate")},
+                    "alternatives": listed})
     out.sort(key=lambda d: (d["new_primary"] is None, kb.questions.index(kb.question(d["question"]))))
     return out
 
@@ -209,13 +200,14 @@ def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
 def explain(c: Consultation, rb: RuleBase | None = None) -> dict[str, Any]:
     """The full explanation of a consultation, as plain data."""
     rb = rb or load_rulebase()
-    return {
+    e = {
         "why_question": why_question(rb, c),
         "how": how(rb, c),
         "why_not": why_not(rb, c),
         "confidence": confidence(rb, c),
         "decisive": decisive(rb, c),
     }
+    return scoped(e, SEVERAL in c.findings)
 
 
 def consult_explained(answers: Mapping[str, Any], rb: RuleBase | None = None) -> Consultation:

@@ -225,6 +225,13 @@ def why_not(rb: RuleBase, c: Consultation, max_missing: int = 3) -> dict[str, di
         }
         entry["text"] = why_not_text(rb, c, iv, entry)
         entry["short"] = why_not_short(entry)
+        if c.status == "cannot_recommend" and iv == c.lean:  # the lean of a "check first": say so first
+            because = next((x["because"] for x in c.differential(rb) if x["intervention"] == iv), "")
+            lean = result_words().summary.why_not_lean.format(
+                name=_name(rb, iv), because=((because[:1].lower() + because[1:]) if because[1:2].islower() else because).rstrip(". ")
+                or "the base rates")
+            entry["text"] = [lean + ".", *entry["text"]]
+            entry["short"] = lean
         out[iv] = entry
     return out
 
@@ -342,6 +349,11 @@ def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: Summar
     else:
         n = w.gate_step_sentence.get(str(cr.get("reason")), 1)
         next_step = because[min(n, len(because)) - 1] if because else ""
+        # a gate's reasons: why the rule that opened it holds, then the advice beyond the first step
+        opened = [first_sentence(rb.by_id[r].rationale) for r in c.fired
+                  if r in rb.by_id and rb.by_id[r].then.gate == c.gate and rb.by_id[r].rationale.strip()]
+        after = because[because.index(next_step) + 1:] if next_step in because else because
+        because = [*opened[:1], *after][:3]
     return {"headline": headline, "because": because, "next_step": next_step}
 
 

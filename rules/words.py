@@ -8,6 +8,7 @@ and phrases the conditions of rules and requirements for the explanations and th
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -61,6 +62,9 @@ class SummaryWords(_Strict):
     # an unknown answer's other option that would open further questions: {n} of them, {questions} their
     # texts, {result} where they lead while they stay unknown
     alternative_opens: str
+    alternative_opens_many: str
+    why_not_lean: str
+    alternative_opens_listed: int = 2
     # a rival that could also lead and so lowers the confidence: {rival}, {rival_cf}, {weight}
     rival_lowers: str
     # a "check first" outcome with a lean, in words: {label} the gate's label, {name} the intervention
@@ -77,6 +81,15 @@ class FirstStep(_Strict):
     text: str
 
 
+class GroupScope(_Strict):
+    """How a text about one person is worded once several people share the gap (see :func:`scoped`)."""
+
+    subject: str
+    possessive: str
+    demonstrative: str
+    verbs: dict[str, str]
+
+
 class ResultWords(_Strict):
     roles: list[RoleRow]
     first_steps: list[FirstStep]
@@ -84,6 +97,7 @@ class ResultWords(_Strict):
     fit: dict[Literal["primary", "secondary", "lean"], str]
     confidence: ConfidenceWords
     summary: SummaryWords
+    group_scope: GroupScope
 
 
 @functools.cache
@@ -146,3 +160,40 @@ def failed_parts(
     if cond.no_finding_kinds and any(k in kinds for k in cond.no_finding_kinds):
         out.append("no cause of kind " + " or ".join(cond.no_finding_kinds) + " were found")
     return out
+
+
+_PERSON = re.compile(r"\b([Tt])(?:he person|his person)('s\b|\b)(?:(\s+)([a-z]+)\b)?")
+
+
+def _cap(text: str, upper: bool) -> str:
+    return text[:1].upper() + text[1:] if upper else text
+
+
+def group_wording(text: str) -> str:
+    """``text`` about one person worded for a group: "The person's own goal" -> "Their own goal",
+    "the person needs support" -> "the people involved need support" (the words in ``results.yaml``)."""
+    g = result_words().group_scope
+
+    def one(m: re.Match) -> str:
+        upper, possessive, space, word = m.group(1) == "T", m.group(2), m.group(3) or "", m.group(4) or ""
+        this = m.group(0)[1:].startswith("his")
+        if possessive:
+            return _cap(g.possessive, upper) + space + word
+        subject = _cap(g.demonstrative if this else g.subject, upper)
+        return subject + space + g.verbs.get(word, word)
+
+    return _PERSON.sub(one, text)
+
+
+def scoped(obj, several: bool):
+    """Every string in ``obj`` (a string, or dicts and lists of them) in the group wording when
+    ``several``; ``obj`` unchanged otherwise. Ids are never touched (they have no spaces)."""
+    if not several:
+        return obj
+    if isinstance(obj, str):
+        return group_wording(obj) if " " in obj else obj
+    if isinstance(obj, Mapping):
+        return {k: scoped(v, several) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(scoped(v, several) for v in obj)
+    return obj

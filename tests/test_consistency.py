@@ -12,32 +12,45 @@ Kinds checked (each seen by readers of earlier versions):
   step) do not speak of "the person";
 - no text assembled from parts has an empty or unfilled slot, a doubled word or an empty sentence;
 - a secondary with more support than the primary is explained (why it was held back);
+- the decisive answers of the explanation are computed as "what could change the result": each of their
+  alternatives leads where it says, and a question in both lists gives the same result for the same answer;
+- a rival that lowers the confidence is named (``summary.rival``) and said in the confidence's words;
+- "why not": the intervention a "check first" leans to is said to be the lean, never only "not supported";
+  no two interventions get the same one-line reason;
+- a gate's reasons do not repeat its first step;
+- once several people share the gap, no text of the result, the explanation or the action plan speaks of
+  "the person" (the group wording, ``rules.words.scoped``), and the case notes are kept as written;
 - a "check first" result names its lean in the headline exactly when it has one, its first check is one
   marked "start here", and when the work was not looked at yet, its parts are among the checks.
 """
 
 from __future__ import annotations
 
+import os
 import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from casework.cli import format_text
+from casework.plan import build_plan
 from knowledge.loader import load_knowledge
 from rules.consult import consult
 from rules.evaluate import compiled
+from rules.explain import explain
 from rules.model import load_rulebase
 from rules.settle import outcome
 
 KB = load_knowledge()
 RB = load_rulebase()
 ROUTES = [o.value for o in KB.question("concern").options]
-ORACLE = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# 500 paths in CI; a longer run: TRIAGE_ORACLE_EXAMPLES=5000 uv run pytest tests/test_consistency.py
+ORACLE = settings(max_examples=int(os.environ.get("TRIAGE_ORACLE_EXAMPLES") or 500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 EMERGENCY = re.compile(r"emergency services", re.I)
 DEFINE_GAP = re.compile(r"write down the gap|define the gap|confirm what the gap is|describe the gap", re.I)
 DOUBLED = re.compile(r"\b(\w+) \1\b", re.I)
 ALLOWED_DOUBLES = {"that that", "had had"}
+ONE_PERSON = re.compile(r"\b(the|this) person\b", re.I)
 
 
 def half_known(data) -> dict:
@@ -94,24 +107,54 @@ def test_every_sentence_agrees_with_the_answers(data):
     if c.answers.get("gap_defined") == "yes" or "gap_defined" not in c.answers:
         assert not DEFINE_GAP.search(step), (answers, step)
 
-    # what could change the result: each alternative leads where it says
+    # what could change the result (the unknown answers, and the decisive answers of the explanation):
+    # each alternative leads where it says, and the two lists agree where they meet
     comp = compiled(RB)
+    e = explain(c, RB)
+
+    def leads_to(qid: str, value: str) -> str:
+        w = comp.walk({**c.answers, qid: value}, fill="dont_know")
+        status, gate, primary, lean = outcome(RB, comp.fire(w.accepted)[0], w.accepted)
+        return primary if status == "complete" else (
+            (f"check_first:{lean}" if lean else "check_first") if gate == "check_first" else gate)
+
+    said: dict[tuple[str, str], str] = {}
     for item in d["could_change_result"]:
         for alt in item["alternatives"]:
-            w = comp.walk({**c.answers, item["question"]: alt["answer"]}, fill="dont_know")
-            got = outcome(RB, comp.fire(w.accepted)[0], w.accepted)
-            status, gate, primary, lean = got
-            named = primary if status == "complete" else (
-                (f"check_first:{lean}" if lean else "check_first") if gate == "check_first" else gate)
-            assert named == alt["result"], (answers, item["question"], alt)
+            assert leads_to(item["question"], alt["answer"]) == alt["result"], (answers, item["question"], alt)
+            said[item["question"], alt["answer"]] = alt["result"]
+    for item in e["decisive"]:
+        for alt in item["alternatives"]:
+            assert leads_to(item["question"], alt["alternative"]) == alt["result"], (answers, item["question"], alt)
+            assert said.get((item["question"], alt["alternative"]), alt["result"]) == alt["result"], (answers, alt)
+            assert bool(alt["opens"]) == alt["text"].startswith("opens"), (answers, alt)
 
-    # group wording once several people share the gap
+    # group wording once several people share the gap: the result, its explanation and its plan
     if "several_people" in c.findings:
-        engine_words = [x["text"] or "" for x in (d["cannot_recommend"] or {}).get("checks") or []]
-        engine_words += [x["text"] for x in d["could_change_result"]]
-        engine_words += [d["next_question"]["text"]] if d["next_question"] else []
-        for t in engine_words:
-            assert "the person" not in t.lower(), (answers, t)
+        notes = "Notes as the user wrote them: the person who reported it."
+        plan = build_plan(c, RB, notes=notes, profile=None) if c.status != "needs_answer" else {}
+        plan_words = texts(plan) + [f["value"] for s in plan.get("sections", []) for f in s["fields"]]
+        for t in texts(d) + texts(e) + plan_words:
+            assert not ONE_PERSON.search(t) or t == notes, (answers, t)
+            assert "people involved who reported" not in t, (answers, t)  # the user's own words are kept
+
+    # a rival that lowers the confidence is named
+    lowered = (sm["confidence"] or {}).get("lowered_by")
+    if lowered:
+        assert sm["rival"] == lowered["intervention"], (answers, sm)
+        assert KB.interventions[lowered["intervention"]].name in lowered["text"], (answers, lowered)
+
+    # why not: the lean is said to be the lean; the one-line reasons tell the others apart
+    cr = d["cannot_recommend"]
+    if cr and cr["reason"] == "check_first" and cr["lean"]:
+        lean_name = KB.interventions[cr["lean"]].name
+        assert f"lean to {lean_name}" in e["why_not"][cr["lean"]]["short"], (answers, e["why_not"][cr["lean"]])
+    shorts = [w["short"] for w in e["why_not"].values() if w["short"]]
+    assert len(shorts) == len(set(shorts)), (answers, shorts)
+
+    # a gate's reasons do not repeat its first step
+    if c.status == "cannot_recommend" and c.gate != "check_first":
+        assert step not in sm["because"], (answers, sm)
 
     # no broken sentence anywhere
     for t in texts(d):

@@ -8,6 +8,7 @@ from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import consult
 from rules.explain import compare, consult_explained
+from rules.words import scoped
 
 CASES = load_knowledge().cases
 
@@ -17,17 +18,23 @@ def test_explanation_of_worked_case(case, rb):
     c = consult_explained(case.answers, rb)
     e = c.explanation
     assert [h["rule"] for h in e["how"]] == c.fired
+    several = "several_people" in c.findings  # the explanation speaks of the group then
     for h in e["how"]:
         rule = rb.by_id[h["rule"]]
-        assert h["rationale"] == rule.rationale.strip()
+        assert h["rationale"] == scoped(rule.rationale.strip(), several)
         assert set(h["answers"]) == {q for q in rule.when.answers if q in c.answers}
         assert [s["key"] for s in h["sources"]] == rule.sources
     assert set(e["why_not"]) == set(INTERVENTION_IDS) - {c.primary}
     assert all(e["why_not"][iv]["text"] for iv in e["why_not"])
+    # each decisive answer leads where it says: by itself, or with the questions it opens unknown
     for d in e["decisive"]:
-        changed = consult({**c.answers, d["question"]: d["alternative"]}, rb)
-        assert changed.status != "needs_answer"
-        assert changed.primary == d["new_primary"] != c.primary
+        for alt in d["alternatives"]:
+            changed = consult({**c.answers, d["question"]: alt["alternative"]}, rb)
+            assert (changed.status == "needs_answer") == bool(alt["opens"])
+            changed = consult({**c.answers, d["question"]: alt["alternative"],
+                               **dict.fromkeys(alt["opens"], "dont_know")}, rb)
+            assert changed.status != "needs_answer" and changed.primary == alt["new_primary"]
+            assert (changed.status, changed.gate, changed.primary, changed.lean) != (c.status, c.gate, c.primary, c.lean)
     if c.primary:
         conf = e["confidence"]
         assert conf["value"] == c.confidence

@@ -17,6 +17,7 @@ from rules import summary
 from rules.consult import consult
 from rules.explain import consult_explained
 from rules.model import load_rulebase
+from rules.words import scoped
 
 KB = load_knowledge()
 RB = load_rulebase()
@@ -76,7 +77,8 @@ def check_result(answers) -> None:
         assert d["summary"]["confidence"]["band"] == d["primary"]["confidence_band"]
         assert d["summary"]["confidence"]["text"].startswith(d["primary"]["confidence_band"])
     for sec in d["secondary"]:
-        assert sec["role"] == summary.role_of(c.primary, sec["intervention"], c, RB)
+        assert sec["role"] == scoped(summary.role_of(c.primary, sec["intervention"], c, RB),
+                                     "several_people" in c.findings)
         assert sec["certainty"] == round(s.scores[sec["intervention"]], 3)
 
     # every why-not verdict agrees with the numbers and the exclusions
@@ -118,7 +120,8 @@ def check_result(answers) -> None:
     assert (sm["decides"] is not None) == sm["close_call"]
     if c.status == "complete":
         assert sm["headline"].startswith("Recommended: " + KB.interventions[c.primary].name) or d["safety_alert"]
-        assert all(b in [summary.first_sentence(RB.by_id[st.rule].reason_for(c.primary))
+        several = "several_people" in c.findings  # the reasons in the group wording
+        assert all(b in [scoped(summary.first_sentence(RB.by_id[st.rule].reason_for(c.primary)), several)
                          for st in s.evidence[c.primary] if st.cf > 0] for b in sm["because"])
 
 

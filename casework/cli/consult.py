@@ -127,10 +127,10 @@ def format_text(c, explain: bool) -> str:
             out += ["", "Confidence:", "  " + e["confidence"]["meaning"]]
             out += ["  " + line for line in e["confidence"]["arithmetic"]]
         if e["decisive"]:
-            out += ["", "Decisive answers (changing one alone changes the primary):"]
+            out += ["", "Decisive answers (changing one alone changes the result):"]
             for dd in e["decisive"]:
-                new = name(dd["new_primary"]) if dd["new_primary"] else "no recommendation"
-                out.append(f"  - {dd['question']}: {dd['answer']} -> {dd['alternative']} gives {new}")
+                for a in dd["alternatives"]:
+                    out.append(f"  - {dd['question']}: {dd['answer']} -> {a['alternative']}: {a['text']}")
     return "\n".join(out)
 
 
