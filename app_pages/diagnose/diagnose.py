@@ -7,30 +7,7 @@ import re
 
 import streamlit as st
 
-from app_pages.common import (
-    answer_label,
-    answers_state,
-    case_state,
-    consult_memo,
-    explain_memo,
-    flash,
-    forget_question_widgets,
-    forget_saved_case,
-    get_rulebase,
-    get_store,
-    iv_name,
-    open_cases_page,
-    references_list,
-    render_result,
-    result_memo,
-    save_session_case,
-    session_saved_case,
-    session_snapshot,
-    show_flash,
-    sources_line,
-    store_error,
-    whatif_panel,
-)
+from app_pages.access_gate import get_store, store_error
 from app_pages.logic import (
     answers_from_query,
     answers_to_query,
@@ -39,6 +16,30 @@ from app_pages.logic import (
     path_of,
     remaining_estimate,
     safety_guidance,
+)
+from app_pages.state import (
+    answers_state,
+    case_state,
+    consult_memo,
+    explain_memo,
+    flash,
+    forget_question_widgets,
+    forget_saved_case,
+    get_rulebase,
+    result_memo,
+    save_session_case,
+    session_saved_case,
+    session_snapshot,
+)
+from app_pages.widgets import (
+    answer_label,
+    iv_name,
+    open_cases_page,
+    references_list,
+    render_result,
+    show_flash,
+    sources_line,
+    whatif_panel,
 )
 from casework.answers_io import AnswersFileError, dump_answers
 from rules.consult import Consultation
@@ -228,9 +229,8 @@ def case_header() -> None:
 
 def gap_fields() -> None:
     """The gap in numbers (optional): measure, now, target, unit, by when; kept in the case state."""
+    from app_pages.casework.outcomes import gap_inputs
     from casework.gap import GapError, gap_dict, parse_gap
-
-    from .outcomes_view import gap_inputs
 
     st.markdown("**The gap in numbers** (optional)")
     values = gap_inputs("case_gap", case_state().get("gap"))

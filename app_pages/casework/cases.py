@@ -12,12 +12,11 @@ import json
 from typing import Any
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from app_pages.access_gate import get_store, require, still_signed_in, store_error
-from app_pages.case_access import case_from_address, on_export, render_case_history
+from app_pages.casework.case_access import case_from_address, on_export, render_case_history
+from app_pages.casework.outcomes import render_close, render_gap
 from app_pages.logic import md_plain
-from app_pages.outcomes_view import render_close, render_gap
 from app_pages.state import (
     flash,
     forget_saved_case,
@@ -27,7 +26,7 @@ from app_pages.state import (
     session_saved_case,
     session_snapshot,
 )
-from app_pages.widgets import guard, iv_name, show_flash
+from app_pages.widgets import iv_name, show_flash, switch_to
 from casework.plan import PlanError, build_plan, check_measures, event_titles, follow_up_for, progress
 from casework.report import ReportError, render_report
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, export_data
@@ -73,9 +72,7 @@ def open_in_diagnose(case: dict[str, Any]) -> None:
     remember_saved_case(case["id"])  # saving it on Diagnose changes this case, never a copy
     for key in ("cursor", "report", "undo"):
         st.session_state.pop(key, None)
-    try:
-        st.switch_page("app_pages/diagnose.py")
-    except StreamlitAPIException:  # the page runs on its own (tests, single-page use)
+    if not switch_to("diagnose"):  # the page runs on its own (tests, single-page use)
         st.info("The case is loaded: open the Diagnose page to change its answers.")
 
 
@@ -765,5 +762,3 @@ def render() -> None:
     except StoreError as exc:
         st.error(store_error(exc))
 
-
-guard(render)

@@ -14,7 +14,7 @@ from app_pages.state import (
     forget_question_widgets,
     get_knowledge,
 )
-from app_pages.widgets import render_result, whatif_panel
+from app_pages.widgets import render_result, switch_to, whatif_panel
 
 
 def open_in_diagnose(case_id: str) -> None:
@@ -34,7 +34,7 @@ def open_in_diagnose(case_id: str) -> None:
 def render() -> None:
     kb = get_knowledge()
     if st.session_state.pop("goto_diagnose", False):
-        st.switch_page("app_pages/diagnose.py")
+        switch_to("diagnose")
     st.title("Worked cases")
     if not kb.cases:
         st.info("There are no worked cases in this installation.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages.rule_graph import downstream_rules
+from app_pages.learn.rule_graph import downstream_rules
 from app_pages.state import current_consultation, get_rulebase
 from app_pages.widgets import iv_name
 from knowledge.schema import INTERVENTION_IDS
