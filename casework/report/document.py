@@ -1,92 +1,24 @@
-"""The justification report: why this intervention, for a manager or budget holder.
-
-``render_report(case, fmt)`` consults the rule base on the case's answers (with the explanations) and
-renders one document in Markdown, HTML, PDF (fpdf2 with the bundled DejaVu font, no system binary) or
-DOCX (python-docx, so L&D staff can edit it before sending): the case, the answers, the result with
-confidence, how it was reached, why not each other intervention, the decisive answers, the action plan,
-progress (when monitoring entries are given), the full references, the rule-base version and the date.
-
-The content is built once as a list of blocks (:func:`build_document`); each format only renders the
-blocks. User text is never trusted: HTML escapes it, Markdown neutralises Markdown and HTML in it, the
-PDF replaces characters the font cannot draw, and characters XML cannot hold are dropped everywhere.
-"""
+"""The content of the justification report, built once as a list of blocks (:func:`build_document`):
+the case, the answers, the result with confidence, how it was reached, why not each other
+intervention, the decisive answers, the action plan and progress, the references, the rule-base
+version and the date. Each format only renders the blocks."""
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import html
-import io
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from knowledge.loader import HERE as KNOWLEDGE_DIR
+from casework.gap import GapError, parse_gap
+from casework.plan import PlanError, build_plan, load_templates, progress
+from casework.profile import cost_text, current_profile, first_step, safety_guidance, who_delivers
+from casework.report.model import Block, Document, ReportError, clean
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import AnswerError
 from rules.explain import consult_explained
 from rules.model import RuleBase, load_rulebase
-
-from .gap import GapError, parse_gap
-from .plan import PlanError, build_plan, progress
-from .profile import cost_text, current_profile, first_step, safety_guidance, who_delivers
-
-FORMATS = ("md", "html", "pdf", "docx")
-MEDIA_TYPES = {
-    "md": "text/markdown",
-    "html": "text/html",
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-FONT_DIR = KNOWLEDGE_DIR / "fonts"
-FONT_REGULAR = FONT_DIR / "DejaVuSans.ttf"
-FONT_BOLD = FONT_DIR / "DejaVuSans-Bold.ttf"
-MAX_FIELD = 20_000
-REPLACEMENT = "\ufffd"
-
-
-class ReportError(ValueError):
-    """The case cannot be reported; the message names the problem."""
-
-
-# --------------------------------------------------------------------------- text hygiene
-
-# Characters XML 1.0 cannot hold (and so neither DOCX nor well-formed HTML): C0 controls except tab and
-# newline, lone surrogates, and the non-characters U+FFFE/U+FFFF.
-_BAD_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
-
-
-def clean(text: Any, limit: int = MAX_FIELD) -> str:
-    """User or data text made safe to put in any document: a string, newlines normalised,
-    characters no document format can hold replaced, and cut to ``limit`` characters."""
-    s = "" if text is None else str(text)
-    s = s.replace("\r\n", "\n").replace("\r", "\n")
-    s = _BAD_XML.sub(lambda m: "" if m.group() < "\ud800" else REPLACEMENT, s)
-    if len(s) > limit:
-        s = s[: limit - 1] + "…"
-    return s
-
-
-# --------------------------------------------------------------------------- the document model
-
-
-@dataclass
-class Block:
-    kind: str  # h1 h2 h3 p lead alert bullets kv table small pagebreak
-    text: str = ""
-    items: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
-    header: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Document:
-    title: str
-    blocks: list[Block]
-    generated: str
-    rulebase_version: str
+from rules.summary import check_text, result_words
 
 
 def _pct(x: float | None) -> str:
@@ -118,14 +50,12 @@ def _case_fields(case: Any) -> dict[str, Any]:
 
 
 def _check_text(x: Mapping[str, Any]) -> str:
-    from rules.summary import check_text
 
     return check_text({k: _s(x.get(k)) for k in ("what", "how")})
 
 
 def _fit(d: Mapping[str, Any], why: Mapping[str, Any], iv: str) -> str:
     """How an intervention fits this case, in words (the options table)."""
-    from rules.summary import result_words
 
     w = result_words()
     if d["primary"] and d["primary"]["intervention"] == iv:
@@ -216,7 +146,6 @@ def build_document(
     alternatives. Then the options compared (who delivers, time to effect, effort and cost), the
     case and the action plan with its measures of success; the answers, the rule trace, the
     confidence arithmetic and the decisive answers are the appendix; the references close it."""
-    from rules.summary import result_words
 
     rb = rb or load_rulebase()
     kb = rb.knowledge
@@ -248,8 +177,6 @@ def build_document(
         prepared += f" for {prof.organisation}"
     B.append(Block("small", prepared))
     if d["safety_alert"]:
-        from .plan import load_templates
-
         sf = d.get("safety") or {}
         guidance = sf.get("guidance") or []
         guidance = [guidance] if isinstance(guidance, str) else [str(x) for x in guidance]
@@ -519,386 +446,3 @@ def _progress_blocks(p: Mapping[str, Any]) -> list[Block]:
             items.append(text)
         B.append(Block("bullets", items=items))
     return B
-
-
-# --------------------------------------------------------------------------- Markdown
-
-_MD_INLINE = re.compile(r"([\\`*_\[\]|~$])|<(?=[A-Za-z/!?])|&(?=#?[A-Za-z0-9]+;)")
-_MD_LINE_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
-
-
-def md_escape(text: str) -> str:
-    """Neutralise Markdown in text, escaping only what Markdown would act on: inline punctuation
-    (emphasis, code, links, tables, strike-through, maths) is backslash-escaped, so is a ``<`` that
-    could open an HTML tag and an ``&`` that would start a character reference; a line start that
-    would make a heading, quote, list or rule is escaped, and leading indentation (a code block) is
-    dropped. Everything else (``&``, ``'``, ``"``, ``->``) stays as it is."""
-    lines = []
-    for line in clean(text).split("\n"):
-        line = _MD_INLINE.sub(lambda m: "\\" + m.group(0), line.strip())
-        m = _MD_LINE_START.match(line)
-        if m:
-            g = m.group(1)
-            line = (g + "\\" + line[len(g) :]) if g[0].isdigit() else "\\" + line
-        lines.append(line)
-    return "  \n".join(lines)
-
-
-def _md_cell(text: str) -> str:
-    return md_escape(" ".join(clean(text).split()))
-
-
-def render_markdown(doc: Document) -> str:
-    out: list[str] = []
-    for b in doc.blocks:
-        if b.kind in ("h1", "h2", "h3"):
-            out.append("#" * int(b.kind[1]) + " " + _md_cell(b.text))
-        elif b.kind == "p":
-            out.append(md_escape(b.text))
-        elif b.kind == "lead":
-            out.append("**" + _md_cell(b.text) + "**")
-        elif b.kind == "small":
-            out.append("*" + _md_cell(b.text) + "*")
-        elif b.kind == "alert":
-            out.append("> **" + _md_cell(b.text) + "**")
-        elif b.kind == "bullets":
-            out.append("\n".join("- " + _md_cell(i) for i in b.items))
-        elif b.kind == "kv":
-            out.append("\n".join(f"- **{_md_cell(k)}:** {_md_cell(v)}" for k, v in b.rows))
-        elif b.kind == "table":
-            lines = ["| " + " | ".join(_md_cell(h) for h in b.header) + " |", "|" + "---|" * len(b.header)]
-            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
-            out.append("\n".join(lines))
-    return "\n\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- HTML
-
-_CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:52rem;margin:2rem auto;
-padding:0 1rem;line-height:1.45;color:#1b1b1b}
-h1{font-size:1.6rem}h2{font-size:1.25rem;border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2rem}
-h3{font-size:1.05rem;margin-bottom:.3rem}table{border-collapse:collapse;width:100%}
-td,th{border:1px solid #ccc;padding:.3rem .5rem;vertical-align:top;text-align:left}th{background:#f3f3f3}
-.alert{border:2px solid #b00020;background:#fdecee;padding:.6rem .8rem;font-weight:bold}
-.small{color:#555;font-size:.85rem}dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}
-dt{font-weight:bold}dd{margin:0;white-space:pre-wrap}p{white-space:pre-wrap}
-.lead{font-size:1.15rem;font-weight:bold}hr.pagebreak{border:0;margin:0}
-@media print{hr.pagebreak{break-before:page}}
-"""
-
-
-def render_html(doc: Document) -> str:
-    esc = lambda t: html.escape(clean(t), quote=True)  # noqa: E731
-    out = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{esc(doc.title)}</title><style>{_CSS}</style></head><body>",
-    ]
-    for b in doc.blocks:
-        if b.kind in ("h1", "h2", "h3"):
-            out.append(f"<{b.kind}>{esc(b.text)}</{b.kind}>")
-        elif b.kind == "p":
-            out.append(f"<p>{esc(b.text)}</p>")
-        elif b.kind == "lead":
-            out.append(f'<p class="lead">{esc(b.text)}</p>')
-        elif b.kind == "pagebreak":
-            out.append('<hr class="pagebreak">')
-        elif b.kind == "small":
-            out.append(f'<p class="small">{esc(b.text)}</p>')
-        elif b.kind == "alert":
-            out.append(f'<p class="alert" role="alert">{esc(b.text)}</p>')
-        elif b.kind == "bullets":
-            out.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b.items) + "</ul>")
-        elif b.kind == "kv":
-            out.append("<dl>" + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in b.rows) + "</dl>")
-        elif b.kind == "table":
-            head = "".join(f"<th>{esc(h)}</th>" for h in b.header)
-            body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in b.rows)
-            out.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
-
-
-# --------------------------------------------------------------------------- PDF
-
-
-@functools.lru_cache(maxsize=1)
-def _font_chars() -> frozenset[int]:
-    """Code points both bundled fonts can draw."""
-    from fontTools.ttLib import TTFont
-
-    sets = []
-    for path in (FONT_REGULAR, FONT_BOLD):
-        with TTFont(str(path), lazy=True) as font:
-            sets.append(set(font.getBestCmap()))
-    return frozenset(sets[0] & sets[1])
-
-
-def pdf_text(text: str) -> str:
-    """Text the PDF font can draw: any character outside the font becomes U+FFFD (a visible
-    replacement mark), so emoji or rare scripts never break the report."""
-    chars = _font_chars()
-    s = clean(text).replace("\t", "    ")
-    fallback = REPLACEMENT if ord(REPLACEMENT) in chars else "?"
-    return "".join(ch if ch == "\n" or ord(ch) in chars else fallback for ch in s)
-
-
-def render_pdf(doc: Document) -> bytes:
-    from fpdf import FPDF
-
-    for path in (FONT_REGULAR, FONT_BOLD):
-        if not Path(path).is_file():
-            raise ReportError(f"the PDF font {path.name} is missing from {FONT_DIR}")
-
-    class _PDF(FPDF):
-        def footer(self) -> None:
-            self.set_y(-12)
-            self.set_font("DejaVu", size=8)
-            self.set_text_color(110)
-            self.cell(
-                0,
-                5,
-                pdf_text(f"{doc.title} · page {self.page_no()}/{{nb}}"),
-                align="C",
-            )
-            self.set_text_color(0)
-
-    pdf = _PDF(format="A4", unit="mm")
-    pdf.set_margins(18, 16, 18)
-    pdf.set_auto_page_break(True, margin=16)
-    pdf.add_font("DejaVu", "", str(FONT_REGULAR))
-    pdf.add_font("DejaVu", "B", str(FONT_BOLD))
-    pdf.set_title(pdf_text(doc.title))
-    pdf.set_creator("intervention-triage")
-    pdf.set_creation_date(dt.datetime.now(dt.timezone.utc))
-    pdf.add_page()
-    width = pdf.epw
-
-    def para(text: str, size: float = 10, bold: bool = False, h: float = 5.0, indent: float = 0.0) -> None:
-        pdf.set_font("DejaVu", "B" if bold else "", size)
-        pdf.set_x(pdf.l_margin + indent)
-        pdf.multi_cell(width - indent, h, pdf_text(text), align="L", new_x="LMARGIN", new_y="NEXT")
-
-    def lines_height(text: str, size: float, h: float, indent: float = 0.0, bold: bool = False) -> float:
-        pdf.set_font("DejaVu", "B" if bold else "", size)
-        n = len(pdf.multi_cell(width - indent, h, pdf_text(text), dry_run=True, output="LINES"))
-        return n * h
-
-    def first_height(nb: Block | None) -> float:
-        """The height of the first unit of a block (what a heading must be kept with)."""
-        if nb is None:
-            return 0.0
-        if nb.kind == "bullets" and nb.items:
-            return lines_height(nb.items[0], 10, 5, 5) + 0.6
-        if nb.kind == "kv" and nb.rows:
-            return lines_height(nb.rows[0][0], 10, 5, bold=True) + lines_height(nb.rows[0][1], 10, 5, 5)
-        if nb.kind in ("p", "lead", "alert", "small"):
-            return min(lines_height(nb.text, 10, 5), 15.0)
-        if nb.kind == "table":
-            return 22.0  # the header row and the first row
-        return 8.0
-
-    def keep(h: float) -> None:
-        """Start a new page unless ``h`` millimetres fit on this one."""
-        if pdf.get_y() + h > pdf.page_break_trigger and pdf.get_y() > pdf.t_margin + 1:
-            pdf.add_page()
-
-    blocks = doc.blocks
-    for n, b in enumerate(blocks):
-        nxt = blocks[n + 1] if n + 1 < len(blocks) else None
-        if b.kind in ("h1", "h2", "h3"):  # a heading never ends a page: kept with what follows
-            keep({"h1": 9, "h2": 12.5, "h3": 7}[b.kind] + first_height(nxt))
-        if b.kind == "h1":
-            para(b.text, 16, True, 8)
-            pdf.ln(1)
-        elif b.kind == "h2":
-            pdf.ln(3)
-            para(b.text, 13, True, 7)
-            pdf.set_draw_color(180)
-            pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + width, pdf.get_y())
-            pdf.ln(1.5)
-        elif b.kind == "h3":
-            pdf.ln(1)
-            para(b.text, 11, True, 6)
-        elif b.kind == "p":
-            h = lines_height(b.text, 10, 5)
-            if h <= 20:  # a short paragraph is not split
-                keep(h)
-            para(b.text)
-            pdf.ln(1)
-        elif b.kind == "lead":
-            pdf.ln(2)
-            para(b.text, 12, True, 6.5)
-            pdf.ln(1)
-        elif b.kind == "pagebreak":
-            # never a blank or nearly blank page: a page less than 40 % full goes on
-            if pdf.get_y() > pdf.t_margin + 0.4 * pdf.eph:
-                pdf.add_page()
-        elif b.kind == "small":
-            pdf.set_text_color(90)
-            keep(lines_height(b.text, 8.5, 4.5))
-            para(b.text, 8.5, h=4.5)
-            pdf.set_text_color(0)
-        elif b.kind == "alert":
-            pdf.set_text_color(160, 0, 30)
-            para(b.text, 10.5, True, 5.5)
-            pdf.set_text_color(0)
-            pdf.ln(1)
-        elif b.kind == "bullets":
-            heights = [lines_height(item, 10, 5, 5) + 0.6 for item in b.items]
-            for i, item in enumerate(b.items):
-                # an item is never split across pages, and the last item never goes alone to a new page
-                need = heights[i] + (heights[i + 1] if i == len(b.items) - 2 else 0.0)
-                keep(need if need < pdf.eph else heights[i])
-                y = pdf.get_y()
-                pdf.set_font("DejaVu", "", 10)
-                pdf.set_xy(pdf.l_margin, y)
-                pdf.cell(5, 5, "•")
-                pdf.set_xy(pdf.l_margin + 5, y)
-                pdf.multi_cell(width - 5, 5, pdf_text(item), align="L", new_x="LMARGIN", new_y="NEXT")
-                pdf.ln(0.6)
-        elif b.kind == "kv":
-            inline = all(len(k) <= 16 for k, _v in b.rows)  # short labels: label and value on one line
-            for k, v in b.rows:
-                if inline:
-                    h = lines_height(v, 10, 5, 30)
-                    keep(h if h < 40 else 15)
-                    y = pdf.get_y()
-                    pdf.set_font("DejaVu", "B", 10)
-                    pdf.set_xy(pdf.l_margin, y)
-                    pdf.cell(30, 5, pdf_text(k))
-                    pdf.set_font("DejaVu", "", 10)
-                    pdf.set_xy(pdf.l_margin + 30, y)
-                    pdf.multi_cell(width - 30, 5, pdf_text(v), align="L", new_x="LMARGIN", new_y="NEXT")
-                    pdf.ln(0.6)
-                    continue
-                h = lines_height(k, 10, 5, bold=True) + lines_height(v, 10, 5, 5)
-                keep(h if h < 40 else 15)
-                para(k, 10, True)
-                para(v, indent=5)
-                pdf.ln(0.6)
-        elif b.kind == "table":
-            _pdf_table(pdf, b, width)
-            pdf.ln(1)
-    return bytes(pdf.output())
-
-
-def _pdf_table(pdf: Any, b: Block, width: float) -> None:
-    """A bordered table; falls back to paragraphs when a cell is too long for one page."""
-    if any(len(c) > 1500 for row in b.rows for c in row):
-        for row in b.rows:
-            for h, c in zip(b.header, row, strict=False):
-                pdf.set_font("DejaVu", "B", 10)
-                pdf.multi_cell(width, 5, pdf_text(h), align="L", new_x="LMARGIN", new_y="NEXT")
-                pdf.set_font("DejaVu", "", 10)
-                pdf.multi_cell(width, 5, pdf_text(c), align="L", new_x="LMARGIN", new_y="NEXT")
-            pdf.ln(1)
-        return
-    n = len(b.header)
-    widths = {2: (62, 38), 5: (13, 31, 20, 18, 18), 6: (13, 17, 18, 17, 17, 18)}.get(n, tuple([100 / n] * n))
-    pdf.set_font("DejaVu", "", 9.5 if n < 5 else 7.5)
-    pdf.set_draw_color(190)
-    with pdf.table(
-        col_widths=widths,
-        text_align="LEFT",
-        line_height=4.8 if n < 5 else 3.4,
-        padding=(0.6, 1) if n >= 5 else None,
-        headings_style=_headings_style(),
-        width=width,
-    ) as table:
-        row = table.row()
-        for h in b.header:
-            row.cell(pdf_text(h))
-        for cells in b.rows:
-            row = table.row()
-            for c in cells:
-                row.cell(pdf_text(c))
-
-
-def _headings_style() -> Any:
-    from fpdf.fonts import FontFace
-
-    return FontFace(emphasis="BOLD", fill_color=(238, 238, 238))
-
-
-# --------------------------------------------------------------------------- DOCX
-
-
-def render_docx(doc: Document) -> bytes:
-    from docx import Document as Docx
-    from docx.shared import Pt, RGBColor
-
-    d = Docx()
-    d.core_properties.title = clean(doc.title, 255)
-    d.core_properties.author = "intervention-triage"
-    style = d.styles["Normal"]
-    style.font.size = Pt(10.5)
-    for b in doc.blocks:
-        if b.kind in ("h1", "h2", "h3"):
-            d.add_heading(clean(b.text), level={"h1": 0, "h2": 1, "h3": 2}[b.kind])
-        elif b.kind == "p":
-            d.add_paragraph(clean(b.text))
-        elif b.kind == "lead":
-            run = d.add_paragraph().add_run(clean(b.text))
-            run.bold = True
-            run.font.size = Pt(13)
-        elif b.kind == "pagebreak":
-            d.add_page_break()
-        elif b.kind == "small":
-            run = d.add_paragraph().add_run(clean(b.text))
-            run.font.size = Pt(8.5)
-            run.font.color.rgb = RGBColor(0x55, 0x55, 0x55)
-        elif b.kind == "alert":
-            run = d.add_paragraph().add_run(clean(b.text))
-            run.bold = True
-            run.font.color.rgb = RGBColor(0xA0, 0x00, 0x1E)
-        elif b.kind == "bullets":
-            for item in b.items:
-                d.add_paragraph(clean(item), style="List Bullet")
-        elif b.kind == "kv":
-            for k, v in b.rows:
-                p = d.add_paragraph()
-                p.add_run(clean(k) + ": ").bold = True
-                p.add_run(clean(v))
-        elif b.kind == "table":
-            t = d.add_table(rows=1, cols=len(b.header))
-            t.style = "Table Grid"
-            for cell, h in zip(t.rows[0].cells, b.header, strict=False):
-                cell.text = ""
-                cell.paragraphs[0].add_run(clean(h)).bold = True
-            for row in b.rows:
-                cells = t.add_row().cells
-                for cell, c in zip(cells, row, strict=False):
-                    cell.text = clean(c)
-            d.add_paragraph()
-    buf = io.BytesIO()
-    d.save(buf)
-    return buf.getvalue()
-
-
-# --------------------------------------------------------------------------- entry point
-
-
-def render_report(case: Mapping[str, Any], fmt: str, today: dt.date | None = None) -> bytes:
-    """The justification report for ``case`` in ``fmt`` ("md", "html", "pdf" or "docx"), as bytes.
-
-    ``case`` = {"title", "who", "notes", "answers", optional "plan" (an edited action plan; built from
-    the result when absent), optional "monitoring" (a list of monitoring entries)}.
-    Raises :class:`ReportError` for an unknown format or unusable case data.
-    """
-    fmt = (fmt or "").lower().lstrip(".")
-    if fmt == "markdown":
-        fmt = "md"
-    if fmt not in FORMATS:
-        raise ReportError(f"unknown report format '{fmt}': use one of {', '.join(FORMATS)}")
-    doc = build_document(case, today=today)
-    if fmt == "md":
-        return render_markdown(doc).encode("utf-8")
-    if fmt == "html":
-        return render_html(doc).encode("utf-8")
-    if fmt == "pdf":
-        return render_pdf(doc)
-    return render_docx(doc)
