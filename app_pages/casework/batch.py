@@ -15,6 +15,8 @@ import streamlit as st
 from app_pages.access_gate import require
 from app_pages.logic import md_plain
 from casework import batch
+from casework.colours import scale
+from casework.plan import load_templates
 from knowledge.loader import load_knowledge
 
 if TYPE_CHECKING:
@@ -36,8 +38,6 @@ def template_bytes(fmt: str) -> bytes:
 
 
 def safety_notice() -> str:
-    from casework.plan import load_templates
-
     return " ".join(load_templates().data.batch_safety_notice.split())
 
 
@@ -51,8 +51,6 @@ def outcome_label(outcome: str) -> str:
 def outcome_scale() -> alt.Scale:
     """The same colour for an intervention in every chart (casework.colours)."""
     import altair as alt  # deferred: altair (~0.3 s) loads only for a chart, not with the app
-
-    from casework.colours import scale
 
     domain, colours = scale(outcome_label)
     return alt.Scale(domain=domain, range=colours)
