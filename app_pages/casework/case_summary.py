@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import altair as alt
 import streamlit as st
 
 from app_pages.access_gate import get_store, require, store_error
@@ -15,6 +14,8 @@ from casework.store import StoreError
 
 def render() -> None:
     """Counts of the cases this user may see: per latest result, status and unit."""
+    import altair as alt  # deferred: altair (~0.3 s) loads only on this page, not with the app
+
     require("case_summary")
     st.title("Summary across cases")
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from app_pages.logic import md_plain
@@ -32,6 +31,8 @@ def open_in_diagnose(case_id: str) -> None:
 
 
 def render() -> None:
+    import pandas as pd  # deferred: pandas (~0.5 s) loads only on this page, not with the app
+
     kb = get_knowledge()
     if st.session_state.pop("goto_diagnose", False):
         switch_to("diagnose")
