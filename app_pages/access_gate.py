@@ -37,9 +37,8 @@ from casework.store import StoreError
 
 log = logging.getLogger("triage.access")
 
-# emoji icons: a ":material/...:" icon makes the browser fetch it from Google's servers
-ADMIN_PAGE = ("access_admin.py", "Access and audit", "🛡️")
-SUMMARY_PAGE = ("case_summary.py", "Summary across cases", "📈")
+# pages about everyone's cases and users: shown only where users sign in (never in local mode)
+SIGNED_IN_PAGES = frozenset({"case_summary", "access_admin"})
 
 
 def _secrets_section(name: str) -> dict[str, Any] | None:
@@ -183,13 +182,20 @@ def _unknown_user_page() -> None:
     _sign_out_button()
 
 
-def _page_key(p: st.Page) -> str:
+def page_key(p: st.Page) -> str:
+    """A page's name in the roles (:data:`casework.access.PAGES`): its URL path."""
     return p.url_path or "diagnose"  # the default page (Diagnose) has the empty path
 
 
+def _only(sections: dict[str, list[st.Page]], keep) -> dict[str, list[st.Page]]:
+    """The sections with only the pages ``keep(page_key)`` accepts; sections left empty are dropped."""
+    kept = {name: [p for p in pages if keep(page_key(p))] for name, pages in sections.items()}
+    return {name: pages for name, pages in kept.items() if pages}
+
+
 def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
-    """The navigation this session may see. Renders the sign-in or "ask your administrator" page
-    and stops the script when the user may see none of the app."""
+    """The navigation this session may see, from every page of the app (``app.py``). Renders the
+    sign-in or "ask your administrator" page and stops the script when the user may see none of the app."""
     try:
         configured = auth_configured()
     except AccessConfigError:
@@ -200,7 +206,7 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
             "**Local mode**: no sign-in; everything stays in this computer's case database. "
             "For a shared deployment configure sign-in (README: *A shared deployment*)."
         )
-        return sections
+        return _only(sections, lambda key: key not in SIGNED_IN_PAGES)
     if not _logged_in():
         _sign_in_page()
         st.stop()
@@ -215,16 +221,7 @@ def gate(sections: dict[str, list[st.Page]]) -> dict[str, list[st.Page]]:
     if actor is None:
         _unknown_user_page()
         st.stop()
-    allowed = {
-        name: [p for p in pages if actor.may_open(_page_key(p))] for name, pages in sections.items()
-    }
-    allowed = {name: pages for name, pages in allowed.items() if pages}
-    if actor.may_open("case_summary") and "Casework" in allowed:
-        f, title, icon = SUMMARY_PAGE
-        allowed["Casework"] = [*allowed["Casework"], st.Page(f"app_pages/{f}", title=title, icon=icon)]
-    if actor.may_open("access_admin"):
-        f, title, icon = ADMIN_PAGE
-        allowed["Administration"] = [st.Page(f"app_pages/{f}", title=title, icon=icon)]
+    allowed = _only(sections, actor.may_open)
     with st.sidebar:
         role = ", ".join([ROLE_NAMES[actor.role], *actor.units])
         st.markdown(f"Signed in as **{md_plain(actor.name or actor.id, one_line=True)}** ({md_plain(role, one_line=True)})")

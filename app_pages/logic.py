@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from casework.answers_io import AnswersFile, clean_text, read_answers_bytes
+from casework.gap import GapError, gap_dict, parse_gap
 from knowledge.loader import Knowledge
 from knowledge.schema import DONT_KNOW
 from rules.consult import AnswerError, normalise_answers, read_legacy
@@ -58,8 +59,6 @@ def load_answers_upload(raw: bytes, name: str, rb: RuleBase) -> LoadedAnswers:
     when the file cannot be used at all; answers that are unknown or have a wrong value are left out
     and listed in ``problems``.
     """
-    from casework.gap import GapError, gap_dict, parse_gap
-
     f: AnswersFile = read_answers_bytes(raw, name)
     clean, problems = filter_answers(f.answers, rb)
     try:

@@ -7,7 +7,6 @@ import logging
 from collections.abc import Callable, Mapping
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from app_pages.logic import cite, md_plain
 from app_pages.state import compare_memo, consult_memo, get_knowledge, get_rulebase, result_memo
@@ -55,11 +54,28 @@ def iv_name(iv: str | None) -> str:
     return f"{md_plain(str(iv)[:40], one_line=True)} (unknown intervention)"
 
 
+NAV_PAGES = "nav_pages"  # session state: this run's pages by URL path (app.py sets it; see switch_to)
+
+
+def remember_pages(pages: Mapping[str, st.Page]) -> None:
+    """Called by ``app.py`` on every run: the pages of the navigation, so a page can go to another
+    without importing it (:func:`switch_to`)."""
+    st.session_state[NAV_PAGES] = dict(pages)
+
+
+def switch_to(url_path: str) -> bool:
+    """Go to the page at ``url_path`` (``st.switch_page``, which ends this run). False when this run
+    has no such page: the page runs on its own (tests) or the user's role does not show that page."""
+    page = st.session_state.get(NAV_PAGES, {}).get(url_path)
+    if page is None:
+        return False
+    st.switch_page(page)
+    return True
+
+
 def open_cases_page() -> None:
     """Go to the Cases page (it opens the case in ``cases_open``)."""
-    try:
-        st.switch_page("app_pages/cases.py")
-    except StreamlitAPIException:  # the page runs on its own (tests, an installation without Cases)
+    if not switch_to("cases"):  # the page runs on its own (tests)
         st.info("Open Casework → Cases to plan and monitor it.")
 
 

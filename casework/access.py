@@ -52,7 +52,7 @@ ROLES = ("team_leader", "ld", "admin")
 ROLE_NAMES = {"team_leader": "team leader", "ld": "L&D staff", "admin": "administrator"}
 _RANK = {r: i for i, r in enumerate(ROLES)}
 
-# The app's pages by the role that may open them (keys are the page files without ".py").
+# The app's pages by the role that may open them (keys are the pages' URL paths, as in app.py's PAGES).
 LEARN_PAGES = ("learn_interventions", "learn_topics", "learn_processes", "rule_table", "rule_map", "worked_cases")
 OUTCOME_PAGES = ("outcomes", "org_profile")  # every role: the store limits the cases; the profile is read-only but to admins
 PAGES: dict[str, frozenset[str]] = {

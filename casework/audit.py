@@ -17,6 +17,8 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from casework.batch.common import neutralise  # the spreadsheet-safety rule of the batch results
+
 ACTIONS = {
     "create": "created the case",
     "import": "imported the case",
@@ -68,7 +70,6 @@ def to_csv(entries: Iterable[Mapping[str, Any]]) -> str:
     buf.write("\ufeff")
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(CSV_COLUMNS)
-    from casework.batch import neutralise  # the spreadsheet-safety rule of the batch results
 
     for e in entries:
         w.writerow(["" if e.get(c) is None else neutralise(e.get(c)) for c in CSV_COLUMNS])

@@ -22,6 +22,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from casework.answers_io import AnswersFileError, _load_yaml
+from casework.gap import field_problems
+
 ENV_PROFILE = "TRIAGE_PROFILE"
 PROFILE_FILE = "profile.yaml"
 MAX_PROFILE_BYTES = 200_000
@@ -124,8 +127,6 @@ def profile_path() -> Path:
 
 def parse_profile(text: str, name: str = PROFILE_FILE) -> Profile:
     """A profile from YAML text; raises :class:`ProfileError` naming each bad field."""
-    from casework.answers_io import AnswersFileError, _load_yaml
-
     if len(text.encode("utf-8", "replace")) > MAX_PROFILE_BYTES:
         raise ProfileError([f"{name}: larger than {MAX_PROFILE_BYTES:,} bytes"])
     if not text.strip():
@@ -147,8 +148,6 @@ def parse_profile(text: str, name: str = PROFILE_FILE) -> Profile:
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:
-        from casework.gap import field_problems
-
         raise ProfileError(field_problems(exc, f"{name}: {{field}}: {{msg}}", {"extra_forbidden": "unknown field"})) from None
 
 

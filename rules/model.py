@@ -10,6 +10,7 @@ ever depends on findings concluded in an earlier layer; that makes negated condi
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -472,8 +473,6 @@ def load_rulebase_from(
 
 def _fingerprint(folder: Path, files: tuple[str, ...], kb: Knowledge) -> str:
     """A short version string of the rule base: a hash of the rule and question files."""
-    import hashlib
-
     h = hashlib.sha256()
     for name in ("vocabulary.yaml", *files, EVIDENCE_FILE, BASE_RATES_FILE):
         if (folder / name).exists():

@@ -23,12 +23,14 @@ to the states it could expand plus random complete paths, and it says so in a wa
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from knowledge.loader import Knowledge, KnowledgeError, load_knowledge
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
+from rules.consult import consult
 
 from .evaluate import Compiled, compiled, holds
 from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
@@ -226,8 +228,6 @@ class _Tree:
     def sample(self, n_paths: int, gaps: list, conflicts: list, seed: int = 7) -> tuple[set, set]:
         """Random complete paths (half of them without "don't know"): rules fired, questions asked,
         and any gap or conflict met on the way."""
-        import random
-
         rnd = random.Random(seed)
         fired_all: set[str] = set()
         asked: set[str] = set()
@@ -299,8 +299,6 @@ class _Tree:
 
 
 def _coverage(rb: RuleBase, report: Report) -> None:
-    from .consult import consult
-
     kb = rb.knowledge
     exercised: dict[str, list[str]] = {r.id: [] for r in rb.rules}
     mismatches = []

@@ -31,7 +31,7 @@ def on_config(config, **kwargs):
 
 def help_text(words: list[str]) -> str:
     """What ``triage WORDS --help`` prints, at a fixed width so the page does not follow the terminal."""
-    from casework.cli import main
+    from casework.cli import main  # deferred: importable once on_config has put the project on sys.path
 
     out = io.StringIO()
     columns = os.environ.get("COLUMNS")

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -116,17 +119,21 @@ def wait_idle(page, timeout: float = 20_000) -> None:
 
 def case_query(case_id: str = "call-centre") -> str:
     sys.path.insert(0, str(ROOT))
-    from knowledge.loader import load_knowledge
+    from knowledge.loader import (
+        load_knowledge,  # deferred: the project's packages after the sys.path line above; serving the app needs none
+    )
 
     case = next(c for c in load_knowledge().cases if c.id == case_id)
     return urlencode(case.answers)
 
 
 def shoot(out_dir: Path) -> list[Path]:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # deferred: a dev dependency, only to take screenshots
 
     sys.path.insert(0, str(ROOT))
-    from knowledge.loader import load_knowledge
+    from knowledge.loader import (
+        load_knowledge,  # deferred: the project's packages after the sys.path line above; serving the app needs none
+    )
 
     kb = load_knowledge()
     first = kb.questions[0].text
@@ -237,12 +244,10 @@ def shoot(out_dir: Path) -> list[Path]:
 
 def report_page_one(out_dir: Path) -> Path | None:
     """Page 1 of the call-centre justification report (PDF) as a PNG, when pdftoppm is installed."""
-    import shutil
-    import tempfile
-
     if not shutil.which("pdftoppm"):
         return None
     sys.path.insert(0, str(ROOT))
+    # deferred: the project's packages, after the sys.path line above (serving the app needs none)
     from casework.report import render_report
     from knowledge.loader import load_knowledge
 
@@ -259,10 +264,9 @@ def report_page_one(out_dir: Path) -> Path | None:
 
 def seed_outcomes(data_dir: Path) -> None:
     """A case store with closed and open cases of several interventions (for the Outcomes shot)."""
-    import datetime as dt
-
     sys.path.insert(0, str(ROOT))
     os.environ["TRIAGE_DATA_DIR"] = str(data_dir)
+    # deferred: the project's packages, after the sys.path line above (serving the app needs none)
     from casework.store import Store
     from knowledge.loader import load_knowledge
 
@@ -289,9 +293,7 @@ def seed_outcomes(data_dir: Path) -> None:
 
 def outcomes_shot(out_dir: Path) -> Path:
     """The Outcomes page on a store of example cases."""
-    import tempfile
-
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright  # deferred: a dev dependency, only to take screenshots
 
     with tempfile.TemporaryDirectory() as tmp:
         seed_outcomes(Path(tmp))

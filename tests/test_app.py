@@ -416,7 +416,7 @@ def test_safety_guidance_comes_from_the_knowledge_data():
 
 
 def test_download_file_names_are_safe():
-    from app_pages.diagnose_view import file_stem
+    from app_pages.diagnose.diagnose import file_stem
 
     assert file_stem("Call centre / team A: Jo's case", "x") == "Call-centre-team-A-Jo-s-case"
     assert file_stem("../../etc/passwd", "x") == "etc-passwd"

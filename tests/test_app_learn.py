@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from page_util import go_to
 from streamlit.testing.v1 import AppTest
 
-from app_pages.rule_graph import build_dot, downstream_rules, relevant_rules
+from app_pages.learn.rule_graph import build_dot, downstream_rules, relevant_rules
 from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import consult
@@ -19,13 +20,13 @@ APP = str(ROOT / "app.py")
 KB = load_knowledge()
 RB = load_rulebase()
 LEARN_PAGES = [
-    "learn_interventions.py",
-    "learn_topics.py",
-    "learn_processes.py",
-    "rule_table.py",
-    "rule_map.py",
-    "worked_cases.py",
-    "practice.py",
+    "learn_interventions",
+    "learn_topics",
+    "learn_processes",
+    "rule_table",
+    "rule_map",
+    "worked_cases",
+    "practice",
 ]
 
 
@@ -39,8 +40,7 @@ def at() -> AppTest:
 
 
 def open_page(at: AppTest, page: str) -> AppTest:
-    at.switch_page(f"app_pages/{page}")
-    at.run()
+    go_to(at, page).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]
     return at
@@ -58,7 +58,7 @@ def test_every_learn_page_renders(at, page):
 
 
 def test_interventions_one_at_a_time_two_side_by_side_or_all(at):
-    open_page(at, "learn_interventions.py")
+    open_page(at, "learn_interventions")
     # one at a time (the default): headed paragraphs, no wide table
     assert at.radio(key="learn_iv_mode").value == "one"
     assert len(at.table) == 2  # only coaching vs mentoring and the related services
@@ -87,14 +87,14 @@ def test_interventions_one_at_a_time_two_side_by_side_or_all(at):
 
 
 def test_processes_and_topics_show_all_the_material_with_references(at):
-    open_page(at, "learn_processes.py")
+    open_page(at, "learn_processes")
     text = text_of(at)
     for p in KB.processes.values():
         assert p.title in text
         for step in p.steps:
             assert step.text.strip() in text
     assert len(KB.processes["events_of_instruction"].steps) == 8
-    open_page(at, "learn_topics.py")
+    open_page(at, "learn_topics")
     text = text_of(at)
     # a table of contents linking every section, and a way back after each
     for s in KB.sections.values():
@@ -111,7 +111,7 @@ def test_processes_and_topics_show_all_the_material_with_references(at):
 def test_decision_table_filters(at):
     from rules.table import decision_table_rows
 
-    open_page(at, "rule_table.py")
+    open_page(at, "rule_table")
     rows = decision_table_rows(RB)
     df = at.dataframe[0].value
     assert len(df) == len(rows) == len(RB.rules)
@@ -136,7 +136,7 @@ def test_decision_table_filters(at):
 
 
 def test_rule_map_draws_the_graph(at):
-    open_page(at, "rule_map.py")
+    open_page(at, "rule_map")
     charts = at.get("graphviz_chart")
     assert len(charts) == 1
     dot = charts[0].proto.spec
@@ -147,7 +147,7 @@ def test_rule_map_draws_the_graph(at):
 
 
 def test_worked_cases_show_answers_result_and_what_if(at):
-    open_page(at, "worked_cases.py")
+    open_page(at, "worked_cases")
     case = next(c for c in KB.cases if c.id == "call-centre")
     at.selectbox(key="wc_case").set_value("call-centre").run()
     assert case.narrative.strip() in text_of(at)
@@ -182,7 +182,7 @@ def test_practice_one_answer_per_case_feedback_score_and_drill():
     practice = load_practice()
     at = AppTest.from_file(APP, default_timeout=30)
     at.run()
-    open_page(at, "practice.py")
+    open_page(at, "practice")
     order = at.session_state["practice"]["rounds"][0]["order"]
     assert sorted(order) == sorted(c.id for c in practice.cases)
     assert not {c.id for c in KB.cases} & set(order)  # kept apart from the worked cases
@@ -235,7 +235,7 @@ def test_the_rule_map_highlights_the_current_case():
     case = next(c for c in KB.cases if c.id == "call-centre")
     at.query_params.update(case.answers)
     at.run()
-    open_page(at, "rule_map.py")
+    open_page(at, "rule_map")
     dot = at.get("graphviz_chart")[0].proto.spec
     assert '"q:targets_conflict" [' in dot
     line = next(x for x in dot.splitlines() if x.strip().startswith('"q:targets_conflict" ['))

@@ -7,10 +7,9 @@ from __future__ import annotations
 import csv
 import io
 import random
-from pathlib import Path
 
 import pandas as pd
-import pytest
+from page_util import page_app
 
 from casework import batch
 from casework.cli import main
@@ -19,7 +18,6 @@ from rules.consult import consult
 from rules.model import load_rulebase
 
 RB = load_rulebase()
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "batch.py")
 
 
 def half_known_rows(n: int, seed: int) -> list[dict[str, str]]:
@@ -110,8 +108,7 @@ def test_cli_batch_empty_as_dont_know(tmp_path, capsys):
 
 
 def test_batch_page_checkbox_and_rows_needing_answers():
-    AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = page_app("batch")
     at.run()
     at.file_uploader[0].upload("half.csv", batch.rows_to_csv(ROWS), "text/csv")
     at.run()
@@ -131,10 +128,9 @@ def test_batch_page_checkbox_and_rows_needing_answers():
 
 
 def test_batch_page_safety_banner_speaks_of_the_batch_and_counts_one_row():
-    AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
     rows = [{"case_id": "a", "concern": "shortfall", "gap_defined": "yes", "risk_of_harm": "yes"},
             {"case_id": "b", "concern": "shortfall", "gap_defined": "maybe"}]
-    at = AppTest.from_file(PAGE, default_timeout=30)
+    at = page_app("batch")
     at.run()
     at.file_uploader[0].upload("two.csv", batch.rows_to_csv(rows), "text/csv")
     at.run()

@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from page_util import page_app
 
 from casework import batch
 from knowledge.loader import load_knowledge
 
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "batch.py")
 AppTest = pytest.importorskip("streamlit.testing.v1").AppTest
 
 
 def fresh() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=90)
+    at = page_app("batch", timeout=90)
     at.run()
     assert not at.exception
     return at

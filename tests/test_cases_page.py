@@ -1,4 +1,4 @@
-"""The Cases page (app_pages/cases.py) on its own, driven with Streamlit's AppTest."""
+"""The Cases page (app_pages/casework/cases.py) on its own, driven with Streamlit's AppTest."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from page_util import page_app
 from streamlit.testing.v1 import AppTest
 
 from casework.plan import build_plan
 from casework.store import Store
 from knowledge.loader import load_knowledge
-
-PAGE = str(Path(__file__).resolve().parents[1] / "app_pages" / "cases.py")
 
 
 def worked(cid: str):
@@ -30,7 +29,7 @@ def store(tmp_path, monkeypatch):
 
 
 def page() -> AppTest:
-    return AppTest.from_file(PAGE, default_timeout=60)
+    return page_app("cases", timeout=60)
 
 
 def no_errors(at: AppTest) -> None:

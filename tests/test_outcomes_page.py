@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from page_util import page_app
 from streamlit.testing.v1 import AppTest
 
 from casework.outcomes import case_frame, notable
@@ -32,7 +33,7 @@ def store(tmp_path, monkeypatch):
 
 
 def app(page: str) -> AppTest:
-    return AppTest.from_file(str(ROOT / "app_pages" / page), default_timeout=60)
+    return page_app(page, timeout=60)
 
 
 def no_errors(at: AppTest) -> None:
@@ -46,7 +47,7 @@ def test_outcomes_page_counts_and_notable_cases(store):
     b = store.create_case({"title": "Course that did not help"}, worked("training").answers)
     store.close_case(b, "not_closed")
     store.create_case({"title": "Still going"}, worked("coaching").answers)
-    at = app("outcomes.py").run()
+    at = app("outcomes").run()
     no_errors(at)
     assert any("3 cases you may see · 2 closed" in c.value for c in at.caption)
     table = at.dataframe[0].value
@@ -61,14 +62,14 @@ def test_outcomes_page_counts_and_notable_cases(store):
 
 
 def test_outcomes_page_with_no_cases_says_so(store):
-    at = app("outcomes.py").run()
+    at = app("outcomes").run()
     no_errors(at)
     assert any("No saved cases" in i.value for i in at.info)
 
 
 def test_cases_page_closes_a_case_proposes_it_and_saves_the_gap(store):
     cid = store.create_case({"title": "Errors"}, worked("coaching").answers)
-    at = app("cases.py").run()
+    at = app("cases").run()
     at.selectbox(key="cases_pick").select(cid).run()
     no_errors(at)
     at.text_input(key=f"case_gap_{cid}_measure").input("Errors a week")
@@ -97,7 +98,7 @@ def test_monitoring_value_has_no_preset_number_and_sessions_only_for_coaching(st
     plan = build_plan(worked("training").answers, profile=None)
     plan["measures"] = [{"measure": "Quotes a day", "target": "at least 8", "date": "2030-01-01"}]
     store.save_plan(cid, plan)
-    at = app("cases.py").run()
+    at = app("cases").run()
     at.selectbox(key="cases_pick").select(cid).run()
     at.session_state[f"case_tab_{cid}"] = "Monitor"
     at.run()
@@ -113,7 +114,7 @@ def test_a_referral_plan_offers_its_follow_up_on_the_monitor_tab(store):
     answers = worked("counselling_referral").answers
     cid = store.create_case({"title": "Referral"}, answers)
     store.save_plan(cid, build_plan(answers, profile=None))
-    at = app("cases.py").run()
+    at = app("cases").run()
     at.selectbox(key="cases_pick").select(cid).run()
     at.session_state[f"case_tab_{cid}"] = "Monitor"
     at.run()
@@ -129,7 +130,7 @@ PROFILE_OK = "organisation: Example Ltd\ncurrency: GBP\nsupport:\n  employee_ass
 
 
 def test_profile_page_admin_edits_and_a_bad_profile_is_refused(store, tmp_path):
-    at = app("org_profile.py").run()  # local mode: the local operator is an administrator
+    at = app("org_profile").run()  # local mode: the local operator is an administrator
     no_errors(at)
     at.text_area(key="profile_text").input("coaching: {cost_per_session: free}\n")
     next(b for b in at.button if b.label == "Check and save").click().run()
@@ -141,7 +142,7 @@ def test_profile_page_admin_edits_and_a_bad_profile_is_refused(store, tmp_path):
     no_errors(at)
     assert path.read_text() == PROFILE_OK
     path.write_text("support: {hr: {phone: 1}}\n")  # broken by hand: named, the app goes on
-    at = app("org_profile.py").run()
+    at = app("org_profile").run()
     assert any("support.hr.phone: unknown field" in e.value for e in at.error)
 
 

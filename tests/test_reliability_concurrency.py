@@ -55,8 +55,7 @@ def one_runtime_for_all_sessions():
     runtime.dataframe_source_mgr = DataframeSourceManager()
     runtime.cache_storage_manager = MemoryCacheStorageManager()
     scripts = ScriptCache()
-    for script in [APP, *sorted(str(p) for p in (ROOT / "app_pages").glob("*.py"))]:
-        scripts.get_bytecode(script)  # compiled before the sessions start (see above)
+    scripts.get_bytecode(APP)  # compiled before the sessions start (see above); the pages are modules, imported
     with patch.object(Runtime, "instance", classmethod(lambda cls: runtime)), \
             patch.object(Runtime, "exists", classmethod(lambda cls: True)), \
             patch.object(st_config, "get_option", build_mock_config_get_option({"global.appTest": True})), \

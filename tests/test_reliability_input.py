@@ -22,6 +22,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from page_util import page_app
 
 from casework import batch
 from casework.answers_io import (
@@ -391,7 +392,6 @@ def test_hostile_files_opened_in_the_app_leave_the_answers_as_they_were(tmp_path
 
 
 def test_hostile_case_exports_imported_on_the_cases_page_get_a_message(monkeypatch, tmp_path):
-    from streamlit.testing.v1 import AppTest
 
     from casework.store import EXPORT_FORMAT
 
@@ -412,7 +412,7 @@ def test_hostile_case_exports_imported_on_the_cases_page_get_a_message(monkeypat
                                    "answers": {"gap_defined": "maybe"}, "monitoring": [{"date": "yesterday"}]}
                                   ).encode(), "gap_defined: 'maybe' is not one of"),
     }
-    at = AppTest.from_file(str(ROOT / "app_pages" / "cases.py"), default_timeout=60)
+    at = page_app("cases", timeout=60)
     at.run()
     for what, (raw, needle) in files.items():
         at.file_uploader(key="cases_import_file").set_value((f"{what}.json", raw, "application/json"))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from page_util import page_app
 from streamlit.testing.v1 import AppTest
 
 from casework import batch
@@ -133,10 +134,10 @@ def test_an_upload_size_limit_fits_every_uploader():
     at.run()
     assert at.file_uploader(key="upload").proto.max_upload_size_mb * 1024 * 1024 >= MAX_ANSWERS_FILE_BYTES
     assert at.file_uploader(key="upload").proto.max_upload_size_mb <= 1
-    at = AppTest.from_file(str(ROOT / "app_pages" / "batch.py"), default_timeout=60)
+    at = page_app("batch", timeout=60)
     at.run()
     assert at.file_uploader(key="batch_upload").proto.max_upload_size_mb * 1024 * 1024 >= batch.MAX_BYTES
-    at = AppTest.from_file(str(ROOT / "app_pages" / "cases.py"), default_timeout=60)
+    at = page_app("cases", timeout=60)
     at.run()
     size = at.file_uploader(key="cases_import_file").proto.max_upload_size_mb
     assert 0 < size <= 5 and size * 1024 * 1024 >= MAX_IMPORT_BYTES

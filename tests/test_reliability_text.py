@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from page_util import go_to, page_app
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
@@ -34,8 +35,6 @@ from knowledge.loader import load_knowledge
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-CASES_PAGE = str(ROOT / "app_pages" / "cases.py")
-BATCH_PAGE = str(ROOT / "app_pages" / "batch.py")
 KB = load_knowledge()
 CASES = {c.id: c for c in KB.cases}
 
@@ -138,7 +137,7 @@ def test_cases_page_shows_a_hostile_case_and_plan_as_text(monkeypatch, tmp_path)
     store.save_plan(cid, plan)
     store.add_monitoring(cid, {"date": "2020-01-02", "measure": HOSTILE, "value": 3, "note": HOSTILE})
     store.close()
-    at = AppTest.from_file(CASES_PAGE, default_timeout=60)
+    at = page_app("cases", timeout=60)
     at.session_state["answers"] = dict(wc.answers)
     at.session_state["case"] = {"title": HOSTILE, "who": HOSTILE, "notes": HOSTILE_NOTES}
     at.run()
@@ -157,7 +156,7 @@ def test_batch_page_shows_a_hostile_file_as_text():
     rows = [{"case_id": HOSTILE, "team": HOSTILE, "gap_defined": "**maybe** <b>x</b>"},
             {"case_id": "ok", "team": "t", "gap_defined": "no"}]
     data = batch.rows_to_csv(rows, ["case_id", "team", "gap_defined", "gap_defind"])
-    at = AppTest.from_file(BATCH_PAGE, default_timeout=60)
+    at = page_app("batch", timeout=60)
     at.run()
     at.file_uploader(key="batch_upload").set_value(("**cases** <i>.csv", data, "text/csv"))
     at.run()
@@ -170,7 +169,7 @@ def test_batch_page_shows_a_hostile_file_as_text():
 def test_worked_case_narratives_are_shown_as_written():
     at = AppTest.from_file(APP, default_timeout=60)
     at.run()
-    at.switch_page("app_pages/worked_cases.py").run()
+    go_to(at, "worked_cases").run()
     assert_shown_as_text(at)
     case = CASES[at.selectbox(key="wc_case").value]
     assert md_plain(case.narrative.strip()) in [m.value for m in at.markdown]

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from app_pages.logic import bullet_join, cite
 from app_pages.state import get_knowledge
 from app_pages.widgets import references_list, sources_line
 from knowledge.schema import INTERVENTION_IDS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ASPECTS = (
     ("summary", "What it is"),
@@ -22,6 +26,8 @@ ASPECTS = (
 
 
 def interventions_table(chosen: list[str]) -> pd.DataFrame:
+    import pandas as pd  # deferred: pandas (~0.5 s) loads only on this page, not with the app
+
     kb = get_knowledge()
     data = {}
     for iid in chosen:
@@ -64,6 +70,8 @@ def one_intervention(iid: str) -> None:
 
 
 def render() -> None:
+    import pandas as pd  # deferred: pandas (~0.5 s) loads only on this page, not with the app
+
     kb = get_knowledge()
     st.title("The six interventions compared")
     st.markdown(

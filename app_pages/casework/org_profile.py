@@ -7,7 +7,6 @@ import streamlit as st
 
 from app_pages.access_gate import current_actor, require
 from app_pages.logic import md_plain
-from app_pages.widgets import guard
 from casework.profile import PROFILE_FILE, ProfileError, load_profile, save_profile, support_lines
 
 EXAMPLE = """organisation: Example Ltd
@@ -64,5 +63,3 @@ def render() -> None:
             else:
                 st.success(f"Saved: {md_plain(prof.organisation or 'profile', one_line=True)}.")
 
-
-guard(render)

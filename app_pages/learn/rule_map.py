@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages.rule_graph import build_dot, rules_in_words, shown_rules
+from app_pages.learn.rule_graph import build_dot, rules_in_words, shown_rules
 from app_pages.state import current_consultation, get_rulebase
 from app_pages.widgets import iv_name
 from knowledge.schema import INTERVENTION_IDS

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from app_pages.rule_graph import downstream_rules
+from app_pages.learn.rule_graph import downstream_rules
 from app_pages.state import current_consultation, get_rulebase
 from app_pages.widgets import iv_name
 from knowledge.schema import INTERVENTION_IDS
@@ -45,6 +44,8 @@ def filter_rows(rows: list[dict[str, str]], interventions: list[str], question: 
 
 
 def render() -> None:
+    import pandas as pd  # deferred: pandas (~0.5 s) loads only on this page, not with the app
+
     rb = get_rulebase()
     kb = rb.knowledge
     st.title("The decision table")

@@ -7,30 +7,8 @@ import re
 
 import streamlit as st
 
-from app_pages.common import (
-    answer_label,
-    answers_state,
-    case_state,
-    consult_memo,
-    explain_memo,
-    flash,
-    forget_question_widgets,
-    forget_saved_case,
-    get_rulebase,
-    get_store,
-    iv_name,
-    open_cases_page,
-    references_list,
-    render_result,
-    result_memo,
-    save_session_case,
-    session_saved_case,
-    session_snapshot,
-    show_flash,
-    sources_line,
-    store_error,
-    whatif_panel,
-)
+from app_pages.access_gate import get_store, store_error
+from app_pages.casework.outcomes import gap_inputs
 from app_pages.logic import (
     answers_from_query,
     answers_to_query,
@@ -40,9 +18,42 @@ from app_pages.logic import (
     remaining_estimate,
     safety_guidance,
 )
+from app_pages.state import (
+    answers_state,
+    case_state,
+    consult_memo,
+    explain_memo,
+    flash,
+    forget_question_widgets,
+    forget_saved_case,
+    get_rulebase,
+    result_memo,
+    save_session_case,
+    session_saved_case,
+    session_snapshot,
+)
+from app_pages.widgets import (
+    answer_label,
+    iv_name,
+    open_cases_page,
+    references_list,
+    render_result,
+    show_flash,
+    sources_line,
+    whatif_panel,
+)
 from casework.answers_io import AnswersFileError, dump_answers
+from casework.gap import GapError, gap_dict, parse_gap
+from casework.profile import current_profile, support_lines
+from casework.store import StoreError
 from rules.consult import Consultation
 from rules.explain import why_question
+from rules.summary import result_words, role_of
+
+try:
+    from casework.report import render_report
+except ImportError:  # an installation without the justification report: the page says so
+    render_report = None
 
 log = logging.getLogger("triage.app")
 CASE_FIELDS = (("title", "Case title"), ("who", "Who or what it is about"), ("notes", "Notes (optional)"))
@@ -187,8 +198,6 @@ def safety_banner(c: Consultation) -> None:
     """Safety guidance from the data: emergency (a risk of harm), check now (risk unknown with a red
     flag) or support (a red flag, no risk reported)."""
     level = c.safety_dict(get_rulebase())
-    from casework.profile import current_profile, support_lines
-
     own = [md_plain(x, one_line=True) for x in support_lines(current_profile())]  # a file's text: never markup
     body = "\n".join(f"- {line}" for line in [*level["guidance"], *own])
     if level["level"] == "support":
@@ -228,10 +237,6 @@ def case_header() -> None:
 
 def gap_fields() -> None:
     """The gap in numbers (optional): measure, now, target, unit, by when; kept in the case state."""
-    from casework.gap import GapError, gap_dict, parse_gap
-
-    from .outcomes_view import gap_inputs
-
     st.markdown("**The gap in numbers** (optional)")
     values = gap_inputs("case_gap", case_state().get("gap"))
     try:
@@ -358,14 +363,10 @@ def result_block(c: Consultation) -> None:
 
 
 def verdict_label(verdict: str) -> str:
-    from rules.summary import result_words
-
     return result_words().verdicts[verdict].lower()
 
 
 def role_for(c: Consultation, iv: str) -> str:
-    from rules.summary import role_of
-
     return role_of(c.primary, iv, c, get_rulebase())
 
 
@@ -416,8 +417,6 @@ def save_block() -> None:
         help="Keep the case details, the answers and the result in the case database (see Casework → Cases).",
     )
     if clicked:
-        from casework.store import StoreError
-
         try:
             save_session_case(get_store())  # idempotent: a second click changes nothing
         except StoreError as exc:
@@ -441,9 +440,7 @@ def save_block() -> None:
 
 
 def report_block(c: Consultation) -> None:
-    try:
-        from casework.report import render_report
-    except ImportError:
+    if render_report is None:
         st.caption("The justification report is not available in this installation.")
         return
     case = case_state()

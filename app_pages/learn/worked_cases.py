@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from app_pages.logic import md_plain
@@ -14,7 +13,7 @@ from app_pages.state import (
     forget_question_widgets,
     get_knowledge,
 )
-from app_pages.widgets import render_result, whatif_panel
+from app_pages.widgets import render_result, switch_to, whatif_panel
 
 
 def open_in_diagnose(case_id: str) -> None:
@@ -32,9 +31,11 @@ def open_in_diagnose(case_id: str) -> None:
 
 
 def render() -> None:
+    import pandas as pd  # deferred: pandas (~0.5 s) loads only on this page, not with the app
+
     kb = get_knowledge()
     if st.session_state.pop("goto_diagnose", False):
-        st.switch_page("app_pages/diagnose.py")
+        switch_to("diagnose")
     st.title("Worked cases")
     if not kb.cases:
         st.info("There are no worked cases in this installation.")

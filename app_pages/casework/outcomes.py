@@ -11,7 +11,7 @@ from typing import Any
 
 import streamlit as st
 
-from app_pages.access_gate import get_store
+from app_pages.access_gate import get_store, require
 from app_pages.logic import md_plain
 from app_pages.state import flash
 from app_pages.widgets import iv_name
@@ -135,7 +135,8 @@ def _chart(table, by: str):
     return base
 
 
-def render_outcomes_page() -> None:
+def render() -> None:
+    require("outcomes")
     st.title("Outcomes")
     st.markdown(
         "What became of the cases: per intervention (or route, unit, quarter), how many are open, how many "

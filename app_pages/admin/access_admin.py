@@ -14,7 +14,7 @@ import streamlit as st
 from app_pages.access_gate import _secrets_section, access_config, get_store, require, store_error
 from app_pages.logic import md_plain
 from app_pages.state import flash, raw_store
-from app_pages.widgets import guard, show_flash
+from app_pages.widgets import show_flash
 from casework import sessions
 from casework.access import ROLE_NAMES, AccessConfigError, retention_months
 from casework.audit import to_csv
@@ -166,7 +166,7 @@ def render_sessions(store) -> None:
             st.rerun()
 
 
-def render_admin() -> None:
+def render() -> None:
     require("access_admin")
     st.title("Access and audit")
     show_flash()
@@ -191,6 +191,3 @@ def render_admin() -> None:
         st.error(store_error(exc))
     st.markdown(f"Times are UTC. Today: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d}.")
 
-
-def page() -> None:
-    guard(render_admin)

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections import Counter
 
-import altair as alt
 import streamlit as st
 
 from app_pages.access_gate import get_store, require, store_error
-from app_pages.widgets import guard, iv_name
+from app_pages.widgets import iv_name
 from casework.store import StoreError
 
 
-def render_summary() -> None:
+def render() -> None:
     """Counts of the cases this user may see: per latest result, status and unit."""
+    import altair as alt  # deferred: altair (~0.3 s) loads only on this page, not with the app
+
     require("case_summary")
     st.title("Summary across cases")
     try:
@@ -41,6 +42,3 @@ def render_summary() -> None:
     st.altair_chart(chart, width="stretch")
     st.dataframe(table, hide_index=True, width="stretch")
 
-
-def summary_page() -> None:
-    guard(render_summary)

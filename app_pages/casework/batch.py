@@ -8,14 +8,19 @@ and the results stay in this session's memory only; nothing is saved on the serv
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-import altair as alt
 import streamlit as st
 
 from app_pages.access_gate import require
 from app_pages.logic import md_plain
 from casework import batch
+from casework.colours import scale
+from casework.plan import load_templates
 from knowledge.loader import load_knowledge
+
+if TYPE_CHECKING:
+    import altair as alt
 
 STATE = "batch"  # session state: {"key": upload id, "run": BatchRun | None, "error": str | None}
 NO_GROUP = "(no grouping)"
@@ -33,8 +38,6 @@ def template_bytes(fmt: str) -> bytes:
 
 
 def safety_notice() -> str:
-    from casework.plan import load_templates
-
     return " ".join(load_templates().data.batch_safety_notice.split())
 
 
@@ -47,7 +50,7 @@ def outcome_label(outcome: str) -> str:
 
 def outcome_scale() -> alt.Scale:
     """The same colour for an intervention in every chart (casework.colours)."""
-    from casework.colours import scale
+    import altair as alt  # deferred: altair (~0.3 s) loads only for a chart, not with the app
 
     domain, colours = scale(outcome_label)
     return alt.Scale(domain=domain, range=colours)
@@ -131,6 +134,8 @@ BAR = 22  # bar thickness in pixels; the chart grows with the number of bars ins
 def chart(summary: dict, group_by: str | None) -> alt.Chart:
     """Rows per outcome (per group when grouped) as horizontal bars: whole-number axis, full labels,
     the largest first, bars of a fixed thickness."""
+    import altair as alt  # deferred: altair (~0.3 s) loads only for a chart, not with the app
+
     count_axis = alt.Axis(tickMinStep=1, format="d", title="rows")
     if group_by:
         ranked = sorted(summary["groups"].items(), key=lambda kv: -kv[1]["rows"])[:MAX_CHART_GROUPS]
@@ -248,7 +253,7 @@ def results_section(run: batch.BatchRun) -> None:
     )
 
 
-def page() -> None:
+def render() -> None:
     require("batch")
     st.title("Batch triage")
     upload_section()
@@ -262,5 +267,3 @@ def page() -> None:
             st.caption("Blank cells were taken as \"don't know\".")
         results_section(state["run"])
 
-
-page()

@@ -1,0 +1,1 @@
+"""Administration: access and audit (administrators only, where users sign in)."""
