@@ -141,8 +141,9 @@ def render_result(c: Consultation, *, heading: str | None = None, show_summary: 
             if diff:
                 st.markdown("**Most likely first:**\n" + "\n".join(
                     f"{n}. **{iv_name(x['intervention'])}**: {x['because']}" for n, x in enumerate(diff, 1)))
-            for req in c.settled.missing:
-                st.markdown(f"Not yet established: {req.needs}.")
+            if not show_summary:  # else the reasons above said it
+                for req in c.settled.missing:
+                    st.markdown(f"Not yet established: {req.needs}.")
             st.markdown("**Check first** (start with the marked ones: they could settle it)")
             for x in cr.get("checks") or []:
                 mark = "➡️ " if x.get("start_here") else ""

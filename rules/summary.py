@@ -341,8 +341,9 @@ def _gate_summary(rb: RuleBase, c: Consultation, d: Mapping[str, Any], w: Summar
     advice = " ".join(str(cr.get("advice") or "").split())
     because = re.split(r"(?<=[.!?])\s+(?=[A-Z\"'(])", advice)[:3] if advice else []
     diff = [x for x in cr.get("differential") or [] if isinstance(x, Mapping) and x.get("because")]
-    if diff:  # check first: why the lean is the lean comes first
-        because = [str(diff[0]["because"]), *because][:3]
+    if diff or cr.get("reason") == "check_first":  # check first: why the lean is the lean, what it still needs
+        needs = [w.check_first_needs.format(needs=str(n).rstrip(". ")) + "." for n in cr.get("needs") or []]
+        because = [*(str(x["because"]) for x in diff[:1]), *needs][:3] or because
     checks = [x for x in cr.get("checks") or [] if isinstance(x, Mapping)]
     if checks:
         next_step = check_text(checks[0])

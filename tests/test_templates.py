@@ -59,6 +59,7 @@ FILLERS: dict[str, list] = {
     "rival_cf": [0.25, 0.9],
     "what": sorted({w for w, _ in _checks()}),
     "how": sorted({h for _, h in _checks()}),
+    "needs": sorted({r.needs.rstrip(". ") for r in RB.requirements}),
     # the questions an answer opens, as the code joins them (at most `alternative_opens_listed` of them)
     "questions": [_question_texts()[0], "; ".join(_question_texts()[:2])],
     # opens more than that: the number only

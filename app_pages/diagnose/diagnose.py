@@ -323,8 +323,7 @@ def result_block(c: Consultation) -> None:
             with st.expander(f"Next steps for {iv_name(s)} (secondary)"):
                 st.markdown("\n".join(f"{i}. {x}" for i, x in enumerate(kb.interventions[s].first_steps, 1)))
         sources_line(iv.sources)
-    elif c.gate:
-        st.markdown(rb.gates[c.gate].advice.strip() if c.gate in rb.gates else "")
+    # a gate's advice is in the result's reasons and first step above
     st.caption("The full action plan (measures of success, owners, dates) is made when you save the case "
                "(Casework → Cases → Plan) and is in the report below.")
     with st.expander("Why not the others?"):
