@@ -244,7 +244,7 @@ def why_not_short(e: Mapping[str, Any]) -> str:
     if e["verdict"] == "less_support":
         return next((t for t in e["text"] if not t.startswith(("Would gain", "This holds"))), "")
     cond = next((w["if"][0] for w in e["would_change"] if w.get("if")), "")
-    return f"it would come in if {cond}" if cond else ""
+    return result_words().summary.why_not_would_come_in.format(cond=cond) if cond else ""
 
 
 def why_not_text(rb: RuleBase, c: Consultation, iv: str, e: Mapping[str, Any]) -> list[str]:

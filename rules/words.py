@@ -65,6 +65,7 @@ class SummaryWords(_Strict):
     alternative_opens_many: str
     why_not_lean: str
     check_first_needs: str
+    why_not_would_come_in: str
     alternative_opens_listed: int = 2
     # a rival that could also lead and so lowers the confidence: {rival}, {rival_cf}, {weight}
     rival_lowers: str

@@ -15,7 +15,7 @@ from knowledge.schema import INTERVENTION_IDS
 from rules.consult import outcome_words
 from rules.model import load_rulebase
 from rules.summary import check_text
-from rules.words import group_wording, result_words
+from rules.words import condition_parts, group_wording, result_words
 
 RB = load_rulebase()
 KB = RB.knowledge
@@ -59,6 +59,8 @@ FILLERS: dict[str, list] = {
     "rival_cf": [0.25, 0.9],
     "what": sorted({w for w, _ in _checks()}),
     "how": sorted({h for _, h in _checks()}),
+    # a condition in words, as rules.words.condition_parts gives it
+    "cond": sorted({p for r in RB.by_id.values() for p in condition_parts(RB, r.when)}),
     "needs": sorted({r.needs.rstrip(". ") for r in RB.requirements}),
     # the questions an answer opens, as the code joins them (at most `alternative_opens_listed` of them)
     "questions": [_question_texts()[0], "; ".join(_question_texts()[:2])],
