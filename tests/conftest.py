@@ -113,3 +113,5 @@ def pytest_collection_modifyitems(config, items):
         # a store fixture parametrised over the back ends asks for new_database only for PostgreSQL
         if params.get("store") == "postgresql":
             item.add_marker("postgres")
+        if used & NEEDS["browser"]:  # a browser test starts a session, renders and audits: never quick
+            item.add_marker("slow")
