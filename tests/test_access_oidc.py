@@ -437,6 +437,7 @@ def axe_violations(page) -> list[str]:
     """WCAG 2.1 A and AA violations axe-core finds on the page (its id and the elements)."""
     from axe_playwright_python.sync_playwright import Axe
 
+    wait_idle(page)  # audit the page the run drew in full, not one half drawn
     # Streamlit's own page navigation is left out: its markup is the framework's, not the app's
     result = Axe().run(
         page,
