@@ -14,15 +14,145 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 
 def screens():
-    """scripts/screenshots.py as a module: serve_app, launch_chromium, wait_idle."""
+    """scripts/screenshots.py as a module: serve_app, launch_chromium."""
     spec = importlib.util.spec_from_file_location("screenshots", ROOT / "scripts" / "screenshots.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-def wait_idle(page, timeout: float = 30_000) -> None:
-    screens_mod().wait_idle(page, timeout)
+# A wait is on the app's own state, never a fixed time: each one costs nothing when the app is quick, so
+# the budget is generous for a machine that is busy with other work.
+TIMEOUT = 60_000
+
+# What the page's websocket says about script runs, read from the messages themselves (installed in
+# every context by :func:`prepare`, before the app opens its websocket). The page alone cannot tell: a
+# quick run can start and end between two renders, so "running" is never drawn, and until the server
+# answers a click the page still looks idle. Counted here: the rerun requests the page sent, the runs
+# the server finished (and how: a run stopped early for a rerun is followed by another), whether the
+# server says a run is on, and the animation frames since the last message (so that the app has drawn it).
+_WS_WATCH = r"""(() => {
+  if (window.__triage) return;
+  const t = window.__triage = {sent: 0, finished: 0, early: false, running: false, frame: 0, msgFrame: 0};
+  const tick = () => { t.frame += 1; requestAnimationFrame(tick); };
+  requestAnimationFrame(tick);
+  // the top-level fields of a protobuf message: [[field number, wire type, value or [start, end]], ...]
+  const fields = (b, start, end) => {
+    const out = [];
+    let i = start;
+    const varint = () => { let v = 0, m = 1, c; do { c = b[i++]; v += (c & 127) * m; m *= 128; } while (c & 128); return v; };
+    while (i < end) {
+      const tag = varint(), no = Math.floor(tag / 8), wire = tag & 7;
+      if (wire === 0) out.push([no, 0, varint()]);
+      else if (wire === 1) { out.push([no, 1, null]); i += 8; }
+      else if (wire === 5) { out.push([no, 5, null]); i += 4; }
+      else if (wire === 2) { const n = varint(); out.push([no, 2, [i, i + n]]); i += n; }
+      else break;
+    }
+    return out;
+  };
+  const bytes = d => d instanceof ArrayBuffer ? new Uint8Array(d) : ArrayBuffer.isView(d)
+    ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : null;
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", e => {
+        const b = bytes(e.data);
+        if (!b) return;
+        try {
+          for (const [no, , v] of fields(b, 0, b.length)) {
+            if (no === 6) { t.finished += 1; t.early = v === 2; }  // ForwardMsg.script_finished
+            if (no === 9) {  // ForwardMsg.session_status_changed: SessionStatus.script_is_running
+              t.running = fields(b, v[0], v[1]).some(([n, , x]) => n === 2 && x === 1);
+            }
+          }
+        } catch (err) { /* not a ForwardMsg */ }
+        t.msgFrame = t.frame;
+      });
+    }
+    send(data) {
+      const b = bytes(data);
+      try { if (b && fields(b, 0, b.length).some(([no]) => no === 11)) t.sent += 1; } catch (err) { /* not a BackMsg */ }
+      return super.send(data);
+    }
+  };
+})()"""
+
+# True once the app is connected, the server has finished a run (not one stopped early for another) and
+# says none is on, two frames have passed since its last message, and nothing on the page is left over
+# from a previous run (Streamlit marks those elements stale while a run is on) or still a placeholder.
+_IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const t = window.__triage;
+  return !!app && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && (!t || (t.finished > 0 && !t.running && !t.early && t.frame - t.msgFrame >= 2))
+    && !document.querySelector('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSkeleton"], '
+                               + '[data-stale="true"]');
+}"""
+
+
+def prepare(context) -> None:
+    """Watch the app's websocket in every page of ``context`` (see :func:`rerun`)."""
+    context.add_init_script(script=_WS_WATCH)
+
+
+def wait_idle(page, timeout: float = TIMEOUT) -> None:
+    """Wait until Streamlit has finished the current script run, and the page shows it. Right after an
+    action that starts a run, use :func:`rerun` instead: until the server answers, the page looks idle."""
+    page.wait_for_function(_IDLE, timeout=timeout)
+
+
+def rerun(page, action, timeout: float = TIMEOUT) -> None:
+    """Do ``action`` (a click, a key press, an upload) that makes the app run its script, and return
+    once the page has sent the rerun, the server has finished it and the page has drawn the result: the
+    next step sees the page the run drew, never the one before it."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    before = page.evaluate("() => window.__triage && {sent: window.__triage.sent, finished: window.__triage.finished}")
+    if before is None:
+        raise AssertionError("the page's websocket is not watched: make its context with new_page() or prepare()")
+    action()
+    try:
+        page.wait_for_function("n => window.__triage.sent > n", arg=before["sent"], timeout=timeout)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"the action asked for no script run within {timeout / 1000:.0f} s; "
+                             f"the page: {describe(page)}") from exc
+    try:
+        page.wait_for_function("n => window.__triage.finished > n", arg=before["finished"], timeout=timeout)
+    except PlaywrightTimeout as exc:
+        raise AssertionError(f"the run the action asked for did not finish within {timeout / 1000:.0f} s; "
+                             f"the page: {describe(page)}") from exc
+    wait_idle(page, timeout)
+
+
+def click(page, locator, timeout: float = TIMEOUT) -> None:
+    """Click ``locator`` once the app is idle, and wait for the run the click starts to finish."""
+    wait_idle(page, timeout)
+    rerun(page, lambda: locator.click(timeout=timeout), timeout)
+
+
+def new_page(browser, **context_args):
+    """A fresh context (a new app session), its websocket watched, and a page with the generous
+    default timeout."""
+    ctx = browser.new_context(**context_args)
+    prepare(ctx)
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT)
+    return page
+
+
+def describe(page) -> str:
+    """The app's run state and the start of what it shows, for a message when a wait fails."""
+    state = page.evaluate("""() => {
+      const app = document.querySelector('[data-testid="stApp"]');
+      return app ? [app.getAttribute('data-test-script-state'), app.getAttribute('data-test-connection-state'),
+                    document.querySelectorAll('[data-stale="true"]').length, window.__triage || null] : null;
+    }""")
+    main = page.locator('[data-testid="stMain"]')
+    text = " ".join(main.inner_text().split())[:400] if main.count() else ""
+    return f"run state, connection, stale elements, websocket: {state}; shown: {text!r}"
 
 
 _SCREENS = None
@@ -38,6 +168,8 @@ def screens_mod():
 def answer(page, kb, qid: str, value: str, before: dict[str, str] | None = None) -> None:
     """Choose ``value`` for question ``qid`` and press Next. ``before``: the answers given so far, so that
     the question is looked for as the engine words it (the group wording once several people share it)."""
+    from playwright.sync_api import expect
+
     from rules.consult import consult
 
     q = kb.question(qid)
@@ -48,8 +180,10 @@ def answer(page, kb, qid: str, value: str, before: dict[str, str] | None = None)
     page.get_by_role("heading", name=q.text, exact=True).wait_for()
     wait_idle(page)  # a click during a script run can be lost when the run replaces the form
     group = page.get_by_role("radiogroup", name=q.text, exact=True)
-    group.get_by_text(q.label_of(value), exact=True).click()
-    page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
+    label = q.label_of(value)
+    group.get_by_text(label, exact=True).click()
+    expect(group.get_by_role("radio", name=label, exact=True)).to_be_checked(timeout=TIMEOUT)  # a form: no run yet
+    rerun(page, page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click)
 
 
 def answer_all(page, kb, answers: dict[str, str], order) -> None:
@@ -61,8 +195,7 @@ def answer_all(page, kb, answers: dict[str, str], order) -> None:
 
 def go_to(page, title: str) -> None:
     """Open a page from the sidebar navigation, as a user does."""
-    page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()
-    wait_idle(page)
+    click(page, page.locator('[data-testid="stSidebarNav"] a', has_text=title).first)
 
 
 def is_local(url: str) -> bool:

@@ -28,6 +28,28 @@ def rb():
     return load_rulebase()
 
 
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A SQLAlchemy URL of one PostgreSQL server for the whole session (see pg_util.py): started
+    once, however many modules use it."""
+    from pg_util import postgres_server as server
+
+    with server() as url:
+        yield url
+
+
+@pytest.fixture
+def new_database(postgres_server):
+    """A factory of empty databases (see :func:`pg_util.databases`), dropped after the test."""
+    from pg_util import databases
+
+    with databases(postgres_server) as make:
+        yield make
+
+
 # --------------------------------------------------------------------------- browser (headless system Chromium)
 
 
@@ -63,8 +85,33 @@ def app_url(tmp_path_factory, _private_data_dir):
 @pytest.fixture
 def browser_page(chromium, app_url):
     """A fresh browser context (a new app session) and page on the served app."""
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-    pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    from browser_util import new_page
+
+    pg = new_page(chromium, viewport={"width": 1280, "height": 900})
     yield pg
-    ctx.close()
+    pg.context.close()
+
+
+# --------------------------------------------------------------------------- markers
+
+# The fixtures that bring up each outside component: a test using one (directly or through another
+# fixture) gets the component's marker, so that ``-m "not browser"`` and the like select by need.
+NEEDS = {
+    "browser": {"chromium", "browser_page", "browser", "new_page", "phone", "audited", "deployment"},
+    "postgres": {"postgres_server", "new_database", "deployment"},
+    "oidc": {"deployment"},
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        for marker, fixtures in NEEDS.items():
+            if used & fixtures:
+                item.add_marker(marker)
+        # a store fixture parametrised over the back ends asks for new_database only for PostgreSQL
+        if params.get("store") == "postgresql":
+            item.add_marker("postgres")
+        if used & NEEDS["browser"]:  # a browser test starts a session, renders and audits: never quick
+            item.add_marker("slow")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser_util import RequestLog, wait_idle
+from browser_util import TIMEOUT, RequestLog, prepare, wait_idle
 
 try:
     from tests.test_access_oidc import (  # noqa: F401 - fixtures
@@ -27,10 +27,8 @@ try:
         new_page,
         sign_in,
     )
-    from tests.test_store_postgres import postgres_server  # noqa: F401
 except ImportError:  # pragma: no cover - rootdir-less layout
     from test_access_oidc import PAGES, browser, deployment, main_text, nav_pages, new_page, sign_in  # noqa: F401
-    from test_store_postgres import postgres_server  # noqa: F401
 
 
 def _sign_out(page) -> None:
@@ -42,12 +40,13 @@ def _sign_out(page) -> None:
 def test_sign_out_ends_every_tab(deployment, browser):
     """The attack: another open tab stayed signed in and saved a change after the sign-out."""
     ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+    prepare(ctx)
     try:
         one = ctx.new_page()
-        one.set_default_timeout(30_000)
+        one.set_default_timeout(TIMEOUT)
         sign_in(one, deployment.a, "bob")
         two = ctx.new_page()
-        two.set_default_timeout(30_000)
+        two.set_default_timeout(TIMEOUT)
         cid = deployment.cases["bob"]
         two.goto(f"{deployment.a}/cases?case={cid}")
         two.get_by_role("heading", name=f"#{cid} Bob service case").wait_for()
@@ -69,9 +68,10 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     ctx = browser.new_context(accept_downloads=True)
+    prepare(ctx)
     try:
         one = ctx.new_page()
-        one.set_default_timeout(30_000)
+        one.set_default_timeout(TIMEOUT)
         sign_in(one, deployment.a, "bob")
         cid = deployment.cases["bob"]
         one.goto(f"{deployment.a}/cases?case={cid}")
@@ -85,7 +85,7 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
         assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
         wait_idle(one)
         other = ctx.new_page()
-        other.set_default_timeout(30_000)
+        other.set_default_timeout(TIMEOUT)
         other.goto(f"{deployment.a}/")
         other.get_by_text("Signed in as").wait_for()
         _sign_out(other)
@@ -103,17 +103,19 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
 def test_a_cookie_copied_before_sign_out_opens_nothing(deployment, browser):
     """The attack: the identity cookie copied before the sign-out opened the case in a fresh browser."""
     ctx = browser.new_context()
+    prepare(ctx)
     thief = browser.new_context()
+    prepare(thief)
     try:
         page = ctx.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(TIMEOUT)
         sign_in(page, deployment.a, "alice")
         copied = [c for c in ctx.cookies() if c["name"].startswith("_streamlit_user")]
         assert copied
         _sign_out(page)
         thief.add_cookies(copied)
         other = thief.new_page()
-        other.set_default_timeout(30_000)
+        other.set_default_timeout(TIMEOUT)
         cid = deployment.cases["alice"]
         other.goto(f"{deployment.a}/cases?case={cid}")
         other.get_by_text("You signed out").wait_for()
@@ -224,12 +226,13 @@ def test_a_role_removed_ends_every_tab_of_that_person(deployment, browser):
     access = deployment.tmp / "access.toml"
     before = access.read_text(encoding="utf-8")
     ctx = browser.new_context()
+    prepare(ctx)
     try:
         one = ctx.new_page()
-        one.set_default_timeout(30_000)
+        one.set_default_timeout(TIMEOUT)
         sign_in(one, deployment.b, "lena")
         two = ctx.new_page()
-        two.set_default_timeout(30_000)
+        two.set_default_timeout(TIMEOUT)
         two.goto(f"{deployment.b}/cases")
         two.get_by_role("heading", name="Cases").wait_for()
         access.write_text(before.replace('"ld-sales" = { role = "ld", units = ["sales"] }', ""), encoding="utf-8")

@@ -28,15 +28,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from browser_util import TIMEOUT, click, prepare, rerun, wait_idle
+from pg_util import databases
 
 from casework.access import Actor
 from casework.store import Store
 from knowledge.loader import load_knowledge
-
-try:
-    from tests.test_store_postgres import databases, postgres_server  # noqa: F401 - fixture
-except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_store_postgres import databases, postgres_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 OIDC = ROOT / "tests" / "oidc"
@@ -126,7 +123,7 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment(postgres_server, tmp_path_factory):  # noqa: F811 - the imported fixture
+def deployment(postgres_server, tmp_path_factory):
     if not CHROMIUM.exists():
         unavailable("no system Chromium at /usr/bin/chromium")
     screens = _screens()
@@ -187,9 +184,10 @@ def new_page(browser):
 
     def make():
         ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+        prepare(ctx)
         contexts.append(ctx)
         page = ctx.new_page()
-        page.set_default_timeout(30_000)
+        page.set_default_timeout(TIMEOUT)
         return page
 
     yield make
@@ -204,6 +202,8 @@ def main_text(page) -> str:
 def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: str | None = None) -> None:
     """Through the provider's login form, as a person would."""
     page.goto(app + "/")
+    page.get_by_role("button", name="Sign in").wait_for()
+    wait_idle(page)  # a click while the page is still running can be lost
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/interaction/**")
     page.get_by_label("Login").fill(login)
@@ -213,6 +213,7 @@ def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: 
         return
     page.wait_for_url(app + "/**")
     page.get_by_text(expect).first.wait_for()
+    wait_idle(page)
 
 
 def nav_pages(page) -> list[str]:
@@ -296,7 +297,7 @@ def test_outcomes_and_the_profile_respect_the_role(deployment, new_page):
             assert "Bob service case" not in main_text(page) and "Old unowned" not in main_text(page)
         page.goto(app + "/org_profile")
         page.get_by_role("heading", name="Organisation profile").wait_for()
-        page.wait_for_timeout(500)
+        wait_idle(page)  # the page drawn in full: the editor is there or not
         assert (page.get_by_label("Profile (YAML)").count() == 1) is edits, login
         if not edits:
             page.get_by_text("Only an administrator can change the profile.").wait_for()
@@ -320,9 +321,10 @@ def test_no_way_to_someone_elses_case(deployment, new_page):
     assert "Batch triage" not in main_text(page)
     # an upload of Bob's exported case into the import
     page.goto(f"{deployment.a}/cases")
-    page.get_by_text("Import a case").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(deployment.tmp / "bob-case.json"))
-    page.get_by_role("button", name="Import").click()
+    page.get_by_text("Import a case").click()  # an expander: no run
+    upload = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    rerun(page, lambda: upload.set_input_files(str(deployment.tmp / "bob-case.json")))
+    click(page, page.get_by_role("button", name="Import"))
     page.get_by_text(f"no case with id {c['bob']}").wait_for()
     assert len(deployment.case_rows("title = :t", t="Bob service case")) == 1  # nothing imported
     refused = {(e["actor"], e["case_id"]) for e in deployment.audit() if e["action"] == "refused"}
@@ -379,7 +381,8 @@ def test_two_instances_one_database(deployment, new_page):
     alice = new_page()
     sign_in(alice, deployment.a, "alice")
     alice.goto(deployment.a + "/?" + "&".join(f"{k}={v}" for k, v in answers.items()))
-    alice.get_by_role("button", name="Save this case").click()
+    alice.get_by_role("button", name="Save this case").wait_for()
+    click(alice, alice.get_by_role("button", name="Save this case"))
     alice.get_by_text("Saved as case").wait_for()
     new_id = int(alice.get_by_text("Saved as case").inner_text().split("Saved as case ")[1].split(".")[0])
     row = deployment.case_rows("id = :i", i=new_id)[0]
@@ -411,11 +414,12 @@ def test_admin_erases_a_persons_cases_and_the_audit_holds_no_content(deployment,
     page.goto(deployment.b + "/access_admin")
     page.get_by_role("heading", name="Access and audit").wait_for()
     page.get_by_role("tab", name="Erasure").click()
+    wait_idle(page)
     page.get_by_label("Person").fill("ursula old")
-    page.get_by_label("Person").press("Enter")
+    rerun(page, lambda: page.get_by_label("Person").press("Enter"))
     page.get_by_text("1 case(s)", exact=True).wait_for()
-    page.get_by_text("Yes, erase these 1 case(s) for good").click()
-    page.get_by_role("button", name="Erase").click()
+    click(page, page.get_by_text("Yes, erase these 1 case(s) for good"))  # a checkbox: a run
+    click(page, page.get_by_role("button", name="Erase"))
     page.get_by_text("Erased 1 case(s).").wait_for()
     cid = deployment.cases["unowned"]
     assert deployment.case_rows("id = :i", i=cid) == []
@@ -433,6 +437,7 @@ def axe_violations(page) -> list[str]:
     """WCAG 2.1 A and AA violations axe-core finds on the page (its id and the elements)."""
     from axe_playwright_python.sync_playwright import Axe
 
+    wait_idle(page)  # audit the page the run drew in full, not one half drawn
     # Streamlit's own page navigation is left out: its markup is the framework's, not the app's
     result = Axe().run(
         page,

@@ -28,11 +28,6 @@ from casework.cli import main
 from casework.store import CaseDataError, CaseNotFound, Store, StoreError, migrate, retention_cutoff
 from knowledge.loader import load_knowledge
 
-try:
-    from tests.test_store_postgres import new_database, postgres_server  # noqa: F401 - fixtures
-except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_store_postgres import new_database, postgres_server  # noqa: F401
-
 ALICE = Actor("alice@example.test", "team_leader", "Alice", ("sales",))
 BOB = Actor("bob@example.test", "team_leader", "Bob", ("service",))
 LENA = Actor("lena@example.test", "ld", "Lena", ("sales",))

@@ -22,6 +22,7 @@ from rules.consult import consult
 from rules.model import load_rulebase
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+pytestmark = pytest.mark.slow  # AppTest and the report for every case
 RB = load_rulebase()
 KB = RB.knowledge
 

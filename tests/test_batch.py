@@ -97,6 +97,7 @@ def test_worked_cases_equal_consult_and_their_expected_result():
         assert row["primary"] == (case.expected.primary or "")
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_random_rows_equal_consult_through_a_csv_file():
     rows = batch.sample_rows(1000, seed=11, random_share=0.3)
     read, columns, messages = batch.read_table(batch.rows_to_csv(rows), "random.csv")
@@ -156,6 +157,7 @@ def test_worker_processes_give_the_same_results_and_report_progress(monkeypatch)
 # --------------------------------------------------------------------------- progress and summary
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_progress_callback_counts_up_to_the_total():
     rows = batch.sample_rows(500, seed=2)
     rows[3]["gap_defined"] = "perhaps"  # a bad row is done at once
@@ -175,6 +177,7 @@ def test_progress_on_an_empty_batch():
     assert seen[-1] == (0, 0)
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_summary_counts_add_up():
     rows = batch.sample_rows(400, seed=4)
     rows[0]["gap_defined"] = "sometimes"
@@ -542,6 +545,7 @@ def test_a_sheet_with_a_cell_far_away_is_refused_before_it_is_unpacked():
         batch.read_table(buf.getvalue(), "far.xlsx")
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_an_ods_sheet_of_repeated_cells_is_refused_by_its_size():
     pytest.importorskip("odf")
     from odf.opendocument import OpenDocumentSpreadsheet

@@ -23,6 +23,7 @@ def _value(v):
     return None if not isinstance(v, str) and pd.isna(v) else v  # pandas shows a missing text as NaN
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_each_row_equals_consult():
     rows = batch.sample_rows(300, seed=21) + batch.worked_case_rows()
     df = pd.DataFrame(rows)  # missing answers are NaN

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browser_util import answer, rerun, wait_idle
 
 from knowledge.loader import load_knowledge
 from rules.consult import consult
@@ -36,13 +37,11 @@ def test_call_centre_case_by_clicking(tmp_path, browser_page, app_url):
     for qid in expected.answers:
         q = consult(before).next_question  # as the engine words it (for a group once several share it)
         assert q.id == qid
+        answer(page, kb, qid, case.answers[qid], before)  # waits for the question and for the run it starts
         before[qid] = case.answers[qid]
-        page.get_by_role("heading", name=q.text, exact=True).wait_for()
-        group = page.get_by_role("radiogroup", name=q.text, exact=True)
-        group.get_by_text(q.label_of(case.answers[qid]), exact=True).click()
-        page.locator('[data-testid="stForm"]', has=group).get_by_role("button", name="Next").click()
     result = page.locator('[data-testid="stAlert"]', has_text="Recommended:").first
     result.wait_for()
+    wait_idle(page)
     assert "Recommended: Work-system fix" in result.inner_text()
     ruled_out = page.locator("li", has_text="Coaching (ruled out)").first
     assert coaching_reason in ruled_out.inner_text()
@@ -54,8 +53,8 @@ def test_call_centre_case_by_clicking(tmp_path, browser_page, app_url):
     # a malformed answers file through the real upload widget: a clear message, answers kept
     bad = tmp_path / "broken.yaml"
     bad.write_text("answers: {gap_defined: [yes\n", encoding="utf-8")
-    page.get_by_text("Save, share or open a case").click()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.get_by_text("Save, share or open a case").click()  # an expander: opens in the page, no run
+    rerun(page, lambda: page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad)))
     error = page.locator('[data-testid="stAlert"]', has_text="Could not open the answers file")
     error = error.first
     error.wait_for()

@@ -3,7 +3,7 @@ opens on the Cases page, the chosen tab survives actions and messages stay in th
 
 from __future__ import annotations
 
-from browser_util import answer, wait_idle
+from browser_util import answer, click, rerun, wait_idle
 
 from knowledge.loader import load_knowledge
 from rules.consult import consult
@@ -15,19 +15,17 @@ def test_case_details_stay_open_while_typing(browser_page, app_url):
     page = browser_page
     page.goto(app_url + "/")
     wait_idle(page)
-    page.get_by_text("Case details").first.click()
+    page.get_by_text("Case details").first.click()  # an expander: opens in the page, no run
     title = page.get_by_label("Case title")
     title.click()
     title.type("Night shift")
-    page.keyboard.press("Tab")  # the title is submitted: the page reruns, its label becomes the title
-    wait_idle(page)
-    assert page.get_by_text("Case details: Night shift").first.is_visible()
+    # the title is submitted: the page reruns, its label becomes the title
+    rerun(page, lambda: page.keyboard.press("Tab"))
+    page.get_by_text("Case details: Night shift").first.wait_for()
     page.keyboard.type("Sam")  # the focus went on to the next field, which is still there
-    page.keyboard.press("Tab")
-    wait_idle(page)
+    rerun(page, lambda: page.keyboard.press("Tab"))
     assert page.get_by_label("Notes (optional)").is_visible()
     assert page.get_by_label("Who or what it is about").input_value() == "Sam"
-
 
 def test_a_saved_case_opens_and_its_tab_survives_actions(browser_page, app_url):
     page = browser_page
@@ -40,25 +38,23 @@ def test_a_saved_case_opens_and_its_tab_survives_actions(browser_page, app_url):
         before[qid] = case.answers[qid]
     page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
     wait_idle(page)
-    page.get_by_role("button", name="Save this case").click()
-    wait_idle(page)
-    page.get_by_role("button", name="Save this case").click()  # a second click saves nothing new
-    wait_idle(page)
-    saved = page.locator('[data-testid="stAlert"]', has_text="Saved as case").first.inner_text()
-    cid = int(saved.split("Saved as case ")[1].split(".")[0])
-    page.get_by_role("button", name=f"Open case {cid}").click()
+    click(page, page.get_by_role("button", name="Save this case"))
+    saved = page.locator('[data-testid="stAlert"]', has_text="Saved as case").first
+    saved.wait_for()
+    click(page, page.get_by_role("button", name="Save this case"))  # a second click saves nothing new
+    saved.wait_for()
+    cid = int(saved.inner_text().split("Saved as case ")[1].split(".")[0])
+    click(page, page.get_by_role("button", name=f"Open case {cid}"))  # to the Cases page: a second run
     page.get_by_role("heading", name=f"#{cid} ", exact=False).first.wait_for()
     wait_idle(page)
     assert page.get_by_text(f"saved as case {cid}").first.is_visible()  # not offered for saving again
-    page.get_by_role("tab", name="Plan").click()
-    wait_idle(page)
-    page.get_by_role("button", name="Start the plan").click()
+    click(page, page.get_by_role("tab", name="Plan"))  # a tab that reruns the page on a change
+    click(page, page.get_by_role("button", name="Start the plan"))
     page.get_by_text("Plan started.").first.wait_for()
     wait_idle(page)
     assert page.get_by_role("tab", name="Plan").get_attribute("aria-selected") == "true"  # still on Plan
-    page.get_by_role("tab", name="Overview").click()
-    wait_idle(page)
+    click(page, page.get_by_role("tab", name="Overview"))  # returns once the run the switch started is over
+    assert page.get_by_role("tab", name="Overview").get_attribute("aria-selected") == "true"
     assert page.get_by_text("Plan started.").count() == 0  # the message stayed with its tab
-    page.get_by_role("tab", name="Monitor").click()
-    wait_idle(page)
-    assert page.get_by_role("tab", name="Monitor").get_attribute("aria-selected") == "true"
+    click(page, page.get_by_role("tab", name="Monitor"))
+    assert page.get_by_role("tab", name="Monitor").get_attribute("aria-selected") == "true"  # after its run

@@ -5,7 +5,7 @@ with no serious or critical violation the app can fix."""
 from __future__ import annotations
 
 import pytest
-from browser_util import RequestLog, answer, go_to, is_local, wait_idle
+from browser_util import RequestLog, answer, click, go_to, is_local, new_page, wait_idle
 
 from knowledge.loader import load_knowledge
 from rules.consult import consult
@@ -34,27 +34,25 @@ def test_the_request_check_knows_local_from_remote():
 
 
 def test_nothing_leaves_the_machine(chromium, app_url):
-    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
-    log = RequestLog(ctx)
+    page = new_page(chromium, viewport={"width": 1280, "height": 900})
+    log = RequestLog(page.context)
     try:
-        page = ctx.new_page()
-        page.set_default_timeout(30_000)
         page.goto(app_url + "/")
         wait_idle(page)
         answer(page, KB, ORDER[0], CASE.answers[ORDER[0]], {})
-        page.get_by_role("button", name="Previous").click()  # and back again
-        wait_idle(page)
+        click(page, page.get_by_role("button", name="Previous"))  # and back again
         to_result(page)
-        page.get_by_role("button", name="Save this case").click()
-        wait_idle(page)
+        click(page, page.get_by_role("button", name="Save this case"))
+        page.get_by_text("Saved as case").first.wait_for()
         for title in [*LEARN, "Outcomes", "Organisation profile", "Cases", "Batch"]:
             go_to(page, title)
-        page.get_by_role("button", name="Try it with the worked cases").click()
+        click(page, page.get_by_role("button", name="Try it with the worked cases"))
         page.get_by_text("Results for").first.wait_for()
         go_to(page, "Diagnose")
-        page.wait_for_timeout(1_000)  # late requests (favicons, fonts) are made after the render
+        page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()  # the case is still open
+        page.wait_for_load_state("networkidle")  # late requests (favicons, fonts) are made after the render
     finally:
-        ctx.close()
+        page.context.close()
     assert sum(1 for u in log.urls if "/_stcore/" in u or u.endswith("/")) >= 3  # the log did record the app
     assert log.remote() == [], "requests to other machines: " + ", ".join(log.remote())
 
@@ -122,7 +120,8 @@ def audited(browser_page, app_url):
 def test_diagnose_question_and_result_pass_axe(audited):
     page = audited
     assert audit(page) == []
-    page.get_by_text("Case details").first.click()  # the case details, open
+    page.get_by_text("Case details").first.click()  # the case details, open (an expander: no run)
+    page.get_by_label("Case title").wait_for()
     wait_idle(page)
     assert audit(page) == []
     to_result(page)
@@ -138,32 +137,33 @@ def test_learn_pages_pass_axe(audited, title):
 def test_cases_and_batch_pass_axe(audited):
     page = audited
     to_result(page)
-    page.get_by_role("button", name="Save this case").click()
-    page.get_by_role("button", name="Open case").first.click()  # the Cases page, the case open
+    click(page, page.get_by_role("button", name="Save this case"))
+    click(page, page.get_by_role("button", name="Open case").first)  # the Cases page, the case open
     page.get_by_role("tab", name="Overview").wait_for()
     wait_idle(page)
     assert audit(page) == []
     for tab in ("Plan", "Monitor", "Export"):
-        page.get_by_role("tab", name=tab).click()
-        wait_idle(page)
+        click(page, page.get_by_role("tab", name=tab))
         assert audit(page) == [], tab
     go_to(page, "Batch")
+    page.get_by_role("button", name="Try it with the worked cases").wait_for()
     assert audit(page) == []
-    page.get_by_role("button", name="Try it with the worked cases").click()
+    click(page, page.get_by_role("button", name="Try it with the worked cases"))
     page.get_by_text("Results for").first.wait_for()
+    wait_idle(page)
     assert audit(page) == []
 
 
 def test_outcomes_and_profile_pages_pass_axe(audited):
     page = audited
     to_result(page)
-    page.get_by_role("button", name="Save this case").click()  # at least one case for the Outcomes page
+    click(page, page.get_by_role("button", name="Save this case"))  # at least one case for the Outcomes page
     page.get_by_text("Saved as case").first.wait_for()
-    wait_idle(page)
     go_to(page, "Outcomes")
     page.locator('[data-testid="stVegaLiteChart"]').first.wait_for()
     wait_idle(page)
     assert audit(page) == []
     go_to(page, "Organisation profile")
     page.get_by_role("heading", name="Organisation profile").first.wait_for()
+    wait_idle(page)
     assert audit(page) == []

@@ -5,7 +5,7 @@ rule map's path in words, and an axe-core audit (WCAG 2.1 A/AA) on each."""
 from __future__ import annotations
 
 import pytest
-from browser_util import wait_idle
+from browser_util import click, new_page, rerun, wait_idle
 from test_browser_offline_a11y import audit
 
 from knowledge.loader import load_knowledge
@@ -18,11 +18,9 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def phone(chromium, app_url):
-    ctx = chromium.new_context(viewport=PHONE, device_scale_factor=1)
-    page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page = new_page(chromium, viewport=PHONE, device_scale_factor=1)
     yield page
-    ctx.close()
+    page.context.close()
 
 
 def overflow(page) -> int:
@@ -47,9 +45,8 @@ def test_practice_on_a_phone(phone, app_url):
     assert audit(page) == []
     # a wrong answer on purpose: the feedback explains, shown at once
     wrong = "Consultancy" if case.answer != "consultancy" else "Mentoring"
-    page.get_by_role("radiogroup", name="What fits this case?").get_by_text(wrong, exact=True).click()
-    wait_idle(page)
-    page.get_by_role("button", name="Check my answer").click()
+    click(page, page.get_by_role("radiogroup", name="What fits this case?").get_by_text(wrong, exact=True))
+    click(page, page.get_by_role("button", name="Check my answer"))
     page.get_by_text("The deciding fact.").wait_for()
     wait_idle(page)
     assert page.get_by_text("Not this time").is_visible()
@@ -61,7 +58,7 @@ def test_practice_on_a_phone(phone, app_url):
     assert page.get_by_text("1 time").is_visible()  # the confused pair, in "Your session"
     assert overflow(page) == 0
     assert audit(page) == []
-    page.get_by_role("button", name="Next case").click()
+    click(page, page.get_by_role("button", name="Next case"))
     page.get_by_role("heading", name="Case 2 of").wait_for()
 
 
@@ -72,7 +69,7 @@ def test_learn_pages_on_a_phone(phone, app_url):
     wait_idle(page)
     assert overflow(page) == 0  # one intervention at a time: nothing scrolls sideways
     assert audit(page) == []
-    page.get_by_role("radiogroup", name="Show").get_by_text("Two side by side", exact=True).click()
+    click(page, page.get_by_role("radiogroup", name="Show").get_by_text("Two side by side", exact=True))
     page.locator('[data-testid="stTable"]').first.wait_for()
     wait_idle(page)
     assert overflow(page) == 0
@@ -96,8 +93,8 @@ def test_learn_pages_on_a_phone(phone, app_url):
     page.goto(app_url + "/?" + urlencode(case.answers))
     page.get_by_text("Recommended: Work-system fix").first.wait_for()
     wait_idle(page)
-    page.locator('[data-testid="stExpandSidebarButton"]').first.click()
-    page.get_by_role("link", name="Rule map").click()
+    page.locator('[data-testid="stExpandSidebarButton"]').first.click()  # the sidebar opens: no run
+    rerun(page, page.get_by_role("link", name="Rule map").click)
     page.get_by_role("heading", name="The path in words").wait_for()
     page.locator('[data-testid="stGraphVizChart"] svg').wait_for()
     wait_idle(page)

@@ -120,6 +120,7 @@ def test_interactive_in_a_real_process():
     assert p.returncode == 0 and "Why:" in p.stdout
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_verify_and_rules_export(capsys, rb):
     code, out, _ = run(capsys, "verify", "--format", "json")
     report = json.loads(out)

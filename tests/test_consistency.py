@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def texts(obj) -> list[str]:
 
 @ORACLE
 @given(st.data())
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_every_sentence_agrees_with_the_answers(data):
     answers = half_known(data)
     c = consult(answers, RB)

@@ -94,6 +94,7 @@ def half_known_paths(n: int, seed: int) -> list[dict]:
 PATHS = [dict(c.answers) for c in RB.knowledge.cases] + half_known_paths(40, seed=18)
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_a_consultation_ends_only_when_nothing_left_could_change_it():
     rng = random.Random(1)
     exact = sampled = 0
@@ -113,6 +114,7 @@ def test_a_consultation_ends_only_when_nothing_left_could_change_it():
     assert exact >= 20, (exact, sampled)  # most stops are checked by walking every completion
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_no_question_is_asked_whose_answers_all_lead_to_one_outcome():
     """At every question asked on the worked cases and the random paths, two completions reach different
     outcomes; the only exception allowed is a state whose search ran out of its budget (then asking is

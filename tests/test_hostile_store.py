@@ -24,11 +24,6 @@ from casework.store import CaseDataError, CaseNotFound, Store, migrate
 from knowledge.loader import load_knowledge
 from rules.model import load_rulebase
 
-try:
-    from tests.test_store_postgres import new_database, postgres_server  # noqa: F401 - fixtures
-except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_store_postgres import new_database, postgres_server  # noqa: F401
-
 ALICE = Actor("alice@example.test", "team_leader", "Alice", ("sales",))
 BOB = Actor("bob@example.test", "team_leader", "Bob", ("service",))
 ADA = Actor("ada@example.test", "admin", "Ada")

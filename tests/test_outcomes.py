@@ -25,11 +25,6 @@ from casework.outcomes import (
 from casework.store import CaseDataError, CaseNotFound, Store, migrate
 from knowledge.loader import load_knowledge
 
-try:
-    from tests.test_store_postgres import new_database, postgres_server  # noqa: F401 - fixtures
-except ImportError:  # pragma: no cover - run from inside tests/
-    from test_store_postgres import new_database, postgres_server  # noqa: F401
-
 ALICE = Actor("alice@example.test", "team_leader", "Alice", ("sales",))
 BOB = Actor("bob@example.test", "team_leader", "Bob", ("service",))
 LENA = Actor("lena@example.test", "ld", "Lena", ("sales",))

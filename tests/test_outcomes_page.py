@@ -152,7 +152,7 @@ def test_profile_page_admin_edits_and_a_bad_profile_is_refused(store, tmp_path):
 def test_outcomes_page_in_the_browser(browser_page, app_url):
     """Cases saved and closed in the store the app uses; the Outcomes page shows the counts and the
     notable cases, and groups by unit, with no error."""
-    from browser_util import go_to, wait_idle
+    from browser_util import click, go_to, wait_idle
 
     with Store() as s:  # the served app uses the same data folder (the session's temporary one)
         won = s.create_case({"title": "Browser coaching success"}, worked("coaching").answers)
@@ -171,8 +171,7 @@ def test_outcomes_page_in_the_browser(browser_page, app_url):
     best, worst = notable(frame)
     assert won in list(best["id"]) or len(best) == 3
     page.get_by_text("Browser stopped course").first.wait_for()
-    page.get_by_text("Unit", exact=True).click()
-    wait_idle(page)
+    click(page, page.get_by_text("Unit", exact=True))  # group by unit: a run
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.locator('[data-testid="stAlert"]', has_text="cannot be used").count() == 0
 

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from unittest.mock import MagicMock, patch
 
+import pytest
 import yaml
 from streamlit import config as st_config
 from streamlit.runtime import Runtime
@@ -104,6 +105,7 @@ def start_cli_savers(tmp_path: Path, url: str) -> list[tuple[str, subprocess.Pop
     return procs
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_twenty_app_sessions_and_eight_cli_processes_at_once_on_one_database(monkeypatch, tmp_path):
     """All at once on one new SQLite file: 8 ``triage cases save`` processes (racing to create the
     schema too) while the app serves 20 sessions in threads; then nothing is missing or mixed up."""

@@ -24,16 +24,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pg_util import _bin_dir, _server_user
 from streamlit.testing.v1 import AppTest
 
 from casework.cli import main as cli_main
 from casework.store import Store, StoreError
 from knowledge.loader import load_knowledge
-
-try:  # how pytest imports test modules depends on whether tests/ is a package
-    from tests.test_store_postgres import _bin_dir, _server_user, postgres_server  # noqa: F401 - a fixture
-except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_store_postgres import _bin_dir, _server_user, postgres_server  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

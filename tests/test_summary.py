@@ -145,6 +145,7 @@ def test_result_model_on_every_worked_case(case):
 
 @SETTINGS
 @given(complete_paths())
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_result_model_on_random_complete_paths(answers):
     check_result(answers)
 
@@ -253,6 +254,7 @@ def test_confidence_bands_follow_the_thresholds():
     assert summary.confidence_band(RB, bands.high, could_change=True) == "moderate"
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_decisive_answers_name_each_question_once():
     """Regression: the decisive list repeated a question, once per alternative answer."""
     for case in KB.cases:

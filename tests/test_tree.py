@@ -195,6 +195,7 @@ PLANTED = """
 )
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_defects_planted_deep_in_the_shipped_tree_are_found(tmp_path):
     folder = tmp_path / "rules"
     shutil.copytree(HERE, folder, ignore=shutil.ignore_patterns("*.py", "__pycache__"))

@@ -11,6 +11,7 @@ from rules.model import HERE
 from rules.verify import verify
 
 
+@pytest.mark.slow  # more than 5 s on a quiet machine
 def test_shipped_rule_base_has_no_errors(rb):
     report = verify()
     assert report["errors"] == []
