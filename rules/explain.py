@@ -12,8 +12,7 @@ from typing import Any
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .consult import SEVERAL, Consultation, alternative, consult, normalise_answers, other_answers, walk
-from .evaluate import fire
+from .consult import SEVERAL, Consultation, alternative, consult, normalise_answers, other_answers
 from .model import Rule, RuleBase, load_rulebase
 from .settle import settle
 from .summary import why_not  # noqa: F401 - the structured "why not" of a result, part of the explanation
@@ -156,16 +155,6 @@ def confidence(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- decisive answers
 
 
-def quick_result(rb: RuleBase, answers: Mapping[str, str]) -> tuple[str, str | None, str | None]:
-    """(status, primary, gate) by the plain evaluator; equal to :func:`consult` (tested)."""
-    w = walk(rb, answers)
-    fired, _ = fire(rb, w.accepted)
-    st = settle(rb, fired, w.accepted)
-    if w.next_question is not None:
-        return "needs_answer", None, None
-    return st.status, st.primary, st.gate
-
-
 def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
     """Each answered question some other answer to which changes the outcome (status, gate, primary or
     lean), with every such answer: ``alternatives`` [{alternative, alternative_label, new_primary,
@@ -181,8 +170,9 @@ def decisive(rb: RuleBase, c: Consultation) -> list[dict[str, Any]]:
     for qid, (alts, opens) in changes.items():
         q = kb.question(qid)
         listed = []
-        for alt, (status, gate, primary, _lean) in alts:
-            words = alternative(rb, c, alt, (status, gate, primary, _lean), opens.get(alt, ()))
+        for alt, out_ in alts:
+            status, gate, primary, _lean = out_
+            words = alternative(rb, c, alt, out_, opens.get(alt, ()))
             listed.append({"alternative": alt, "alternative_label": q.label_of(alt), "new_primary": primary,
                            "new_status": status, "gate": gate, "result": words["result"],
                            "opens": words["opens"], "text": words["text"]})
