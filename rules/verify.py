@@ -33,9 +33,12 @@ from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 from rules.consult import consult
 
 from .evaluate import Compiled, compiled, holds
-from .model import HERE, RULE_FILES, RuleBase, load_rulebase_from
+from .model import BASE_RATES_FILE, EVIDENCE_FILE, HERE, RULE_FILES, RuleBase, load_rulebase_from
 from .settle import settle
 from .tree import MAX_EXAMPLES, TreeEnumerator
+
+# the files of a rule folder that hold no rules (read by name, beside the rule files)
+NOT_RULE_FILES = frozenset({"vocabulary.yaml", EVIDENCE_FILE, BASE_RATES_FILE, "results.yaml"})
 
 
 @dataclass
@@ -341,7 +344,9 @@ def verify(
     max_states: int = 300_000,
     samples: int = 3_000,
 ) -> dict[str, Any]:
-    """Verify a rule base (the shipped one by default); returns {errors, warnings, coverage, tree}."""
+    """Verify a rule base: the shipped one by default, or the one in ``folder`` (its ``vocabulary.yaml``,
+    its rule files, and its ``evidence.yaml`` and ``base_rates.yaml`` where present; the rule files are
+    every other ``*.yaml`` unless ``files`` names them). Returns {errors, warnings, coverage, tree}."""
     report = Report()
     try:
         kb = kb or load_knowledge()
@@ -351,7 +356,7 @@ def verify(
     folder = folder or HERE
     if files is None:
         files = RULE_FILES if folder == HERE else tuple(
-            sorted(p.name for p in folder.glob("*.yaml") if p.name != "vocabulary.yaml")
+            sorted(p.name for p in folder.glob("*.yaml") if p.name not in NOT_RULE_FILES)
         )
     rb = _load(folder, kb, files, report)
     if rb is None:

@@ -114,7 +114,8 @@ def wait_idle(page, timeout: float = 20_000) -> None:
         " && !document.querySelector('[data-testid=\"stSkeleton\"]')",
         timeout=timeout,
     )
-    page.wait_for_timeout(300)
+    # then two animation frames: the browser has drawn what the finished run sent (no fixed sleep)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def case_query(case_id: str = "call-centre") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from knowledge.loader import load_knowledge
@@ -58,8 +60,6 @@ def chromium():
     """A headless system Chromium for a module's browser tests (never a downloaded browser);
     skipped when /usr/bin/chromium is absent, unless CI asks for it (TRIAGE_REQUIRE_BROWSER).
     Module-scoped: Playwright's sync API runs one instance at a time, and other modules start their own."""
-    import os
-
     from browser_util import CHROMIUM, screens_mod
 
     if not CHROMIUM.exists() and not os.environ.get("TRIAGE_REQUIRE_BROWSER"):
@@ -115,3 +115,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("postgres")
         if used & NEEDS["browser"]:  # a browser test starts a session, renders and audits: never quick
             item.add_marker("slow")
+
+
+# --------------------------------------------------------------------------- parallel runs
+
+
+def pytest_xdist_auto_num_workers(config):
+    """``-n auto`` (pyproject's addopts): one worker per core, at most four. Each worker starts the
+    outside components its tests need (PostgreSQL, the OpenID provider, app servers) on free ports;
+    ``--dist loadfile`` keeps a module's tests, and so its browser and servers, on one worker."""
+    return max(1, min(os.cpu_count() or 1, 4))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,11 +122,32 @@ def test_interactive_in_a_real_process():
 
 
 @pytest.mark.slow  # more than 5 s on a quiet machine
-def test_verify_and_rules_export(capsys, rb):
-    code, out, _ = run(capsys, "verify", "--format", "json")
+def test_verify_a_draft_rule_folder(capsys, tmp_path):
+    """``triage verify --rules``: a draft folder is checked instead of the shipped rule base (which
+    tests/test_verify.py checks through the same function), with exit code 1 for its errors."""
+    from test_verify import MINI
+
+    from rules.model import HERE
+
+    folder = tmp_path / "draft"
+    folder.mkdir()
+    shutil.copy(HERE / "vocabulary.yaml", folder / "vocabulary.yaml")
+    (folder / "mini.yaml").write_text(MINI)
+    code, out, _ = run(capsys, "verify", "--rules", str(folder), "--format", "json")
     report = json.loads(out)
-    assert code == 0 and report["errors"] == []
-    assert report["coverage"]["rules_exercised"] == len(rb.rules)
+    assert code == 1 and report["tree"]["exhaustive"] is True
+    # the draft's own rules were checked, not the shipped ones: its questions behind unconcluded findings
+    assert "never_asked" in {e["check"] for e in report["errors"]}
+    assert report["coverage"]["rules"] == MINI.count("- id:")
+    code, out, _ = run(capsys, "verify", "--rules", str(folder))
+    assert code == 1 and "ERROR   [never_asked] question leavers_new" in out
+    code, _, err = run(capsys, "verify", "--rules", str(tmp_path / "nowhere"))
+    assert code == 2 and "not a folder of rule files" in err
+    code, _, err = run(capsys, "verify", "--rules", str(tmp_path))
+    assert code == 2 and "no vocabulary.yaml" in err
+
+
+def test_rules_export(capsys, rb):
     code, out, _ = run(capsys, "rules", "--format", "csv")
     lines = out.splitlines()
     assert code == 0 and len(lines) == len(rb.rules) + 1

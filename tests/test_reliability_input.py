@@ -397,14 +397,13 @@ def test_hostile_case_exports_imported_on_the_cases_page_get_a_message(monkeypat
 
     monkeypatch.delenv("TRIAGE_DATABASE_URL", raising=False)
     monkeypatch.setenv("TRIAGE_DATA_DIR", str(tmp_path))
-    deep: object = "x"
-    for _ in range(950):
-        deep = {"a": deep}
+    # written as text: json.dumps of 950 levels would itself exceed the recursion limit in a deep stack
+    deep = '{"a": ' * 950 + '"x"' + "}" * 950
     files = {
         "deeply nested": (b'{"a": ' * 5000 + b"1" + b"}" * 5000, "nested too deeply"),
         "nested deep inside an export": (json.dumps({"format": EXPORT_FORMAT, "format_version": 1, "answers": {},
-                                                     "consultations": [{"result": {"status": "complete", "x": deep}}]
-                                                     }).encode(), "nested too deeply"),
+                                                     "consultations": [{"result": {"status": "complete", "x": "DEEP"}}]
+                                                     }).replace('"DEEP"', deep).encode(), "nested too deeply"),
         "binary": (b"\x00\xff" * 100, "not a JSON file"),
         "not JSON": (b"answers: {gap_defined: yes}", "not a JSON file"),
         "an answers file": (b'{"answers": {"gap_defined": "yes"}}', "not a case export"),
