@@ -12,9 +12,9 @@ through the rules it lets fire and the findings they conclude, to a set of conse
 or against an intervention, an intervention barred or ruled out, a gate, a stop, a question opened or
 closed, a rule blocked). The score is the number of different sets over its classes. A gateway comes
 before the rest whatever its score: a question some answer of which ends the case (a gate or a stop)
-or closes another question of its stage; asking that other question first could only add a question
-(the gap must be defined and worth closing before it is measured; whether the work system was looked
-at before its parts). The choice depends on the rule base and on which questions are allowed now
+or opens or closes another question of its stage, so that it decides which of them apply (the aim of an
+unclear case before the rest of the gap; the gap defined and worth closing before how many share it;
+whether the work system was looked at before its parts). The choice depends on the rule base and on which questions are allowed now
 only, so the walk, the stopping check (which searches the walk's own dialogue) and the enumeration
 behind ``triage verify`` (:mod:`rules.tree`) all make the same choice whatever mode they walk in.
 """
@@ -23,13 +23,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .conditions import holds
 from .model import RuleBase
+from .walk import _WalkState
 
 
 def telling_scores(rb: RuleBase, option_classes: dict[str, list[list[str]]]) -> tuple[dict[str, int], dict[str, int]]:
     """Per question: the number of different sets of consequences its classes of answers lead to, and
     whether it is a gateway (1) or not (0): some answer ends the case (a gate or a stop finding) or
-    closes another question of its stage."""
+    opens or closes another question of its stage."""
     rules = rb.rules
     needing: dict[str, list] = {}
     for r in rules:
@@ -75,7 +77,7 @@ def telling_scores(rb: RuleBase, option_classes: dict[str, list[list[str]]]) -> 
     for q in questions:
         sets = {consequences(q.id, cls[0]) for cls in option_classes[q.id]}
         scores[q.id] = len(sets)
-        gateways[q.id] = int(any(c[0] in ("gate", "stop") or (c[0] == "closes" and stage_of[c[1]] == q.stage)
+        gateways[q.id] = int(any(c[0] in ("gate", "stop") or (c[0] in ("opens", "closes") and stage_of[c[1]] == q.stage)
                                  for cons in sets for c in cons))
     return scores, gateways
 
@@ -102,3 +104,18 @@ def most_telling(first: str, allowed_now: Iterable[str], stage_of: dict[str, str
         if stage_of[q] == stage and rank[q] < rank[best]:
             best = q
     return best
+
+
+def asked_ahead(comp, answers: dict[str, str], qid: str) -> list[str]:
+    """The questions of ``qid``'s stage, allowed now and earlier in the file, that ``qid`` is asked ahead
+    of because it is more telling (empty when it is simply the next in file order)."""
+    _w, st = comp.resume(_WalkState.start(comp), answers, settle_stop=False)
+    if comp.stage_of.get(qid) not in comp.telling_stages:
+        return []
+    ahead = []
+    for q, cond in st.pending:
+        if q == qid:
+            break
+        if comp.stage_of[q] == comp.stage_of[qid] and holds(cond, st.accepted, st.findings, st.kinds):
+            ahead.append(q)
+    return ahead
