@@ -329,15 +329,16 @@ class Walking:
         fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
         return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
 
-    def _most_telling(self, item: tuple, pending: list, accepted, findings, kinds) -> tuple:
+    def _most_telling(self, item: tuple, accepted, findings, kinds) -> tuple:
         """Of the questions of ``item``'s stage allowed now, the one asked (see :mod:`rules.telling`):
         the most telling, ties in file order (``item`` is the first allowed in file order)."""
-        stage_of, rank = self.stage_of, self.telling_rank
-        stage, best = stage_of[item[0]], item
-        for q in pending:
-            if stage_of[q[0]] == stage and rank[q[0]] < rank[best[0]] and holds(q[1], accepted, findings, kinds):
-                best = q
-        return best
+        first = self.telling_rank[item[0]]
+        for q in self.telling_order[self.stage_of[item[0]]]:  # the stage's questions, most telling first
+            if self.telling_rank[q[0]] >= first:
+                break
+            if q[0] not in accepted and holds(q[1], accepted, findings, kinds):
+                return q  # allowed now (a question closed for good does not hold)
+        return item
 
     def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
               snapshots: list | None = None, settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
@@ -358,7 +359,7 @@ class Walking:
             if item is None:
                 return WalkResult(accepted, path, None, None), st
             if self.stage_of[item[0]] in self.telling_stages:
-                item = self._most_telling(item, pending, accepted, findings, kinds)
+                item = self._most_telling(item, accepted, findings, kinds)
             nxt = item[0]
             if settle_stop and self.settled_here(st, nxt):
                 return WalkResult(accepted, path, None, "settled"), st
