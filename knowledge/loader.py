@@ -25,6 +25,7 @@ from .schema import (
     ProcessesFile,
     ProcessModel,
     Question,
+    QuestionOrder,
     QuestionsFile,
     Section,
     Source,
@@ -141,6 +142,7 @@ class Knowledge:
     sections: dict[str, Section]
     cases: list[WorkedCase]
     question_index: dict[str, Question] = field(default_factory=dict)
+    question_order: QuestionOrder | None = None
 
     def question(self, qid: str) -> Question:
         return self.question_index[qid]
@@ -194,6 +196,9 @@ def load_from(folder: Path) -> Knowledge:
     for i, q in enumerate(qf.questions):
         if q.stage not in stage_ids:
             raise KnowledgeError(f"questions.yaml: questions[{i}] (id={q.id}).stage: unknown stage '{q.stage}'")
+    for s in qf.order.most_telling_first if qf.order else ():
+        if s not in stage_ids:
+            raise KnowledgeError(f"questions.yaml: order.most_telling_first: unknown stage '{s}'")
 
     def check_sources(where: str, keys: list[str]) -> None:
         for k in keys:
@@ -224,6 +229,7 @@ def load_from(folder: Path) -> Knowledge:
         sections={s.id: s for s in lf.sections},
         cases=cases,
         question_index=question_index,
+        question_order=qf.order,
     )
 
 

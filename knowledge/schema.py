@@ -175,8 +175,17 @@ class Stage(Strict):
     purpose: str
 
 
+class QuestionOrder(Strict):
+    """Which question is asked next, where several are allowed: the stages that ask their most telling
+    question first (the one whose answers split the possible outcomes most), and why."""
+
+    most_telling_first: list[str] = []
+    rationale: str
+
+
 class QuestionsFile(Strict):
     stages: list[Stage]
+    order: QuestionOrder | None = None
     questions: list[Question] = Field(min_length=20, max_length=45)
 
 

@@ -25,6 +25,7 @@ from .conditions import (  # noqa: F401 - re-exported: the evaluator's primitive
 )
 from .model import RuleBase
 from .outcome import Outcomes
+from .telling import telling_rank, telling_stages
 from .walk import Walking, WalkResult, _WalkState  # noqa: F401 - re-exported
 
 
@@ -73,6 +74,12 @@ class Compiled(Outcomes, Walking):
             for v in q.option_values():
                 groups.setdefault(tuple(v in allowed for allowed in tests), []).append(v)
             self.option_classes[q.id] = list(groups.values())
+        # the stages that ask their most telling question first, and each question's place in them
+        self.telling_stages = telling_stages(rb)
+        self.telling_rank = telling_rank(rb, self.option_classes)
+        self.telling_order: dict[str, list[tuple]] = {}  # per stage, its compiled questions by rank
+        for q in sorted(self.questions, key=lambda q: self.telling_rank[q[0]]):
+            self.telling_order.setdefault(self.stage_of[q[0]], []).append(q)
         # the decision rules with what they conclude, for the settled check: (condition, support, bars)
         self.decisions = [(cond, self.conclusions[rid][2], self.conclusions[rid][3])
                           for rid, cond in self.decision_rules]

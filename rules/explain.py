@@ -13,9 +13,11 @@ from typing import Any
 from knowledge.schema import INTERVENTION_IDS
 
 from .consult import SEVERAL, Consultation, alternative, consult, normalise_answers, other_answers
+from .evaluate import compiled
 from .model import Rule, RuleBase, load_rulebase
 from .settle import settle
 from .summary import why_not  # noqa: F401 - the structured "why not" of a result, part of the explanation
+from .telling import asked_ahead
 from .words import condition_parts, failed_parts, result_words, scoped  # noqa: F401 - re-exported
 
 # --------------------------------------------------------------------------- helpers
@@ -76,7 +78,11 @@ def why_question(rb: RuleBase, c: Consultation) -> dict[str, Any] | None:
     ruled = {e.intervention for e in c.settled.exclusions if e.scope == "excluded"}
     movable = [iv for iv in INTERVENTION_IDS if iv in ivs and iv not in ruled]
     direct = [r.id for r in rb.rules if q.id in r.when.answers]
+    comp = compiled(rb)
     return {
+        # the questions of its stage allowed now that it comes before, being more telling (rules.telling)
+        "asked_ahead_of": asked_ahead(comp, dict(c.answers), q.id),
+        "gateway": comp.telling_rank[q.id][0] < 0,
         "question": q.id,
         "why": q.why.strip(),
         "rules_waiting": waiting,

@@ -28,9 +28,10 @@ from dataclasses import dataclass, field
 
 from knowledge.schema import INTERVENTION_IDS
 
-from .evaluate import compile_condition, holds
+from .evaluate import compile_condition, compiled, holds
 from .model import RuleBase
 from .settle import accumulate, net_cf
+from .telling import most_telling
 
 MAX_EXAMPLES = 5
 SAFETY_QUESTION = "risk_of_harm"  # asked on every route; its "yes" must always end in a referral
@@ -124,6 +125,8 @@ class TreeEnumerator:
                 not (c[2] or c[4]),
             ))
         self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
+        comp = compiled(rb)  # the walk's choice among the questions allowed next (rules.telling)
+        self.stage_of, self.telling_stages, self.telling_rank = comp.stage_of, comp.telling_stages, comp.telling_rank
         self.by_question: dict[str, list[_Rule]] = {}
         self.by_finding: dict[str, list[_Rule]] = {}
         self.by_absent: dict[str, list[_Rule]] = {}
@@ -278,10 +281,15 @@ class TreeEnumerator:
         barred |= r.bars
 
     def _next_question(self, st: _State) -> str | None:
-        for qid, cond in self.questions:
-            if qid not in st.answered and holds(cond, st.vals, st.findings, st.kinds):
-                return qid
-        return None
+        """The question the walk asks next (:meth:`rules.walk.Walking._walk`): the first allowed in file
+        order, or in a stage that asks its most telling question first, the most telling allowed now."""
+        allowed = [qid for qid, cond in self.questions
+                   if qid not in st.answered and holds(cond, st.vals, st.findings, st.kinds)]
+        if not allowed:
+            return None
+        if self.stage_of[allowed[0]] not in self.telling_stages:
+            return allowed[0]
+        return most_telling(allowed[0], allowed, self.stage_of, self.telling_rank)
 
     # ---- the state key -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 :class:`Walking` is a part of :class:`rules.evaluate.Compiled`: it replays answers in the order the
 questions would be asked (each question's ``ask_when``), concluding findings as it goes, and stops at
 a gate, at a stop finding, or once nothing left to ask can change the outcome (see :meth:`Walking.settled`).
+In a stage that asks its most telling question first, the question asked is chosen as :mod:`rules.telling` says.
 """
 
 from __future__ import annotations
@@ -328,11 +329,22 @@ class Walking:
         fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
         return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
 
+    def _most_telling(self, item: tuple, accepted, findings, kinds) -> tuple:
+        """Of the questions of ``item``'s stage allowed now, the one asked (see :mod:`rules.telling`):
+        the most telling, ties in file order (``item`` is the first allowed in file order)."""
+        first = self.telling_rank[item[0]]
+        for q in self.telling_order[self.stage_of[item[0]]]:  # the stage's questions, most telling first
+            if self.telling_rank[q[0]] >= first:
+                break
+            if q[0] not in accepted and holds(q[1], accepted, findings, kinds):
+                return q  # allowed now (a question closed for good does not hold)
+        return item
+
     def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
               snapshots: list | None = None, settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
         rules = self.finding_rules
-        pending = st.pending  # in question order; answered and closed questions are taken out
+        pending = st.pending  # in file order; answered and closed questions are taken out
         while True:
             item = None
             dead = []
@@ -346,6 +358,8 @@ class Walking:
                 pending.remove(q)
             if item is None:
                 return WalkResult(accepted, path, None, None), st
+            if self.stage_of[item[0]] in self.telling_stages:
+                item = self._most_telling(item, accepted, findings, kinds)
             nxt = item[0]
             if settle_stop and self.settled_here(st, nxt):
                 return WalkResult(accepted, path, None, "settled"), st

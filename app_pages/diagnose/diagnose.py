@@ -298,6 +298,11 @@ def question_block(c: Consultation, qid: str) -> None:
         if why:
             if why["can_still_move"]:
                 st.markdown("The answer can still move: " + ", ".join(iv_name(i) for i in why["can_still_move"]) + ".")
+            if why["asked_ahead_of"]:
+                ahead = "; ".join(f"“{c.worded(kb.question(a)).text}”" for a in why["asked_ahead_of"])
+                because = ("one of its answers can settle the case or make other questions unnecessary"
+                           if why["gateway"] else "its answers separate the possible results most")
+                st.markdown(f"Asked before {ahead}: {because}.")
             if why["rules_waiting"]:
                 st.markdown("Rules waiting on it: " + ", ".join(f"`{r}`" for r in why["rules_waiting"][:12])
                             + (" …" if len(why["rules_waiting"]) > 12 else ""))
