@@ -50,7 +50,7 @@ def main() -> None:
     for _ in range(args.paths):
         accepted: dict[str, str] = {}
         while True:
-            w = comp.walk(accepted)
+            w = comp.walk(accepted, settle_stop=False)  # the tree is enumerated without the settled stop
             if w.next_question is None:
                 break
             accepted[w.next_question] = rnd.choice(classes[w.next_question])[0]

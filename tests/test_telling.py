@@ -5,7 +5,10 @@ and the stages keep theirs (safety first, the route, the environment before the 
 from __future__ import annotations
 
 import pytest
+from page_util import APP
+from streamlit.testing.v1 import AppTest
 
+from rules.consult import consult
 from rules.evaluate import compiled
 from rules.model import load_rulebase
 from rules.telling import most_telling, telling_scores
@@ -103,3 +106,23 @@ def _tree_state(tree: TreeEnumerator, answers: dict):
         st.vals = {**st.vals, q: v}
         tree._apply(st, set(), list(tree.by_question.get(q, ())))
     return st
+
+
+def test_the_diagnose_page_says_why_a_question_comes_ahead_of_others():
+    """Why are we asking? names the questions allowed at the same point that this one is asked before,
+    in the wording the page uses for the case (a team here), and only when it really jumps ahead."""
+    def why_text(answers: dict) -> str:
+        at = AppTest.from_file(APP, default_timeout=30)
+        at.query_params.update(answers)
+        at.run()
+        assert not at.exception, at.exception
+        return " ".join(str(m.value) for m in at.markdown)
+
+    c = consult(RETENTION)
+    assert c.next_question.id == "leaving_reasons"
+    leavers = c.worded(RB.knowledge.question("leavers_new")).text
+    assert "the person" not in leavers
+    text = why_text(RETENTION)
+    assert f"Asked before “{leavers}”: its answers separate the possible results most." in text
+    # the next in file order jumps ahead of nothing, and the page says nothing of it
+    assert "Asked before" not in why_text({"concern": "shortfall"})
