@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any
 
 import streamlit as st
@@ -61,14 +62,16 @@ def auth_configured() -> bool:
     return bool(_secrets_section("auth"))
 
 
-@st.cache_resource(show_spinner=False, ttl=30)
-def _config(fallback_key: str) -> AccessConfig:  # noqa: ARG001 - the key only keys the cache
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _config(fallback_key: str, period: int) -> AccessConfig:  # noqa: ARG001 - the arguments only key the cache
     return settings.access_config({"access": _secrets_section("access") or {}})
 
 
 def access_config() -> AccessConfig:
-    """The access configuration (re-read at most every 30 seconds, so a change applies soon)."""
-    return _config(repr(_secrets_section("access")))
+    """The access configuration, read again once per period of ``TRIAGE_ACCESS_RELOAD_SECONDS`` (30 by
+    default), so a change to the access file applies within that time."""
+    every = settings.access_reload_seconds()
+    return _config(repr(_secrets_section("access")), int(time.time() // every))
 
 
 def current_actor() -> Actor | None:

@@ -26,6 +26,7 @@ from casework.access import ENV_RETENTION, AccessConfigError, _toml_loads, load_
 from casework.store import describe_url, resolve_url
 
 ENV_SECRETS = "TRIAGE_SECRETS"
+ENV_ACCESS_RELOAD = "TRIAGE_ACCESS_RELOAD_SECONDS"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ SETTINGS: tuple[Setting, ...] = (
             "months a case is kept after it was closed or last changed (Access page, triage cases purge)"),
     Setting("idle timeout", "TRIAGE_IDLE_TIMEOUT_MINUTES", "access.idle_timeout_minutes", "480 (8 hours)",
             "minutes without use after which a sign-in ends"),
+    Setting("access re-read", ENV_ACCESS_RELOAD, None, "30",
+            "seconds within which the app applies a change to the access file (roles added or removed)"),
 )
 
 
@@ -116,6 +119,13 @@ def idle_timeout(secrets: Mapping[str, Any] | None = None, config: Any = None) -
     return dt.timedelta(minutes=(config or access_config(secrets)).idle_timeout_minutes)
 
 
+def access_reload_seconds() -> int:
+    """How often the app reads the access configuration again: ``TRIAGE_ACCESS_RELOAD_SECONDS`` (a
+    whole number of seconds, at least 1), else 30."""
+    seconds = _whole(ENV_ACCESS_RELOAD)
+    return 30 if seconds is None else seconds
+
+
 def in_force(secrets: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
     """Each setting with the value in force and where it came from (no secret values: the
     database password is hidden, the sign-in section is only said to be there or not)."""
@@ -129,6 +139,7 @@ def in_force(secrets: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
         "access file": os.environ.get("TRIAGE_ACCESS", "").strip() or "[access] of the secrets",
         "retention": f"{retention_months(data, cfg)} months",
         "idle timeout": f"{int(idle_timeout(data, cfg).total_seconds() // 60)} minutes",
+        "access re-read": f"every {access_reload_seconds()} seconds",
     }
     out = []
     for s in SETTINGS:

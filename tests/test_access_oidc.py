@@ -156,7 +156,8 @@ def deployment(postgres_server, tmp_path_factory):
         exported = seed.export_case(cases["bob"], actor=BOB)
         (tmp / "bob-case.json").write_text(json.dumps(exported), encoding="utf-8")
         seed.close()
-        env = {"TRIAGE_DATABASE_URL": db, "TRIAGE_ACCESS": str(tmp / "access.toml")}
+        # the access file is read again every 3 s (30 by default), so a removed role applies soon
+        env = {"TRIAGE_DATABASE_URL": db, "TRIAGE_ACCESS": str(tmp / "access.toml"), "TRIAGE_ACCESS_RELOAD_SECONDS": "3"}
         args = ["--secrets.files", str(tmp / "secrets.toml")]
         with (
             screens.serve_app(ports[0], tmp / "app-a.log", extra_args=args, env=env) as (url_a, _, _),

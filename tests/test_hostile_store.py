@@ -366,3 +366,26 @@ def test_a_role_removed_ends_every_session_of_that_person(store):
     assert check(store, stranger, idle, actor=None) is False
     assert [e["actor"] for e in store.audit_entries(actor=ADA) if e["action"] == "unknown_user"] == [
         "stranger@example.test"]
+
+
+def test_the_access_re_read_interval_is_a_setting(monkeypatch, capsys, tmp_path):
+    """How soon a changed access file applies: 30 s, or ``TRIAGE_ACCESS_RELOAD_SECONDS``; a bad value is
+    refused with a message that names the variable (the OpenID tests run with 3 s)."""
+    from casework import settings
+    from casework.cli import main
+
+    monkeypatch.delenv("TRIAGE_ACCESS_RELOAD_SECONDS", raising=False)
+    monkeypatch.delenv("TRIAGE_SECRETS", raising=False)
+    monkeypatch.delenv("TRIAGE_ACCESS", raising=False)
+    monkeypatch.chdir(tmp_path)  # no secrets file here
+    assert settings.access_reload_seconds() == 30
+    monkeypatch.setenv("TRIAGE_ACCESS_RELOAD_SECONDS", "5")
+    assert settings.access_reload_seconds() == 5
+    assert main(["settings", "--format", "json"]) == 0
+    shown = {r["setting"]: r for r in json.loads(capsys.readouterr().out)}
+    assert shown["access re-read"] == {"setting": "access re-read", "value": "every 5 seconds",
+                                       "from": "environment TRIAGE_ACCESS_RELOAD_SECONDS"}
+    for bad in ("0", "soon"):
+        monkeypatch.setenv("TRIAGE_ACCESS_RELOAD_SECONDS", bad)
+        with pytest.raises(settings.SettingsError, match="TRIAGE_ACCESS_RELOAD_SECONDS"):
+            settings.access_reload_seconds()

@@ -133,7 +133,8 @@ def render_settings() -> None:
     except (SettingsError, AccessConfigError) as exc:
         st.error(md_plain(exc))
     st.caption("The command line reads the same settings: `triage settings`. Changes to `[auth]` need a "
-               "restart of the app; the access configuration is read again within 30 seconds.")
+               "restart of the app; the access configuration is read again at the interval of "
+               "“access re-read” above.")
 
 
 def render_roles() -> None:
