@@ -103,15 +103,14 @@ NEEDS = {
 }
 
 
-# The modules that take longest (measured on a quiet 2-core machine, 2026-12-07), a module that mostly
-# waits on a browser or a server next to one that mostly computes. Workers take modules in collection
-# order (``--dist loadfile --no-loadscope-reorder``), so these start first, the two workers each wait
-# while the other computes, and the many short modules fill in at the end instead of one worker being
-# left with a long module while the other idles. A stale list costs only balance, never a test.
+# The modules that take longest, longest first (measured on a quiet 2-core machine, 2026-12-07). Workers
+# take modules in collection order (``--dist loadfile --no-loadscope-reorder``), so these start first and
+# the many short modules fill in at the end, instead of one worker being left with a long module while
+# the other waits. A stale list costs only balance, never a test.
 LONGEST_FIRST = [
-    "test_access_hostile", "test_consistency", "test_access_oidc", "test_properties", "test_browser_offline_a11y",
-    "test_dialogue", "test_browser_cases", "test_tree", "test_browser_practice", "test_verify", "test_browser",
-    "test_app", "test_reliability_concurrency", "test_report", "test_batch", "test_explain",
+    "test_access_hostile", "test_access_oidc", "test_browser_offline_a11y", "test_consistency", "test_dialogue",
+    "test_properties", "test_verify", "test_batch", "test_tree", "test_browser_practice", "test_browser_cases",
+    "test_explain", "test_report", "test_app", "test_browser", "test_reliability_concurrency",
 ]
 
 
