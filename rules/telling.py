@@ -21,8 +21,6 @@ behind ``triage verify`` (:mod:`rules.tree`) all make the same choice whatever m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .conditions import holds
 from .model import RuleBase
 from .walk import _WalkState
@@ -95,23 +93,12 @@ def telling_stages(rb: RuleBase) -> frozenset[str]:
     return frozenset(order.most_telling_first) if order else frozenset()
 
 
-def most_telling(first: str, allowed_now: Iterable[str], stage_of: dict[str, str], rank: dict) -> str:
-    """Of the questions ``allowed_now`` in the stage of ``first`` (the first allowed in file order),
-    the one asked: the most telling, ties in file order."""
-    stage = stage_of[first]
-    best = first
-    for q in allowed_now:
-        if stage_of[q] == stage and rank[q] < rank[best]:
-            best = q
-    return best
-
-
 def asked_ahead(comp, answers: dict[str, str], qid: str) -> list[str]:
     """The questions of ``qid``'s stage, allowed now and earlier in the file, that ``qid`` is asked ahead
     of because it is more telling (empty when it is simply the next in file order)."""
-    _w, st = comp.resume(_WalkState.start(comp), answers, settle_stop=False)
     if comp.stage_of.get(qid) not in comp.telling_stages:
         return []
+    _w, st = comp.resume(_WalkState.start(comp), answers, settle_stop=False)
     ahead = []
     for q, cond in st.pending:
         if q == qid:

@@ -31,7 +31,7 @@ from knowledge.schema import INTERVENTION_IDS
 from .evaluate import compile_condition, compiled, holds
 from .model import RuleBase
 from .settle import accumulate, net_cf
-from .telling import most_telling
+from .walk import most_telling
 
 MAX_EXAMPLES = 5
 SAFETY_QUESTION = "risk_of_harm"  # asked on every route; its "yes" must always end in a referral
@@ -127,6 +127,7 @@ class TreeEnumerator:
         self.questions = [(q.id, compile_condition(q.ask_when)) for q in rb.knowledge.questions]
         comp = compiled(rb)  # the walk's choice among the questions allowed next (rules.telling)
         self.stage_of, self.telling_stages, self.telling_rank = comp.stage_of, comp.telling_stages, comp.telling_rank
+        self.telling_order = comp.telling_order
         self.by_question: dict[str, list[_Rule]] = {}
         self.by_finding: dict[str, list[_Rule]] = {}
         self.by_absent: dict[str, list[_Rule]] = {}
@@ -283,13 +284,15 @@ class TreeEnumerator:
     def _next_question(self, st: _State) -> str | None:
         """The question the walk asks next (:meth:`rules.walk.Walking._walk`): the first allowed in file
         order, or in a stage that asks its most telling question first, the most telling allowed now."""
-        allowed = [qid for qid, cond in self.questions
-                   if qid not in st.answered and holds(cond, st.vals, st.findings, st.kinds)]
-        if not allowed:
-            return None
-        if self.stage_of[allowed[0]] not in self.telling_stages:
-            return allowed[0]
-        return most_telling(allowed[0], allowed, self.stage_of, self.telling_rank)
+        for item in self.questions:
+            qid, cond = item
+            if qid not in st.answered and holds(cond, st.vals, st.findings, st.kinds):
+                stage = self.stage_of[qid]
+                if stage not in self.telling_stages:
+                    return qid
+                return most_telling(item, self.telling_order[stage], self.telling_rank,
+                                    st.answered, st.vals, st.findings, st.kinds)[0]
+        return None
 
     # ---- the state key -------------------------------------------------------------------------
 

@@ -18,6 +18,21 @@ BELOW_CACHE_SIZE = 200_000  # remembered outcomes below a state (tens of MB at m
 SEARCH_BUDGET = 400  # states the exhaustive part of the stopping check may visit per question
 
 
+def most_telling(first: tuple, stage_order: list[tuple], rank: dict, answered, answers, findings, kinds) -> tuple:
+    """Of the questions of ``first``'s stage allowed now, the one asked (see :mod:`rules.telling`): the
+    most telling, ties in file order. ``first`` is the first question allowed, in file order, as
+    (id, compiled condition); ``stage_order`` its stage's questions, most telling first; a question is
+    allowed when it is not in ``answered`` and its condition holds. The walk and the enumeration behind
+    ``triage verify`` (:mod:`rules.tree`) both choose through this function."""
+    top = rank[first[0]]
+    for q in stage_order:
+        if rank[q[0]] >= top:
+            break
+        if q[0] not in answered and holds(q[1], answers, findings, kinds):
+            return q  # allowed now (a question closed for good does not hold)
+    return first
+
+
 class _OverBudget(Exception):
     """The stopping check's search ran out of its budget."""
 
@@ -329,17 +344,6 @@ class Walking:
         fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
         return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
 
-    def _most_telling(self, item: tuple, accepted, findings, kinds) -> tuple:
-        """Of the questions of ``item``'s stage allowed now, the one asked (see :mod:`rules.telling`):
-        the most telling, ties in file order (``item`` is the first allowed in file order)."""
-        first = self.telling_rank[item[0]]
-        for q in self.telling_order[self.stage_of[item[0]]]:  # the stage's questions, most telling first
-            if self.telling_rank[q[0]] >= first:
-                break
-            if q[0] not in accepted and holds(q[1], accepted, findings, kinds):
-                return q  # allowed now (a question closed for good does not hold)
-        return item
-
     def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
               snapshots: list | None = None, settle_stop: bool = True) -> tuple[WalkResult, _WalkState]:
         accepted, path, findings, kinds, done = st.accepted, st.path, st.findings, st.kinds, st.done
@@ -359,7 +363,8 @@ class Walking:
             if item is None:
                 return WalkResult(accepted, path, None, None), st
             if self.stage_of[item[0]] in self.telling_stages:
-                item = self._most_telling(item, accepted, findings, kinds)
+                item = most_telling(item, self.telling_order[self.stage_of[item[0]]], self.telling_rank,
+                                    accepted, accepted, findings, kinds)
             nxt = item[0]
             if settle_stop and self.settled_here(st, nxt):
                 return WalkResult(accepted, path, None, "settled"), st

@@ -11,9 +11,10 @@ from streamlit.testing.v1 import AppTest
 from rules.consult import consult
 from rules.evaluate import compiled
 from rules.model import load_rulebase
-from rules.telling import most_telling, telling_scores
+from rules.telling import telling_scores
 from rules.tree import TreeEnumerator
 from rules.verify import option_classes
+from rules.walk import most_telling
 
 RB = load_rulebase()
 COMP = compiled(RB)
@@ -74,11 +75,22 @@ def test_stages_outside_the_list_keep_the_file_order():
 
 
 def test_most_telling_keeps_to_the_stage_of_the_first_question_allowed():
+    always = ((), frozenset(), frozenset(), frozenset(), frozenset())  # a condition that holds
+    a, b, c = ("a", always), ("b", always), ("c", always)
     stage_of = {"a": "x", "b": "y", "c": "x"}
     rank = {"a": (0, -1, 0), "b": (-1, -9, 1), "c": (0, -2, 2)}
-    assert most_telling("a", ["a", "b", "c"], stage_of, rank) == "c"  # b is of another stage
+
+    def stage_order(stage: str) -> list[tuple]:
+        return sorted((q for q in (a, b, c) if stage_of[q[0]] == stage), key=lambda q: rank[q[0]])
+
+    def pick() -> str:
+        return most_telling(a, stage_order(stage_of["a"]), rank, set(), {}, set(), set())[0]
+
+    assert pick() == "c"  # b is of another stage
     rank["c"] = (0, -1, 2)
-    assert most_telling("a", ["a", "b", "c"], stage_of, rank) == "a"  # a tie: file order
+    assert pick() == "a"  # a tie: file order
+    rank["c"] = (0, -2, 2)
+    assert most_telling(a, stage_order("x"), rank, {"c"}, {}, set(), set())[0] == "a"  # c answered already
 
 
 @pytest.mark.parametrize("answers", [dict(c.answers) for c in RB.knowledge.cases[::7]], ids=lambda a: a["concern"])
