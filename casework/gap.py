@@ -116,12 +116,14 @@ def parse_gap(data: Any, where: str = "gap") -> Gap | None:
         })) from None
 
 
-def field_problems(exc: ValidationError, template: str, messages: Mapping[str, str] | None = None) -> list[str]:
+def field_problems(exc: ValidationError, template: str = "{field}: {msg}", messages: Mapping[str, str] | None = None,
+                   top: str = "(top)") -> list[str]:
     """pydantic's errors as plain lines naming the field: ``template`` with ``{field}`` (the dotted
-    path) and ``{msg}`` (pydantic's message, or ``messages[error type]`` when given)."""
+    path, ``top`` for the whole object) and ``{msg}`` (pydantic's message, or ``messages[error type]``
+    when given)."""
     out = []
     for e in exc.errors():
-        field = ".".join(str(x) for x in e["loc"]) or "(top)"
+        field = ".".join(str(x) for x in e["loc"]) or top
         out.append(template.format(field=field, msg=(messages or {}).get(e["type"], e["msg"])))
     return out
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from casework.gap import field_problems
 from casework.plan.measures import _as_date, _short, parse_target
 from casework.plan.templates import MAX_TEXT, N_EVENTS, PlanError, load_templates
 from rules.model import RuleBase, load_rulebase
@@ -71,9 +72,7 @@ def normalise_entry(entry: Any) -> dict[str, Any]:
     try:
         e = _Entry.model_validate(data)
     except ValidationError as exc:
-        raise PlanError(
-            [f"{'.'.join(str(x) for x in err['loc']) or 'entry'}: {err['msg']}" for err in exc.errors()]
-        ) from None
+        raise PlanError(field_problems(exc, top="entry")) from None
     if e.kind == "measure":
         if not e.measure.strip():
             problems.append("measure: say which measure this value is for")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from casework.access import Actor
 from casework.answers_io import MAX_HEADER_CHARS
 from casework.closing import OUTCOMES
-from casework.gap import GapError, gap_dict, parse_gap
+from casework.gap import GapError, field_problems, gap_dict, parse_gap
 from casework.plan import PlanError, normalise_entry, validate_plan
 from casework.store.cases import CaseMethods
 from casework.store.errors import CaseDataError, CaseNotFound
@@ -126,9 +126,7 @@ class TransferMethods(CaseMethods):
         try:
             ex = _Export.model_validate(data)
         except ValidationError as exc:
-            raise CaseDataError(
-                [f"{'.'.join(str(p) for p in err['loc']) or 'case'}: {err['msg']}" for err in exc.errors()]
-            ) from None
+            raise CaseDataError(field_problems(exc, top="case")) from None
         problems: list[str] = []
         try:
             h = _header({"title": ex.title, "who": ex.who, "notes": ex.notes, "status": ex.status})
