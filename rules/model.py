@@ -24,6 +24,7 @@ HERE = Path(__file__).resolve().parent
 RULE_FILES = ("cause_analysis.yaml", "decisions.yaml")
 EVIDENCE_FILE = "evidence.yaml"
 BASE_RATES_FILE = "base_rates.yaml"
+RESULTS_FILE = "results.yaml"  # the wording of results (rules/words.py), not rules
 
 
 class RuleBaseError(KnowledgeError):

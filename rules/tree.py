@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from knowledge.schema import INTERVENTION_IDS
+from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 
 from .evaluate import compile_condition, compiled, holds
 from .model import RuleBase
@@ -441,8 +441,11 @@ class TreeEnumerator:
 
     # ---- the search ----------------------------------------------------------------------------
 
-    def run(self, max_states: int = 500_000) -> Enumeration:
-        """Expand every distinct state once (depth first) and count the complete paths below each."""
+    def run(self, max_states: int = 500_000, given: dict[str, str] | None = None) -> Enumeration:
+        """Expand every distinct state once (depth first) and count the complete paths below each.
+        ``given``: answers fixed in advance (question id -> option); the enumeration is then of the
+        branch they select: where the walk asks one of them, only that answer is followed."""
+        given = given or {}
         out = Enumeration()
         root = _State(frozenset(), {}, set(), set(), set(range(len(self.rules))), {}, set(), None, False, False,
                       req=[self._req_step(i, (frozenset(), frozenset()), None, None) for i in range(len(self.req_conds))])
@@ -466,7 +469,8 @@ class TreeEnumerator:
             memo[key] = zero  # the tree has no cycles; this only reserves the budget
             out.asked.add(qid)
             total = zero
-            for value, dk_only in self.classes[qid]:
+            options = [(given[qid], given[qid] == DONT_KNOW)] if qid in given else self.classes[qid]
+            for value, dk_only in options:
                 child = _State(
                     st.answered | {qid}, {**st.vals, qid: value}, set(st.findings), set(st.kinds),
                     set(st.pending), dict(st.belief), set(st.barred), None, False, st.dk or dk_only,

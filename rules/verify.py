@@ -33,12 +33,20 @@ from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 from rules.consult import consult
 
 from .evaluate import Compiled, compiled, holds
-from .model import BASE_RATES_FILE, EVIDENCE_FILE, HERE, RULE_FILES, RuleBase, load_rulebase_from
+from .model import (
+    BASE_RATES_FILE,
+    EVIDENCE_FILE,
+    HERE,
+    RESULTS_FILE,
+    RULE_FILES,
+    RuleBase,
+    load_rulebase_from,
+)
 from .settle import settle
 from .tree import MAX_EXAMPLES, TreeEnumerator
 
 # the files of a rule folder that hold no rules (read by name, beside the rule files)
-NOT_RULE_FILES = frozenset({"vocabulary.yaml", EVIDENCE_FILE, BASE_RATES_FILE, "results.yaml"})
+NOT_RULE_FILES = frozenset({"vocabulary.yaml", EVIDENCE_FILE, BASE_RATES_FILE, RESULTS_FILE})
 
 
 @dataclass

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from knowledge.loader import read_yaml, validate
 from knowledge.schema import INTERVENTION_IDS, Condition
 
-from .model import RuleBase, RuleBaseError
+from .model import RESULTS_FILE, RuleBase, RuleBaseError
 
 HERE = Path(__file__).resolve().parent
 VERDICTS = ("excluded", "cannot_lead", "less_support", "no_support")
@@ -103,7 +103,7 @@ class ResultWords(_Strict):
 
 
 @functools.cache
-def result_words(path: Path = HERE / "results.yaml") -> ResultWords:
+def result_words(path: Path = HERE / RESULTS_FILE) -> ResultWords:
     """The wording of results, validated: every intervention named in a role row exists, every
     verdict has its label, and the last role row matches any pair."""
     words = validate(ResultWords, read_yaml(path), path.name)

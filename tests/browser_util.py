@@ -4,6 +4,7 @@ pages, waiting for Streamlit to finish a run, and the request log."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import ipaddress
 from pathlib import Path
@@ -141,6 +142,60 @@ def new_page(browser, **context_args):
     page = ctx.new_page()
     page.set_default_timeout(TIMEOUT)
     return page
+
+
+class Tabs:
+    """Browser pages kept open for a module's tests and lent again, each time as good as new: on
+    ``about:blank``, with no cookies, the pool's viewport and timeout, and no other page open in its
+    context. The next ``goto`` starts a new app session (Streamlit starts one per page load), as a fresh
+    context does; what is kept is the browser's cache of Streamlit's scripts. A fresh context compiles
+    them again: about 1.5 s of CPU and wall time for each one, where a kept page loads the app in 0.3 s
+    (measured on a minimal Streamlit page, 2026-12-07).
+
+    :meth:`take` lends a page (a kept one, or a new context's); :meth:`give_back` resets every page
+    lent since the last call; a page whose context a test closed is dropped."""
+
+    def __init__(self, browser, **context_args) -> None:
+        self.browser = browser
+        self.context_args = context_args
+        self.free: list = []
+        self.lent: list = []
+
+    def take(self):
+        if self.free:
+            page = self.free.pop()
+        else:
+            ctx = self.browser.new_context(**self.context_args)
+            prepare(ctx)
+            page = ctx.new_page()
+        page.set_default_timeout(TIMEOUT)
+        self.lent.append(page)
+        return page
+
+    def give_back(self) -> None:
+        viewport = self.context_args.get("viewport")
+        for page in reversed(self.lent):
+            if page.is_closed():
+                continue
+            try:
+                for other in page.context.pages:
+                    if other is not page:
+                        other.close()
+                page.goto("about:blank")  # the app page closes its websocket: its session ends
+                page.context.clear_cookies()
+                if viewport:
+                    page.set_viewport_size(viewport)
+                self.free.append(page)
+            except Exception:  # noqa: BLE001 - a page that cannot be reset is not lent again
+                with contextlib.suppress(Exception):
+                    page.context.close()
+        self.lent = []
+
+    def close(self) -> None:
+        for page in self.free + self.lent:
+            with contextlib.suppress(Exception):
+                page.context.close()
+        self.free, self.lent = [], []
 
 
 def describe(page) -> str:

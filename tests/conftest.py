@@ -20,6 +20,20 @@ def _private_data_dir(tmp_path_factory):
     mp.undo()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _components_scanned_once():
+    """Each new ``AppTest`` scans every installed distribution for Streamlit components (about 0.4 s of
+    its 0.5 s start). Nothing is installed while the suite runs, so a worker scans once and every
+    AppTest registers what that scan found. The served app (``streamlit run``) is not touched."""
+    from streamlit.components.v2 import manifest_scanner
+
+    found = manifest_scanner.scan_component_manifests()
+    mp = pytest.MonkeyPatch()
+    mp.setattr(manifest_scanner, "scan_component_manifests", lambda max_workers=None: list(found))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def kb():
     return load_knowledge()
@@ -82,14 +96,22 @@ def app_url(tmp_path_factory, _private_data_dir):
         yield url
 
 
-@pytest.fixture
-def browser_page(chromium, app_url):
-    """A fresh browser context (a new app session) and page on the served app."""
-    from browser_util import new_page
+@pytest.fixture(scope="module")
+def tabs(chromium):
+    """The module's browser pages, kept open and lent to one test after another (see
+    :class:`browser_util.Tabs`): a new app session each time, without compiling Streamlit's scripts again."""
+    from browser_util import Tabs
 
-    pg = new_page(chromium, viewport={"width": 1280, "height": 900})
-    yield pg
-    pg.context.close()
+    pool = Tabs(chromium, viewport={"width": 1280, "height": 900})
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def browser_page(tabs, app_url):
+    """A page on ``about:blank`` with no cookies, ready for a new app session on the served app."""
+    yield tabs.take()
+    tabs.give_back()
 
 
 # --------------------------------------------------------------------------- markers
@@ -97,20 +119,20 @@ def browser_page(chromium, app_url):
 # The fixtures that bring up each outside component: a test using one (directly or through another
 # fixture) gets the component's marker, so that ``-m "not browser"`` and the like select by need.
 NEEDS = {
-    "browser": {"chromium", "browser_page", "browser", "new_page", "phone", "audited", "deployment"},
+    "browser": {"chromium", "tabs", "browser_page", "browser", "new_page", "phone", "audited", "deployment"},
     "postgres": {"postgres_server", "new_database", "deployment"},
     "oidc": {"deployment"},
 }
 
 
-# The modules that take longest, longest first (measured on a quiet 2-core machine, 2026-12-07). Workers
-# take modules in collection order (``--dist loadfile --no-loadscope-reorder``), so these start first and
-# the many short modules fill in at the end, instead of one worker being left with a long module while
-# the other waits. A stale list costs only balance, never a test.
+# The modules that take longest, longest first (measured with four workers on a quiet 2-core machine,
+# 2026-12-07). Workers take modules in collection order (``--dist loadfile --no-loadscope-reorder``), so
+# these start first and the many short modules fill in at the end, instead of one worker being left with a
+# long module while the others wait. A stale list costs only balance, never a test.
 LONGEST_FIRST = [
-    "test_access_hostile", "test_access_oidc", "test_browser_offline_a11y", "test_consistency", "test_dialogue",
-    "test_properties", "test_verify", "test_batch", "test_tree", "test_browser_practice", "test_browser_cases",
-    "test_explain", "test_report", "test_app", "test_browser", "test_reliability_concurrency",
+    "test_consistency", "test_access_oidc", "test_access_hostile", "test_browser_offline_a11y", "test_properties",
+    "test_verify", "test_dialogue", "test_batch", "test_app", "test_tree", "test_browser",
+    "test_reliability_concurrency", "test_browser_practice", "test_browser_cases", "test_summary",
 ]
 
 
@@ -135,7 +157,10 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_xdist_auto_num_workers(config):
-    """``-n auto`` (pyproject's addopts): one worker per core, at most four. Each worker starts the
-    outside components its tests need (PostgreSQL, the OpenID provider, app servers) on free ports;
-    ``--dist loadfile`` keeps a module's tests, and so its browser and servers, on one worker."""
-    return max(1, min(os.cpu_count() or 1, 4))
+    """``-n auto`` (pyproject's addopts): two workers per core, at most four. The browser modules wait on
+    the app, its servers and Chromium more than they compute, so a core has room for a second worker: on
+    a quiet 2-core machine the suite took 8 min 43 s with four workers, 9 min 32 s with three (measured
+    the same day; docs/tests.md). Each worker starts the outside components its tests need (PostgreSQL,
+    the OpenID provider, app servers) on free ports; ``--dist loadfile`` keeps a module's tests, and so
+    its browser and servers, on one worker."""
+    return max(2, min(2 * (os.cpu_count() or 1), 4))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser_util import TIMEOUT, RequestLog, prepare, wait_idle
+from browser_util import TIMEOUT, RequestLog, wait_idle
 
 try:
     from tests.test_access_oidc import (  # noqa: F401 - fixtures
@@ -26,9 +26,21 @@ try:
         nav_pages,
         new_page,
         sign_in,
+        signed_in,
+        tabs,
     )
 except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_access_oidc import PAGES, browser, deployment, main_text, nav_pages, new_page, sign_in  # noqa: F401
+    from test_access_oidc import (  # noqa: F401 - fixtures
+        PAGES,
+        browser,
+        deployment,
+        main_text,
+        nav_pages,
+        new_page,
+        sign_in,
+        signed_in,
+        tabs,
+    )
 
 
 def _sign_out(page) -> None:
@@ -37,97 +49,86 @@ def _sign_out(page) -> None:
     page.get_by_role("button", name="Sign in").wait_for()
 
 
-def test_sign_out_ends_every_tab(deployment, browser):
+def _second_tab(page):
+    """Another tab of the same browser (the same cookies), closed when the test's pages are given back."""
+    tab = page.context.new_page()
+    tab.set_default_timeout(TIMEOUT)
+    return tab
+
+
+def test_sign_out_ends_every_tab(deployment, new_page):
     """The attack: another open tab stayed signed in and saved a change after the sign-out."""
-    ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-    prepare(ctx)
-    try:
-        one = ctx.new_page()
-        one.set_default_timeout(TIMEOUT)
-        sign_in(one, deployment.a, "bob")
-        two = ctx.new_page()
-        two.set_default_timeout(TIMEOUT)
-        cid = deployment.cases["bob"]
-        two.goto(f"{deployment.a}/cases?case={cid}")
-        two.get_by_role("heading", name=f"#{cid} Bob service case").wait_for()
-        _sign_out(one)
-        # the other tab's connection still carries the old identity: its next action is refused
-        two.get_by_label("Title").first.fill("Changed after signing out")
-        two.get_by_role("button", name="Save details").click()
-        two.get_by_text("You signed out").wait_for()
-        assert "Bob service case" not in main_text(two)
-        assert deployment.case_rows("id = :i", i=cid)[0]["title"] == "Bob service case"
-        assert not [e for e in deployment.audit() if e["action"] == "change" and e["case_id"] == cid]
-    finally:
-        ctx.close()
+    one = new_page()
+    signed_in(one, deployment.a, "bob")
+    two = _second_tab(one)
+    cid = deployment.cases["bob"]
+    two.goto(f"{deployment.a}/cases?case={cid}")
+    two.get_by_role("heading", name=f"#{cid} Bob service case").wait_for()
+    _sign_out(one)
+    # the other tab's connection still carries the old identity: its next action is refused
+    two.get_by_label("Title").first.fill("Changed after signing out")
+    two.get_by_role("button", name="Save details").click()
+    two.get_by_text("You signed out").wait_for()
+    assert "Bob service case" not in main_text(two)
+    assert deployment.case_rows("id = :i", i=cid)[0]["title"] == "Bob service case"
+    assert not [e for e in deployment.audit() if e["action"] == "change" and e["case_id"] == cid]
 
 
-def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(deployment, browser):
+def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(deployment, new_page):
     """The attack: a report's download address worked without a session while the page was open.
     Now a download is made when clicked, and only while the sign-in is open on the server."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    ctx = browser.new_context(accept_downloads=True)
-    prepare(ctx)
+    one = new_page()
+    signed_in(one, deployment.a, "bob")
+    cid = deployment.cases["bob"]
+    one.goto(f"{deployment.a}/cases?case={cid}")
+    one.get_by_role("tab", name="Export").click()
+    button = one.get_by_role("button", name="Download the case (JSON)")
+    button.wait_for()
+    wait_idle(one)
+    assert one.locator('[data-testid="stMain"] a[href*="/media/"]').count() == 0  # no address to copy
+    with one.expect_download() as got:
+        button.click()
+    assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
+    wait_idle(one)
+    other = _second_tab(one)
+    other.goto(f"{deployment.a}/")
+    other.get_by_text("Signed in as").wait_for()
+    _sign_out(other)
+    downloads = []
+
+    def seen(download):
+        downloads.append(download)
+
+    one.on("download", seen)
     try:
-        one = ctx.new_page()
-        one.set_default_timeout(TIMEOUT)
-        sign_in(one, deployment.a, "bob")
-        cid = deployment.cases["bob"]
-        one.goto(f"{deployment.a}/cases?case={cid}")
-        one.get_by_role("tab", name="Export").click()
-        button = one.get_by_role("button", name="Download the case (JSON)")
-        button.wait_for()
-        wait_idle(one)
-        assert one.locator('[data-testid="stMain"] a[href*="/media/"]').count() == 0  # no address to copy
-        with one.expect_download() as got:
-            button.click()
-        assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
-        wait_idle(one)
-        other = ctx.new_page()
-        other.set_default_timeout(TIMEOUT)
-        other.goto(f"{deployment.a}/")
-        other.get_by_text("Signed in as").wait_for()
-        _sign_out(other)
-        downloads = []
-        one.on("download", lambda d: downloads.append(d))
         button.click()  # the stale tab, still showing the button: the click asks the server for the file
         one.get_by_text("You signed out").wait_for()
         with pytest.raises(PlaywrightTimeout):
             one.wait_for_event("download", timeout=5_000)
         assert downloads == []
     finally:
-        ctx.close()
+        one.remove_listener("download", seen)
 
 
-def test_a_cookie_copied_before_sign_out_opens_nothing(deployment, browser):
+def test_a_cookie_copied_before_sign_out_opens_nothing(deployment, new_page):
     """The attack: the identity cookie copied before the sign-out opened the case in a fresh browser."""
-    ctx = browser.new_context()
-    prepare(ctx)
-    thief = browser.new_context()
-    prepare(thief)
-    try:
-        page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT)
-        sign_in(page, deployment.a, "alice")
-        copied = [c for c in ctx.cookies() if c["name"].startswith("_streamlit_user")]
-        assert copied
-        _sign_out(page)
-        thief.add_cookies(copied)
-        other = thief.new_page()
-        other.set_default_timeout(TIMEOUT)
-        cid = deployment.cases["alice"]
-        other.goto(f"{deployment.a}/cases?case={cid}")
-        other.get_by_text("You signed out").wait_for()
-        other.get_by_role("button", name="Sign in").wait_for()
-        assert "Alice sales case" not in main_text(other)
-        # signing in again, as a person would, works
-        sign_in(other, deployment.a, "alice")
-        other.goto(f"{deployment.a}/cases?case={cid}")
-        other.get_by_role("heading", name=f"#{cid} Alice sales case").wait_for()
-    finally:
-        ctx.close()
-        thief.close()
+    page, other = new_page(), new_page()  # two browsers: the person's and the thief's
+    signed_in(page, deployment.a, "alice")
+    copied = [c for c in page.context.cookies() if c["name"].startswith("_streamlit_user")]
+    assert copied
+    _sign_out(page)
+    other.context.add_cookies(copied)
+    cid = deployment.cases["alice"]
+    other.goto(f"{deployment.a}/cases?case={cid}")
+    other.get_by_text("You signed out").wait_for()
+    other.get_by_role("button", name="Sign in").wait_for()
+    assert "Alice sales case" not in main_text(other)
+    # signing in again, as a person would, works
+    sign_in(other, deployment.a, "alice")
+    other.goto(f"{deployment.a}/cases?case={cid}")
+    other.get_by_role("heading", name=f"#{cid} Alice sales case").wait_for()
 
 
 def test_one_sign_in_entry_per_sign_in_and_listing_is_audited(deployment, new_page):
@@ -161,7 +162,7 @@ def test_stored_markdown_in_an_old_result_is_shown_as_text(deployment, new_page)
                      {"r": json.dumps(res), "i": row.id})
     page = new_page()
     log = RequestLog(page.context)
-    sign_in(page, deployment.a, "ada")
+    signed_in(page, deployment.a, "ada")
     page.goto(f"{deployment.a}/cases?case={cid}")
     page.get_by_text("[Sign in again](http").wait_for()  # the brackets shown, not a link
     page.get_by_text("hypnosis (unknown intervention)").wait_for()
@@ -175,13 +176,13 @@ def test_the_database_address_is_for_administrators_only(deployment, new_page):
     host = sa.make_url(deployment.db_url).host
     port = str(sa.make_url(deployment.db_url).port)
     page = new_page()
-    sign_in(page, deployment.a, "bob")
+    signed_in(page, deployment.a, "bob")
     page.goto(f"{deployment.a}/cases")
     page.get_by_role("heading", name="Cases").wait_for()
     wait_idle(page)
     assert f"{host}:{port}" not in page.content()
     ada = new_page()
-    sign_in(ada, deployment.a, "ada")
+    signed_in(ada, deployment.a, "ada")
     ada.goto(f"{deployment.a}/cases")
     ada.get_by_text(f"{host}:{port}").first.wait_for()
 
@@ -190,7 +191,7 @@ def test_the_database_address_is_for_administrators_only(deployment, new_page):
 def test_no_page_fetches_from_another_machine_when_signed_in(deployment, new_page, login):
     page = new_page()
     log = RequestLog(page.context)
-    sign_in(page, deployment.a, login)
+    signed_in(page, deployment.a, login)
     for path in ("", "cases", "batch", "case_summary", "access_admin", "learn_interventions", "rule_map",
                  "worked_cases", "practice"):
         page.goto(f"{deployment.a}/{path}")
@@ -198,7 +199,7 @@ def test_no_page_fetches_from_another_machine_when_signed_in(deployment, new_pag
         wait_idle(page)
     assert nav_pages(page) == PAGES[login]  # the whole navigation drawn ("View more"), every page icon
     wait_idle(page)
-    page.wait_for_timeout(1_000)  # late requests (favicons, page icons) are made after the render
+    page.wait_for_load_state("networkidle")  # late requests (favicons, page icons) are made after the render
     assert sum(1 for u in log.urls if "/_stcore/" in u) >= 3
     assert log.remote() == [], f"{login}: " + ", ".join(log.remote())
 
@@ -209,7 +210,7 @@ def test_the_metrics_address_tells_nothing_about_people_or_cases(deployment, new
     import urllib.request
 
     page = new_page()
-    sign_in(page, deployment.a, "alice")  # a signed-in session exists while it is read
+    signed_in(page, deployment.a, "alice")  # a signed-in session exists while it is read
     with urllib.request.urlopen(f"{deployment.a}/_stcore/metrics", timeout=10) as r:  # noqa: S310 - loopback
         text = r.read().decode("utf-8", "replace")
     assert text  # it does answer: hence the proxy rule
@@ -217,7 +218,7 @@ def test_the_metrics_address_tells_nothing_about_people_or_cases(deployment, new
         assert secret not in text, secret
 
 
-def test_a_role_removed_ends_every_tab_of_that_person(deployment, browser):
+def test_a_role_removed_ends_every_tab_of_that_person(deployment, new_page):
     """Lena's group is taken out of the access file while she is signed in with two tabs: once the app
     reads the file again (every 3 s in this deployment, ``TRIAGE_ACCESS_RELOAD_SECONDS``; 30 by default),
     her next click in either tab ends every session of hers. (Last in this module: the file is put back,
@@ -226,14 +227,10 @@ def test_a_role_removed_ends_every_tab_of_that_person(deployment, browser):
 
     access = deployment.tmp / "access.toml"
     before = access.read_text(encoding="utf-8")
-    ctx = browser.new_context()
-    prepare(ctx)
+    one = new_page()
     try:
-        one = ctx.new_page()
-        one.set_default_timeout(TIMEOUT)
-        sign_in(one, deployment.b, "lena")
-        two = ctx.new_page()
-        two.set_default_timeout(TIMEOUT)
+        signed_in(one, deployment.b, "lena")
+        two = _second_tab(one)
         two.goto(f"{deployment.b}/cases")
         two.get_by_role("heading", name="Cases").wait_for()
         access.write_text(before.replace('"ld-sales" = { role = "ld", units = ["sales"] }', ""), encoding="utf-8")
@@ -256,4 +253,3 @@ def test_a_role_removed_ends_every_tab_of_that_person(deployment, browser):
         assert [e for e in deployment.audit() if e["actor"] == "lena@example.test" and e["action"] == "sign_in"]
     finally:
         access.write_text(before, encoding="utf-8")
-        ctx.close()

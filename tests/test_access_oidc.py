@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from browser_util import TIMEOUT, click, prepare, rerun, wait_idle
+from browser_util import Tabs, click, rerun, wait_idle
 from pg_util import databases
 
 from casework.access import Actor
@@ -179,21 +179,20 @@ def browser(deployment):
         b.close()
 
 
+@pytest.fixture(scope="module")
+def tabs(browser):
+    """The module's pages, each in its own context (its own cookies: one person each), kept open and
+    lent again (browser_util.Tabs)."""
+    pool = Tabs(browser, viewport={"width": 1280, "height": 1000})
+    yield pool
+    pool.close()
+
+
 @pytest.fixture
-def new_page(browser):
-    contexts = []
-
-    def make():
-        ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
-        prepare(ctx)
-        contexts.append(ctx)
-        page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT)
-        return page
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
+def new_page(tabs):
+    """``new_page()``: a page of its own for one person (its own cookies), on about:blank."""
+    yield tabs.take
+    tabs.give_back()
 
 
 def main_text(page) -> str:
@@ -215,6 +214,29 @@ def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: 
     page.wait_for_url(app + "/**")
     page.get_by_text(expect).first.wait_for()
     wait_idle(page)
+    if expect == "Signed in as":
+        SIGNED_IN[(app, login)] = page.context.cookies()
+
+
+# The cookies of each sign-in, by app and login: signed_in() restores them instead of signing in again
+SIGNED_IN: dict[tuple[str, str], list[dict]] = {}
+
+
+def signed_in(page, app: str, login: str) -> None:
+    """``page`` signed in as ``login`` on ``app``, for a test whose subject is not the sign-in: with the
+    cookies of this person's last sign-in on that app when the server still honours them (a sign-out
+    ends them), else through the provider's form (:func:`sign_in`)."""
+    saved = SIGNED_IN.get((app, login))
+    if saved:
+        page.context.clear_cookies()
+        page.context.add_cookies(saved)
+        page.goto(app + "/")
+        page.get_by_text("Signed in as").or_(page.get_by_role("button", name="Sign in")).first.wait_for()
+        wait_idle(page)
+        if page.get_by_text("Signed in as").count():
+            return
+        page.context.clear_cookies()
+    sign_in(page, app, login)
 
 
 def nav_pages(page) -> list[str]:
@@ -288,10 +310,10 @@ def test_each_role_sees_exactly_its_pages_and_cases(deployment, new_page):
 def test_outcomes_and_the_profile_respect_the_role(deployment, new_page):
     """Outcomes counts only the cases the user may see; the organisation profile is editable by an
     administrator only, and read-only to everyone else."""
-    for login, app, n, edits in (("alice", deployment.a, 1, False), ("lena", deployment.b, 1, False),
-                                 ("ada", deployment.a, 3, True)):
+    for login, app, n, edits in (("alice", deployment.a, 1, False), ("lena", deployment.a, 1, False),
+                                 ("ada", deployment.b, 3, True)):
         page = new_page()
-        sign_in(page, app, login)
+        signed_in(page, app, login)
         page.goto(app + "/outcomes")
         page.get_by_text(f"{n} case{'s' if n > 1 else ''} you may see").wait_for()
         if login != "ada":
@@ -309,7 +331,7 @@ def test_no_way_to_someone_elses_case(deployment, new_page):
     same words as a case that does not exist; the refusals are audited."""
     c = deployment.cases
     page = new_page()
-    sign_in(page, deployment.a, "alice")
+    signed_in(page, deployment.a, "alice")
     page.goto(f"{deployment.a}/cases?case={c['alice']}")
     page.get_by_role("heading", name=f"#{c['alice']} Alice sales case").wait_for()
     for cid in (c["bob"], c["unowned"], 987654):
@@ -360,7 +382,7 @@ def test_unknown_user_gets_only_ask_your_administrator(deployment, new_page):
 
 def test_sign_out_clears_the_session(deployment, new_page):
     page = new_page()
-    sign_in(page, deployment.a, "lena")
+    signed_in(page, deployment.a, "lena")
     page.get_by_text("Case details:").click()
     page.get_by_label("Title").first.fill("Typed before signing out")
     page.get_by_label("Title").first.press("Tab")
@@ -380,7 +402,7 @@ def test_two_instances_one_database(deployment, new_page):
     kb = load_knowledge()
     answers = next(c for c in kb.cases if c.id == "call-centre").answers
     alice = new_page()
-    sign_in(alice, deployment.a, "alice")
+    signed_in(alice, deployment.a, "alice")
     alice.goto(deployment.a + "/?" + "&".join(f"{k}={v}" for k, v in answers.items()))
     alice.get_by_role("button", name="Save this case").wait_for()
     click(alice, alice.get_by_role("button", name="Save this case"))
@@ -389,8 +411,8 @@ def test_two_instances_one_database(deployment, new_page):
     row = deployment.case_rows("id = :i", i=new_id)[0]
     assert (row["owner"], row["org_unit"]) == ("alice@example.test", "sales")
     lena, bob = new_page(), new_page()
-    sign_in(lena, deployment.b, "lena")
-    sign_in(bob, deployment.b, "bob")
+    signed_in(lena, deployment.b, "lena")
+    signed_in(bob, deployment.b, "bob")
     lena.goto(f"{deployment.b}/cases?case={new_id}")
     lena.get_by_role("heading", name=f"#{new_id}").wait_for()
     bob.goto(f"{deployment.b}/cases?case={new_id}")
@@ -411,7 +433,7 @@ def test_two_instances_one_database(deployment, new_page):
 
 def test_admin_erases_a_persons_cases_and_the_audit_holds_no_content(deployment, new_page):
     page = new_page()
-    sign_in(page, deployment.b, "ada")
+    signed_in(page, deployment.b, "ada")
     page.goto(deployment.b + "/access_admin")
     page.get_by_role("heading", name="Access and audit").wait_for()
     page.get_by_role("tab", name="Erasure").click()
@@ -460,7 +482,7 @@ def test_access_pages_pass_axe(deployment, new_page):
     stranger.get_by_text("Ask your administrator").wait_for()
     found["no access"] = axe_violations(stranger)
     ada = new_page()
-    sign_in(ada, deployment.a, "ada")
+    signed_in(ada, deployment.a, "ada")
     ada.goto(deployment.a + "/access_admin")
     ada.get_by_text("Download the audit log (CSV)").wait_for()
     found["access and audit"] = axe_violations(ada)

@@ -23,8 +23,10 @@ from rules.tree import TreeEnumerator
 from rules.verify import option_classes
 
 
-def walk_every_path(rb) -> dict:
-    """Every complete path of the tree, one by one: rules fired, questions asked, gaps, conflicts."""
+def walk_every_path(rb, given: dict[str, str] | None = None) -> dict:
+    """Every complete path of the tree (of the branch ``given`` selects), one by one: rules fired,
+    questions asked, gaps, conflicts."""
+    given = given or {}
     comp = Compiled(rb)
     classes = option_classes(rb)
     out = {"fired": set(), "asked": set(), "gaps": [], "conflicts": [], "leaves": 0}
@@ -46,7 +48,7 @@ def walk_every_path(rb) -> dict:
             return
         q = w.next_question
         out["asked"].add(q)
-        for value, dk_only in classes[q]:
+        for value, dk_only in [(given[q], given[q] == "dont_know")] if q in given else classes[q]:
             visit({**accepted, q: value}, [*path, (q, value)], dk or dk_only)
 
     visit({}, [], False)
@@ -177,6 +179,24 @@ def test_enumeration_matches_walking_every_path(tmp_path, monkeypatch, variant):
         assert fast.conflicts
 
 
+@pytest.mark.parametrize("given", [{"concern": "shortfall"}, {"gap_defined": "dont_know"},
+                                   {"concern": "shortfall", "peers_perform": "few_or_none"}])
+def test_a_branch_is_exactly_the_paths_its_answers_select(tmp_path, monkeypatch, given):
+    """``run(given=...)``: where the walk asks a question given in advance, only that answer is
+    followed; the counts are those of walking every path of that branch one by one."""
+    monkeypatch.setattr(tree_mod, "MAX_EXAMPLES", 10**9)
+    rb = rule_base(tmp_path, MINI + EXTRA["finding"] + EXTRA["conflict"])
+    slow = walk_every_path(rb, given)
+    fast = TreeEnumerator(rb, option_classes(rb)).run(given=given)
+    whole = TreeEnumerator(rb, option_classes(rb)).run()
+    assert fast.complete and (fast.fired, fast.asked) == (slow["fired"], slow["asked"])
+    assert (fast.paths, fast.gap_paths, fast.conflict_paths) == (
+        slow["leaves"], len(slow["gaps"]), len(slow["conflicts"]))
+    assert all(c["path"] in slow["conflicts"] for c in fast.conflicts)
+    assert all(dict(c["path"]).get(q, v) == v for c in fast.conflicts for q, v in given.items())
+    assert 0 < fast.paths < whole.paths and fast.conflict_paths <= whole.conflict_paths
+
+
 PLANTED = """
   - id: PLANT-bar-all
     when: {findings: [trained_before, role_model]}
@@ -195,6 +215,14 @@ PLANTED = """
 )
 
 
+# The branches of the shipped tree where the planted rules can fire, each entered by its first answers
+# (the whole shipped tree is enumerated by test_verify; a branch takes a fraction of the time)
+PLANTED_GAPS = {"concern": "organisation"}
+PLANTED_CONFLICTS = {"concern": "dont_know", "risk_of_harm": "no", "distress_signs": "no", "aim": "both",
+                     "gap_defined": "yes", "people_affected": "one", "already_trained": "yes",
+                     "role_model_available": "yes"}
+
+
 @pytest.mark.slow  # more than 5 s on a quiet machine
 def test_defects_planted_deep_in_the_shipped_tree_are_found(tmp_path):
     folder = tmp_path / "rules"
@@ -202,21 +230,25 @@ def test_defects_planted_deep_in_the_shipped_tree_are_found(tmp_path):
     with (folder / "decisions.yaml").open("a") as fh:
         fh.write(PLANTED)
     rb = load_rulebase_from(folder, load_knowledge(), RULE_FILES)
-    found = TreeEnumerator(rb, option_classes(rb)).run()
-    assert found.complete and found.gaps and found.conflicts
-    for path in found.gaps:
+    classes = option_classes(rb)
+    with_gaps = TreeEnumerator(rb, classes).run(given=PLANTED_GAPS)
+    with_conflicts = TreeEnumerator(rb, classes).run(given=PLANTED_CONFLICTS)
+    assert with_gaps.complete and with_conflicts.complete
+    assert with_gaps.gaps and with_conflicts.conflicts
+    for path in with_gaps.gaps:
         c = consult(dict(path), rb)
         assert c.status == "cannot_recommend" and c.gate == "check_first" and c.lean is None
         assert not c.next_question
         assert {"done_before", "leader_can_coach", "individual_cause"} <= set(c.findings)
         assert "dont_know" not in dict(path).values()
-    for conflict in found.conflicts:
+    for conflict in with_conflicts.conflicts:
         c = consult(dict(conflict["path"]), rb)
         assert c.gate == "check_first" and c.lean is None and not c.next_question
         assert {"trained_before", "role_model"} <= set(c.findings)
         assert conflict["barred"] and all(c.settled.scores[iv] >= 0.25 for iv in conflict["barred"])
     # every planted rule is reachable, so the enumeration reports each as fired
-    assert {r for r in found.fired if r.startswith("PLANT-")} == {r.id for r in rb.rules if r.id.startswith("PLANT-")}
+    fired = with_gaps.fired | with_conflicts.fired
+    assert {r for r in fired if r.startswith("PLANT-")} == {r.id for r in rb.rules if r.id.startswith("PLANT-")}
 
 
 def test_budget_stops_the_enumeration_and_says_so(rb):
