@@ -444,8 +444,15 @@ class TreeEnumerator:
     def run(self, max_states: int = 500_000, given: dict[str, str] | None = None) -> Enumeration:
         """Expand every distinct state once (depth first) and count the complete paths below each.
         ``given``: answers fixed in advance (question id -> option); the enumeration is then of the
-        branch they select: where the walk asks one of them, only that answer is followed."""
+        branch they select: where the walk asks one of them, only that answer is followed. A question
+        or an answer the rule base does not know raises ``ValueError`` naming it."""
         given = given or {}
+        for qid, value in given.items():
+            if qid not in self.classes:
+                raise ValueError(f"given: no question {qid!r} in this rule base's questions")
+            options = self.rb.knowledge.question(qid).option_values()
+            if value not in options:
+                raise ValueError(f"given: {value!r} is not an answer to {qid!r} (its answers: {', '.join(options)})")
         out = Enumeration()
         root = _State(frozenset(), {}, set(), set(), set(range(len(self.rules))), {}, set(), None, False, False,
                       req=[self._req_step(i, (frozenset(), frozenset()), None, None) for i in range(len(self.req_conds))])

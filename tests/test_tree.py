@@ -197,6 +197,14 @@ def test_a_branch_is_exactly_the_paths_its_answers_select(tmp_path, monkeypatch,
     assert 0 < fast.paths < whole.paths and fast.conflict_paths <= whole.conflict_paths
 
 
+def test_a_branch_with_an_unknown_question_or_answer_is_refused_by_name(tmp_path):
+    rb = rule_base(tmp_path, MINI)
+    with pytest.raises(ValueError, match="no question 'concerns'"):
+        TreeEnumerator(rb, option_classes(rb)).run(given={"concerns": "shortfall"})
+    with pytest.raises(ValueError, match="'short' is not an answer to 'concern'"):
+        TreeEnumerator(rb, option_classes(rb)).run(given={"concern": "short"})
+
+
 PLANTED = """
   - id: PLANT-bar-all
     when: {findings: [trained_before, role_model]}
