@@ -8,7 +8,7 @@ import contextlib
 import importlib.util
 import ipaddress
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,13 +162,8 @@ class Tabs:
         self.lent: list = []
 
     def take(self):
-        if self.free:
-            page = self.free.pop()
-        else:
-            ctx = self.browser.new_context(**self.context_args)
-            prepare(ctx)
-            page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT)
+        page = self.free.pop() if self.free else new_page(self.browser, **self.context_args)
+        page.set_default_timeout(TIMEOUT)  # again: a test may have changed it
         self.lent.append(page)
         return page
 
@@ -218,6 +213,13 @@ def screens_mod():
     if _SCREENS is None:
         _SCREENS = screens()
     return _SCREENS
+
+
+def open_result(page, app_url: str, answers: dict[str, str]) -> None:
+    """The result of ``answers``, given in the page address (as a shared link gives them)."""
+    page.goto(app_url + "/?" + urlencode(answers))
+    page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
+    wait_idle(page)
 
 
 def answer(page, kb, qid: str, value: str, before: dict[str, str] | None = None) -> None:

@@ -15,32 +15,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import test_access_oidc as oidc
 from browser_util import TIMEOUT, RequestLog, wait_idle
+from test_access_oidc import PAGES, main_text, nav_pages, sign_in, signed_in
 
-try:
-    from tests.test_access_oidc import (  # noqa: F401 - fixtures
-        PAGES,
-        browser,
-        deployment,
-        main_text,
-        nav_pages,
-        new_page,
-        sign_in,
-        signed_in,
-        tabs,
-    )
-except ImportError:  # pragma: no cover - rootdir-less layout
-    from test_access_oidc import (  # noqa: F401 - fixtures
-        PAGES,
-        browser,
-        deployment,
-        main_text,
-        nav_pages,
-        new_page,
-        sign_in,
-        signed_in,
-        tabs,
-    )
+# the deployment and its browser pages: test_access_oidc's fixtures, started again for this module
+browser, deployment, tabs, new_page = oidc.browser, oidc.deployment, oidc.tabs, oidc.new_page
 
 
 def _sign_out(page) -> None:

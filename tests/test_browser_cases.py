@@ -3,9 +3,7 @@ opens on the Cases page, the chosen tab survives actions and messages stay in th
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from browser_util import click, rerun, wait_idle
+from browser_util import click, open_result, rerun, wait_idle
 
 from knowledge.loader import load_knowledge
 
@@ -31,9 +29,7 @@ def test_case_details_stay_open_while_typing(browser_page, app_url):
 def test_a_saved_case_opens_and_its_tab_survives_actions(browser_page, app_url):
     page = browser_page
     case = next(c for c in KB.cases if c.id == "presentation-skills")
-    page.goto(app_url + "/?" + urlencode(case.answers))  # the answers in the address, as a shared link
-    page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
-    wait_idle(page)
+    open_result(page, app_url, case.answers)
     click(page, page.get_by_role("button", name="Save this case"))
     saved = page.locator('[data-testid="stAlert"]', has_text="Saved as case").first
     saved.wait_for()

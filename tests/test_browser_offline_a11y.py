@@ -4,10 +4,8 @@ with no serious or critical violation the app can fix."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 import pytest
-from browser_util import RequestLog, answer, click, go_to, is_local, new_page, wait_idle
+from browser_util import RequestLog, answer, click, go_to, is_local, new_page, open_result, wait_idle
 
 from knowledge.loader import load_knowledge
 from rules.consult import consult
@@ -25,13 +23,6 @@ def to_result(page) -> None:
     for qid in ORDER:
         answer(page, KB, qid, CASE.answers[qid], before)
         before[qid] = CASE.answers[qid]
-    page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
-    wait_idle(page)
-
-
-def open_result(page, app_url: str) -> None:
-    """The case's result, its answers given in the page address (as a shared link gives them)."""
-    page.goto(app_url + "/?" + urlencode(CASE.answers))
     page.locator('[data-testid="stAlert"]', has_text="Recommended:").first.wait_for()
     wait_idle(page)
 
@@ -144,9 +135,9 @@ def test_learn_pages_pass_axe(audited, title):
     assert audit(audited) == []
 
 
-def test_cases_and_batch_pass_axe(audited, app_url):
-    page = audited
-    open_result(page, app_url)
+def test_cases_and_batch_pass_axe(browser_page, app_url):
+    page = browser_page
+    open_result(page, app_url, CASE.answers)  # the result is the page's first load
     click(page, page.get_by_role("button", name="Save this case"))
     click(page, page.get_by_role("button", name="Open case").first)  # the Cases page, the case open
     page.get_by_role("tab", name="Overview").wait_for()
@@ -164,9 +155,9 @@ def test_cases_and_batch_pass_axe(audited, app_url):
     assert audit(page) == []
 
 
-def test_outcomes_and_profile_pages_pass_axe(audited, app_url):
-    page = audited
-    open_result(page, app_url)
+def test_outcomes_and_profile_pages_pass_axe(browser_page, app_url):
+    page = browser_page
+    open_result(page, app_url, CASE.answers)  # the result is the page's first load
     click(page, page.get_by_role("button", name="Save this case"))  # at least one case for the Outcomes page
     page.get_by_text("Saved as case").first.wait_for()
     go_to(page, "Outcomes")
