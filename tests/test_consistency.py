@@ -43,6 +43,8 @@ from rules.model import load_rulebase
 from rules.settle import outcome
 from rules.words import result_words
 
+from path_util import dialogue_path
+
 KB = load_knowledge()
 RB = load_rulebase()
 ROUTES = [o.value for o in KB.question("concern").options]
@@ -60,17 +62,13 @@ ONE_PERSON = re.compile(r"\b(the|this) person\b", re.I)
 
 def half_known(data) -> dict:
     """A path from a random route, each question answered at random, about half of them "don't know"."""
-    answers = {"concern": data.draw(st.sampled_from(ROUTES), label="concern")}
-    while True:
-        c = consult(answers, RB)
-        if c.status != "needs_answer":
-            return answers
-        q = c.next_question
-        opts = q.option_values()
-        if "dont_know" in opts and data.draw(st.booleans(), label=f"{q.id}?"):
-            answers[q.id] = "dont_know"
-        else:
-            answers[q.id] = data.draw(st.sampled_from(opts), label=q.id)
+
+    def choose(qid: str, opts: list[str]) -> str:
+        if "dont_know" in opts and data.draw(st.booleans(), label=f"{qid}?"):
+            return "dont_know"
+        return data.draw(st.sampled_from(opts), label=qid)
+
+    return dialogue_path(choose, {"concern": data.draw(st.sampled_from(ROUTES), label="concern")}, RB)
 
 
 def texts(obj) -> list[str]:

@@ -9,6 +9,8 @@ from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import consult
 
+from path_util import dialogue_path
+
 KB = load_knowledge()
 QUESTIONS = {q.id: q.option_values() for q in KB.questions}
 
@@ -19,13 +21,8 @@ answer_sets = st.dictionaries(
 
 def complete_path(draw_option, answers=None):
     """Answer the adaptive questions until the end, choosing with ``draw_option``."""
-    answers = dict(answers or {})
-    while True:
-        c = consult(answers)
-        if c.status != "needs_answer":
-            return answers, c
-        q = c.next_question
-        answers[q.id] = draw_option(q.id, q.option_values())
+    answers = dialogue_path(draw_option, answers)
+    return answers, consult(answers)
 
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -139,12 +136,7 @@ def test_training_never_complete_without_an_established_skill_deficiency(data):
 
 def _finish(answers):
     """Consult to the end, answering every newly opened question "don't know"."""
-    answers = dict(answers)
-    while True:
-        c = consult(answers)
-        if c.status != "needs_answer":
-            return c
-        answers[c.next_question.id] = "dont_know"
+    return consult(dialogue_path(lambda qid, opts: "dont_know", answers))
 
 
 @SETTINGS

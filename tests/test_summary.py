@@ -19,6 +19,8 @@ from rules.explain import consult_explained
 from rules.model import load_rulebase
 from rules.words import scoped
 
+from path_util import dialogue_path
+
 KB = load_knowledge()
 RB = load_rulebase()
 QUESTIONS = {q.id: q.option_values() for q in KB.questions}
@@ -48,11 +50,7 @@ random_answers = st.dictionaries(
 @st.composite
 def complete_paths(draw):
     """Answers along the adaptive path to the end, each option drawn at random."""
-    answers: dict[str, str] = {}
-    while (c := consult(answers, RB)).status == "needs_answer":
-        q = c.next_question
-        answers[q.id] = draw(st.sampled_from(q.option_values()), label=q.id)
-    return answers
+    return dialogue_path(lambda qid, opts: draw(st.sampled_from(opts), label=qid), rb=RB)
 
 
 def check_result(answers) -> None:
@@ -157,10 +155,7 @@ def test_result_model_on_random_answer_sets(answers):
 
 
 def random_path(rng, start=None) -> dict[str, str]:
-    answers = dict(start or {})
-    while (c := consult(answers, RB)).status == "needs_answer":
-        answers[c.next_question.id] = rng.choice(c.next_question.option_values())
-    return answers
+    return dialogue_path(lambda qid, opts: rng.choice(opts), start, RB)
 
 
 def find_close_call(rb=RB, tries: int = 4000) -> dict[str, str]:
