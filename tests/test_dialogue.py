@@ -43,28 +43,34 @@ def stop_outcome(c) -> tuple:
 
 
 def outcomes_below(answers: dict, cap: int = CAP) -> set | None:
-    """Every outcome the completions of this path reach (None when there are more than ``cap``)."""
+    """Every outcome the completions of this path reach (None when there are more than ``cap``).
+
+    Each completion goes on from its parent's place in the plain walk (``resume`` with no stopping
+    check: the walk from scratch replays the same answers in the same order, without the search)."""
     seen: set = set()
     count = 0
 
-    def go(ans: dict) -> bool:
+    def go(state: _WalkState, ans: dict) -> bool:
         nonlocal count
-        w = COMP.walk(ans, settle_stop=False)
+        w, here = COMP.resume(state, ans, settle_stop=False)
         if w.next_question is None:
             count += 1
             seen.add(COMP.stop_outcome(COMP.fire(w.accepted)[0], w.accepted))
             return count <= cap
-        return all(go({**ans, w.next_question: cls[0]}) for cls in COMP.option_classes[w.next_question])
+        return all(go(here, {**ans, w.next_question: cls[0]}) for cls in COMP.option_classes[w.next_question])
 
-    return seen if go(dict(answers)) else None
+    return seen if go(_WalkState.start(COMP), dict(answers)) else None
 
 
 def sampled_outcomes(answers: dict, rng: random.Random, n: int = 24) -> set:
     out = set()
+    start = COMP.resume(_WalkState.start(COMP), answers, settle_stop=False)
     for _ in range(n):
         ans = dict(answers)
-        while (w := COMP.walk(ans, settle_stop=False)).next_question is not None:
+        w, here = start
+        while w.next_question is not None:
             ans[w.next_question] = rng.choice(COMP.option_classes[w.next_question])[0]
+            w, here = COMP.resume(here, ans, settle_stop=False)
         out.add(leaf_outcome(ans))
     return out
 
