@@ -32,6 +32,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from path_util import dialogue_path
 
 from casework.cli import format_text
 from casework.plan import build_plan
@@ -42,8 +43,6 @@ from rules.explain import explain
 from rules.model import load_rulebase
 from rules.settle import outcome
 from rules.words import result_words
-
-from path_util import dialogue_path
 
 KB = load_knowledge()
 RB = load_rulebase()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from path_util import dialogue_path
 
 from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
 from rules.consult import consult
-
-from path_util import dialogue_path
 
 KB = load_knowledge()
 QUESTIONS = {q.id: q.option_values() for q in KB.questions}

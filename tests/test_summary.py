@@ -10,6 +10,7 @@ import re
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from path_util import dialogue_path
 
 from knowledge.loader import load_knowledge
 from knowledge.schema import INTERVENTION_IDS
@@ -18,8 +19,6 @@ from rules.consult import consult
 from rules.explain import consult_explained
 from rules.model import load_rulebase
 from rules.words import scoped
-
-from path_util import dialogue_path
 
 KB = load_knowledge()
 RB = load_rulebase()
