@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import test_access_oidc as oidc
-from browser_util import TIMEOUT, RequestLog, wait_idle
+from browser_util import TIMEOUT, RequestLog, click, wait_idle
 from test_access_oidc import PAGES, main_text, nav_pages, sign_in, signed_in
 
 # the deployment and its browser pages: test_access_oidc's fixtures, started again for this module
@@ -63,14 +63,19 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
     signed_in(one, deployment.a, "bob")
     cid = deployment.cases["bob"]
     one.goto(f"{deployment.a}/cases?case={cid}")
-    one.get_by_role("tab", name="Export").click()
+    click(one, one.get_by_role("tab", name="Export"))  # the case's tabs rerun the page: wait for that run
     button = one.get_by_role("button", name="Download the case (JSON)")
     button.wait_for()
-    wait_idle(one)
     assert one.locator('[data-testid="stMain"] a[href*="/media/"]').count() == 0  # no address to copy
+
+    def exports():
+        return [e["actor"] for e in deployment.audit() if e["action"] == "export" and e["case_id"] == cid]
+
+    before = exports()
     with one.expect_download() as got:
         button.click()
     assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
+    assert exports() == [*before, "bob@example.test"]  # the file made is recorded
     wait_idle(one)
     other = _second_tab(one)
     other.goto(f"{deployment.a}/")
@@ -88,6 +93,7 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
         with pytest.raises(PlaywrightTimeout):
             one.wait_for_event("download", timeout=5_000)
         assert downloads == []
+        assert exports() == [*before, "bob@example.test"]  # no file, no export recorded
     finally:
         one.remove_listener("download", seen)
 

@@ -43,12 +43,12 @@ def case_from_address(store) -> int | None:
 
 
 def on_export(store, cid: int, fmt: str):
-    """A download button's callback: record the export in the audit log."""
+    """Record a download's export in the audit log (called when the download makes its file)."""
 
     def record() -> None:
         try:
             store.record_export(cid, fmt)
-        except StoreError:  # the download itself has happened; the failure goes to the log
+        except StoreError:  # the file is made all the same; the failure goes to the log
             log.exception("could not record an export")
 
     return record

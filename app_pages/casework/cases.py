@@ -273,15 +273,18 @@ def render_rediagnose(store: Store, case: dict[str, Any]) -> None:
                 st.markdown(f"- {kb.question(q).text} — **{kb.question(q).label_of(v)}**")
 
 
-def when_signed_in(make, alive):
+def when_signed_in(make, alive, record):
     """A download made when its button is clicked, and only while the sign-in is still open: the
     file has no address before the click, and a tab left open after its user signed out elsewhere
-    gets none (Streamlit serves a download's address to whoever has it, without a session)."""
+    gets none (Streamlit serves a download's address to whoever has it, without a session). The export
+    is recorded (``record``) when the file is made, so a click that gets no file records none."""
 
     def fetch():
         if not alive():
             raise PermissionError("signed out")  # Streamlit hands out no file
-        return make()
+        data = make()
+        record()
+        return data
 
     return fetch
 
@@ -292,11 +295,12 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
     alive = still_signed_in()
     st.download_button(
         "Download the case (JSON)",
-        when_signed_in(lambda: json.dumps(export_data(case), indent=2, ensure_ascii=False), alive),
+        when_signed_in(lambda: json.dumps(export_data(case), indent=2, ensure_ascii=False), alive,
+                       on_export(store, cid, "json")),
         file_name=f"{name}.json",
         mime="application/json",
         key=f"case_export_{cid}",
-        on_click=on_export(store, cid, "json"),
+        on_click="rerun",  # a tab whose user signed out elsewhere then says so
     )
     st.markdown("**Justification report** (with the saved plan and progress)")
     fmt = st.selectbox(
@@ -320,11 +324,11 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         f, data, _ = made
         st.download_button(
             f"Download the report ({REPORT_FORMATS[f][0]})",
-            when_signed_in(lambda: data, alive),
+            when_signed_in(lambda: data, alive, on_export(store, cid, f)),
             file_name=f"{name}.{f}",
             mime=REPORT_FORMATS[f][1],
             key=f"case_report_dl_{cid}",
-            on_click=on_export(store, cid, f),
+            on_click="rerun",
         )
 
 
