@@ -36,8 +36,8 @@ TIMEOUT = 60_000
 _WS_WATCH = r"""(() => {
   if (window.__triage) return;
   const t = window.__triage = {sent: 0, finished: 0, early: false, running: false, frame: 0, msgFrame: 0};
-  // frames are counted only until two have passed since the last message: a page that keeps asking for
-  // frames is drawn sixty times a second, which cost a kept-open idle page about 7 % of a core
+  // frames are counted only until two have passed since the last message: asking for the next frame
+  // from every frame ran this callback sixty times a second on every page for as long as it was open
   let ticking = false;
   const tick = () => { t.frame += 1; ticking = t.frame - t.msgFrame < 2; if (ticking) requestAnimationFrame(tick); };
   const wake = () => { if (!ticking) { ticking = true; requestAnimationFrame(tick); } };
