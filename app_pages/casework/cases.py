@@ -277,7 +277,12 @@ def when_signed_in(make, alive, record):
     """A download made when its button is clicked, and only while the sign-in is still open: the
     file has no address before the click, and a tab left open after its user signed out elsewhere
     gets none (Streamlit serves a download's address to whoever has it, without a session). The export
-    is recorded (``record``) when the file is made, so a click that gets no file records none."""
+    is recorded (``record``) when the file is made, so a click that gets no file records none.
+
+    The buttons start no script run (``on_click="ignore"``): a run started by the click registers the
+    file again under a new id and drops the old one when it ends, so under load the browser's request
+    for the old id could come too late and the click gave no file. A tab whose user signed out
+    elsewhere gets Streamlit's "failed" note under the button, and its next action says it signed out."""
 
     def fetch():
         if not alive():
@@ -300,7 +305,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
         file_name=f"{name}.json",
         mime="application/json",
         key=f"case_export_{cid}",
-        on_click="rerun",  # a tab whose user signed out elsewhere then says so
+        on_click="ignore",
     )
     st.markdown("**Justification report** (with the saved plan and progress)")
     fmt = st.selectbox(
@@ -328,7 +333,7 @@ def render_export(store: Store, case: dict[str, Any]) -> None:
             file_name=f"{name}.{f}",
             mime=REPORT_FORMATS[f][1],
             key=f"case_report_dl_{cid}",
-            on_click="rerun",
+            on_click="ignore",
         )
 
 
