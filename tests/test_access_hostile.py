@@ -77,7 +77,6 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
         button.click()
     assert json.loads(Path(got.value.path()).read_text(encoding="utf-8"))["id"] == cid
     assert exports() == [*before, "bob@example.test"]  # the file made is recorded
-    wait_idle(one)
     other = _second_tab(one)
     other.goto(f"{deployment.a}/")
     other.get_by_text("Signed in as").wait_for()

@@ -16,6 +16,7 @@ import random
 from pathlib import Path
 
 import pytest
+from path_util import dialogue_path
 
 import rules.walk as walk_module
 from rules.consult import consult
@@ -89,11 +90,9 @@ def half_known_paths(n: int, seed: int) -> list[dict]:
     routes = [v for v in RB.knowledge.question("concern").option_values()]
     paths = []
     for i in range(n):
-        answers = {"concern": routes[i % len(routes)]}
-        while (w := COMP.walk(answers)).next_question is not None:
-            opts = RB.knowledge.question(w.next_question).option_values()
-            answers[w.next_question] = "dont_know" if rng.random() < 0.33 and "dont_know" in opts else rng.choice(opts)
-        paths.append(answers)
+        paths.append(dialogue_path(
+            lambda qid, opts: "dont_know" if rng.random() < 0.33 and "dont_know" in opts else rng.choice(opts),
+            {"concern": routes[i % len(routes)]}, RB))
     return paths
 
 
