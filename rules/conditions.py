@@ -55,6 +55,24 @@ def holds(c: CondFn, answers: Mapping[str, str], findings, kinds) -> bool:
     return True
 
 
+def standing(c: CondFn, answers: Mapping[str, str], findings, kinds) -> int:
+    """:func:`holds` and :func:`closed` in one pass, for the walk's look at each question still open:
+    1 when ``c`` holds, -1 when it is closed, 0 when it may still come to hold."""
+    ans, need, bar, anyk, nok = c
+    waiting = False
+    for q, allowed in ans:
+        v = answers.get(q)
+        if v not in allowed:
+            if v is not None:
+                return -1  # answered otherwise
+            waiting = True
+    if (bar and not bar.isdisjoint(findings)) or (nok and not nok.isdisjoint(kinds)):
+        return -1
+    if waiting or (need and not need <= findings) or (anyk and anyk.isdisjoint(kinds)):
+        return 0
+    return 1
+
+
 def could_hold(c: CondFn, answers: Mapping[str, str], findings, possible, possible_kinds,
                askable=None) -> bool:
     """Whether ``c`` can still hold on some completion of this path: no answer it tests was given

@@ -26,10 +26,11 @@ from typing import Any
 from knowledge.schema import DONT_KNOW, Question
 
 from .engine import Firing, run_engine, trace
-from .evaluate import closed, compiled, holds
+from .evaluate import Compiled, closed, compiled, holds
 from .model import RuleBase, load_rulebase
 from .settle import CostStep, Settled, answer_costs, outcome, settle
 from .summary import cannot_lead, primary_part, ruled_out, secondary_part, summary
+from .walk import _WalkState
 from .words import result_words, scoped
 
 RED_FLAGS = ("yes", "substance", "both")  # answers to distress_signs that are red flags
@@ -186,34 +187,48 @@ def other_answers(rb: RuleBase, accepted: Mapping[str, str], questions: list[str
     of an explanation (every answer): one option of each class of options that no condition tells
     apart is tried, walking on from the state before that question, newly opened questions answered
     "don't know". Gives ``{question: ([(other answer, outcome)], {other answer: questions it opens})}``
-    for the questions where some other answer changes the outcome."""
+    for the questions where some other answer changes the outcome. What is found for a question is
+    remembered per set of answers (the explanation asks again what the confidence check asked)."""
     if not questions:
         return {}
     comp = compiled(rb)
-    walked, _end, before = comp.walk_states(accepted)
-    at = {qid: n for n, qid in enumerate(walked.path)}
+    known = frozenset(accepted.items())
+    states: list = []  # (the states before each question of the path, their places): walked once, if needed
+
+    def tried(qid: str) -> tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]] | None:
+        if not states:
+            walked, _end, before = comp.walk_states(accepted)
+            states.extend((before, {q: n for n, q in enumerate(walked.path)}))
+        before, at = states
+        return _tried(rb, comp, accepted, before[at[qid]], qid, base) if qid in at else None
+
     out: dict[str, tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]]] = {}
     for qid in questions:
-        if qid not in at:
-            continue
-        alts: list[tuple[str, tuple]] = []
-        opens: dict[str, tuple[str, ...]] = {}
-        for values in comp.option_classes[qid]:
-            if accepted[qid] in values:
-                continue  # answers no condition tells apart from this one change nothing
-            # the path up to this question is the same: walk on from there with the other answer
-            # (to the end: a settled stop would give the same outcome, at the price of its check)
-            _w, st = comp.resume(before[at[qid]], {**accepted, qid: values[0]}, fill=DONT_KNOW, settle_stop=False)
-            other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
-            if other != base:
-                alts += [(alt, other) for alt in values]
-                # the questions it opens: those the consultation would go on to ask (it stops once settled)
-                _w, asked = comp.resume(before[at[qid]], {**accepted, qid: values[0]}, fill=DONT_KNOW)
-                opened = tuple(q for q in asked.accepted if q not in accepted)
-                opens.update(dict.fromkeys(values, opened))
-        if alts:
-            out[qid] = (alts, opens)
+        found = comp.remembered_other((known, qid, base), lambda qid=qid: tried(qid))
+        if found:
+            out[qid] = (list(found[0]), dict(found[1]))  # copies: the remembered ones stay as found
     return out
+
+
+def _tried(rb: RuleBase, comp: Compiled, accepted: Mapping[str, str], before: _WalkState, qid: str, base: tuple
+           ) -> tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]] | None:
+    """:func:`other_answers` for one question, from the walk's state before it was answered."""
+    alts: list[tuple[str, tuple]] = []
+    opens: dict[str, tuple[str, ...]] = {}
+    for values in comp.option_classes[qid]:
+        if accepted[qid] in values:
+            continue  # answers no condition tells apart from this one change nothing
+        # the path up to this question is the same: walk on from there with the other answer
+        # (to the end: a settled stop would give the same outcome, at the price of its check)
+        _w, st = comp.resume(before, {**accepted, qid: values[0]}, fill=DONT_KNOW, settle_stop=False)
+        other = outcome(rb, comp.fired_by(st, ordered=False), st.accepted)
+        if other != base:
+            alts += [(alt, other) for alt in values]
+            # the questions it opens: those the consultation would go on to ask (it stops once settled)
+            _w, asked = comp.resume(before, {**accepted, qid: values[0]}, fill=DONT_KNOW)
+            opened = tuple(q for q in asked.accepted if q not in accepted)
+            opens.update(dict.fromkeys(values, opened))
+    return (alts, opens) if alts else None
 
 
 @dataclass(frozen=True)

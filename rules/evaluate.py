@@ -91,6 +91,8 @@ class Compiled(Outcomes, Walking):
         self.producers = [(f, cond[0], cond[1]) for _rid, cond, f, _g in self.finding_rules if f]
         self._settled_cache: dict[frozenset, str | None] = {}
         self._below_cache: dict[frozenset, tuple | None] = {}
+        # what other answers to a question lead to (rules.consult.other_answers), per set of answers
+        self._other_cache: dict[tuple, tuple | None] = {}
         # how each intervention is delivered: [(row, [established ...])]
         self.delivery = [(dl, [compile_condition(c) for c in dl.established]) for dl in rb.delivery]
         # the base rates that order a "check first" differential: [(row, condition)]

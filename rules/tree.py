@@ -25,6 +25,7 @@ paths with a risk of harm that did not end in an urgent referral.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import add
 
 from knowledge.schema import DONT_KNOW, INTERVENTION_IDS
 
@@ -171,12 +172,14 @@ class TreeEnumerator:
         self.always_q = frozenset(q for c in self.req_conds for q, _ in c[0])
         self.always_f = frozenset({SAFETY_FINDING} | {f for g in rb.gates.values() for f in g.overridden_by})
         self.all_questions = frozenset(q for q, _ in self.questions)
+        self.ask_when = dict(self.questions)
         self.rule_needs = [r.cond[1] for r in self.rules]
         self.rule_asks = [frozenset(q for q, _ in r.cond[0]) for r in self.rules]
         self._memo_sig: dict[tuple, tuple[bool, ...]] = {}
         self._memo_cfs: dict[frozenset, tuple] = {}
         self._memo_possible: dict[tuple, frozenset] = {}
         self._memo_tested: dict[tuple, tuple] = {}
+        self._memo_req: dict[tuple, tuple] = {}
 
     # ---- one step ------------------------------------------------------------------------------
 
@@ -245,7 +248,15 @@ class TreeEnumerator:
 
     def _req_signature(self, st: _State) -> tuple:
         """Per intervention that may still lead: its evidence standard already met, already missed,
-        or the statuses of the conditions still undecided (what the leaves below will test)."""
+        or the statuses of the conditions still undecided (what the leaves below will test).
+        Remembered per (statuses, barred): many states share them."""
+        key = (tuple(st.req), frozenset(st.barred))
+        got = self._memo_req.get(key)
+        if got is None:
+            got = self._memo_req[key] = self._req_signature_of(st)
+        return got
+
+    def _req_signature_of(self, st: _State) -> tuple:
         sig = []
         for iv in INTERVENTION_IDS:
             if iv in st.barred or iv not in self.req_of:
@@ -333,16 +344,17 @@ class TreeEnumerator:
     def _settle_open(self, st: _State) -> tuple:
         """Drop what no undecided rule or open question tests; return the key of the state."""
         possible = self._possible_findings(frozenset(st.findings), frozenset(st.pending))
-        answered, vals = st.answered, st.vals
+        answered, vals, findings, kinds = st.answered, st.vals, st.findings, st.kinds
         open_q = []
-        for qid, (ans, need, bar, _anyk, nok) in self.questions:
-            if qid in answered:
-                continue
-            if any(q in answered and vals.get(q) not in allowed for q, allowed in ans):
-                continue
-            if not need <= possible or not bar.isdisjoint(st.findings) or not nok.isdisjoint(st.kinds):
-                continue
-            open_q.append(qid)
+        conds = self.ask_when
+        for qid in self.all_questions - answered:
+            ans, need, bar, _anyk, nok = conds[qid]
+            for q, allowed in ans:  # (a loop, not any(): this runs for every question of every state)
+                if q in answered and vals.get(q) not in allowed:
+                    break  # answered otherwise
+            else:
+                if need <= possible and bar.isdisjoint(findings) and nok.isdisjoint(kinds):
+                    open_q.append(qid)
         open_set = frozenset(open_q)
         reach = answered | open_set
         needs, asks = self.rule_needs, self.rule_asks
@@ -487,7 +499,7 @@ class TreeEnumerator:
                 got = expand(child, [*path, (qid, value)])
                 if not path:  # the first question routes the case: keep what each answer leads to
                     out.routes[value] = dict(zip(COUNTS, got, strict=True))
-                total = tuple(a + b for a, b in zip(total, got, strict=True))
+                total = tuple(map(add, total, got))
             memo[key] = total
             return total
 

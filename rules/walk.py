@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .conditions import accumulate, closed, could_hold, holds, holds_for_good, net_cf
+from .conditions import accumulate, could_hold, holds, holds_for_good, net_cf, standing
 
 SETTLED_CACHE_SIZE = 50_000  # remembered settled checks (a few MB at most)
 BELOW_CACHE_SIZE = 200_000  # remembered outcomes below a state (tens of MB at most)
+OTHER_CACHE_SIZE = 20_000  # remembered other-answer checks (rules.consult.other_answers; a few MB)
 SEARCH_BUDGET = 400  # states the exhaustive part of the stopping check may visit per question
 
 
@@ -259,6 +260,18 @@ class Walking:
         """Forget what the stopping checks remembered (the benches start each run cold)."""
         self._settled_cache.clear()
         self._below_cache.clear()
+        self._other_cache.clear()
+
+    def remembered_other(self, key: tuple, make):
+        """``make()`` remembered under ``key`` (what :func:`rules.consult.other_answers` found for one
+        question of one set of answers: the confidence check and the decisive answers of the explanation
+        ask it of the same questions). Bounded: emptied when full."""
+        memo = self._other_cache
+        if key not in memo:
+            if len(memo) >= OTHER_CACHE_SIZE:
+                memo.clear()
+            memo[key] = make()
+        return memo[key]
 
     def _probe(self, st: _WalkState, nxt: str, value: str, pick: int) -> tuple:
         """The outcome of one completion: ``nxt`` answered ``value``, every later question by the
@@ -353,10 +366,11 @@ class Walking:
             item = None
             dead = []
             for q in pending:
-                if holds(q[1], accepted, findings, kinds):
+                now = standing(q[1], accepted, findings, kinds)
+                if now == 1:
                     item = q
                     break
-                if closed(q[1], accepted, findings, kinds):
+                if now < 0:
                     dead.append(q)
             for q in dead:
                 pending.remove(q)
