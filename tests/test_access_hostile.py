@@ -61,9 +61,8 @@ def test_a_download_has_no_address_before_the_click_and_none_after_sign_out(depl
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     one = new_page()
-    signed_in(one, deployment.a, "bob")
     cid = deployment.cases["bob"]
-    one.goto(f"{deployment.a}/cases?case={cid}")
+    signed_in(one, deployment.a, "bob", f"cases?case={cid}")
     click(one, one.get_by_role("tab", name="Export"))  # the case's tabs rerun the page: wait for that run
     button = one.get_by_role("button", name="Download the case (JSON)")
     button.wait_for()
@@ -150,8 +149,7 @@ def test_stored_markdown_in_an_old_result_is_shown_as_text(deployment, new_page)
                      {"r": json.dumps(res), "i": row.id})
     page = new_page()
     log = RequestLog(page.context)
-    signed_in(page, deployment.a, "ada")
-    page.goto(f"{deployment.a}/cases?case={cid}")
+    signed_in(page, deployment.a, "ada", f"cases?case={cid}")
     page.get_by_text("[Sign in again](http").wait_for()  # the brackets shown, not a link
     page.get_by_text("hypnosis (unknown intervention)").wait_for()
     wait_idle(page)
@@ -164,14 +162,12 @@ def test_the_database_address_is_for_administrators_only(deployment, new_page):
     host = sa.make_url(deployment.db_url).host
     port = str(sa.make_url(deployment.db_url).port)
     page = new_page()
-    signed_in(page, deployment.a, "bob")
-    page.goto(f"{deployment.a}/cases")
+    signed_in(page, deployment.a, "bob", "cases")
     page.get_by_role("heading", name="Cases").wait_for()
     wait_idle(page)
     assert f"{host}:{port}" not in page.content()
     ada = new_page()
-    signed_in(ada, deployment.a, "ada")
-    ada.goto(f"{deployment.a}/cases")
+    signed_in(ada, deployment.a, "ada", "cases")
     ada.get_by_text(f"{host}:{port}").first.wait_for()
 
 
@@ -179,8 +175,8 @@ def test_the_database_address_is_for_administrators_only(deployment, new_page):
 def test_no_page_fetches_from_another_machine_when_signed_in(deployment, new_page, login):
     page = new_page()
     log = RequestLog(page.context)
-    signed_in(page, deployment.a, login)
-    for path in ("", "cases", "batch", "case_summary", "access_admin", "learn_interventions", "rule_map",
+    signed_in(page, deployment.a, login)  # the first page: the app's address
+    for path in ("cases", "batch", "case_summary", "access_admin", "learn_interventions", "rule_map",
                  "worked_cases", "practice"):
         page.goto(f"{deployment.a}/{path}")
         page.get_by_text("Signed in as").wait_for()

@@ -222,21 +222,24 @@ def sign_in(page, app: str, login: str, expect: str = "Signed in as", password: 
 SIGNED_IN: dict[tuple[str, str], list[dict]] = {}
 
 
-def signed_in(page, app: str, login: str) -> None:
-    """``page`` signed in as ``login`` on ``app``, for a test whose subject is not the sign-in: with the
-    cookies of this person's last sign-in on that app when the server still honours them (a sign-out
-    ends them), else through the provider's form (:func:`sign_in`)."""
+def signed_in(page, app: str, login: str, path: str = "") -> None:
+    """``page`` signed in as ``login`` on ``app``, showing ``app/path``, for a test whose subject is not
+    the sign-in: with the cookies of this person's last sign-in on that app when the server still honours
+    them (a sign-out ends them), else through the provider's form (:func:`sign_in`). The page is loaded
+    once where the cookies hold (each load of the app costs the browser about a second of CPU)."""
     saved = SIGNED_IN.get((app, login))
     if saved:
         page.context.clear_cookies()
         page.context.add_cookies(saved)
-        page.goto(app + "/")
+        page.goto(f"{app}/{path}")
         page.get_by_text("Signed in as").or_(page.get_by_role("button", name="Sign in")).first.wait_for()
         wait_idle(page)
         if page.get_by_text("Signed in as").count():
             return
         page.context.clear_cookies()
     sign_in(page, app, login)
+    if path:
+        page.goto(f"{app}/{path}")
 
 
 def nav_pages(page) -> list[str]:
@@ -313,8 +316,7 @@ def test_outcomes_and_the_profile_respect_the_role(deployment, new_page):
     for login, app, n, edits in (("alice", deployment.a, 1, False), ("lena", deployment.a, 1, False),
                                  ("ada", deployment.b, 3, True)):
         page = new_page()
-        signed_in(page, app, login)
-        page.goto(app + "/outcomes")
+        signed_in(page, app, login, "outcomes")
         page.get_by_text(f"{n} case{'s' if n > 1 else ''} you may see").wait_for()
         if login != "ada":
             assert "Bob service case" not in main_text(page) and "Old unowned" not in main_text(page)
@@ -331,8 +333,7 @@ def test_no_way_to_someone_elses_case(deployment, new_page):
     same words as a case that does not exist; the refusals are audited."""
     c = deployment.cases
     page = new_page()
-    signed_in(page, deployment.a, "alice")
-    page.goto(f"{deployment.a}/cases?case={c['alice']}")
+    signed_in(page, deployment.a, "alice", f"cases?case={c['alice']}")
     page.get_by_role("heading", name=f"#{c['alice']} Alice sales case").wait_for()
     for cid in (c["bob"], c["unowned"], 987654):
         page.goto(f"{deployment.a}/cases?case={cid}")
@@ -402,8 +403,7 @@ def test_two_instances_one_database(deployment, new_page):
     kb = load_knowledge()
     answers = next(c for c in kb.cases if c.id == "call-centre").answers
     alice = new_page()
-    signed_in(alice, deployment.a, "alice")
-    alice.goto(deployment.a + "/?" + "&".join(f"{k}={v}" for k, v in answers.items()))
+    signed_in(alice, deployment.a, "alice", "?" + "&".join(f"{k}={v}" for k, v in answers.items()))
     alice.get_by_role("button", name="Save this case").wait_for()
     click(alice, alice.get_by_role("button", name="Save this case"))
     alice.get_by_text("Saved as case").wait_for()
@@ -411,11 +411,9 @@ def test_two_instances_one_database(deployment, new_page):
     row = deployment.case_rows("id = :i", i=new_id)[0]
     assert (row["owner"], row["org_unit"]) == ("alice@example.test", "sales")
     lena, bob = new_page(), new_page()
-    signed_in(lena, deployment.b, "lena")
-    signed_in(bob, deployment.b, "bob")
-    lena.goto(f"{deployment.b}/cases?case={new_id}")
+    signed_in(lena, deployment.b, "lena", f"cases?case={new_id}")
+    signed_in(bob, deployment.b, "bob", f"cases?case={new_id}")
     lena.get_by_role("heading", name=f"#{new_id}").wait_for()
-    bob.goto(f"{deployment.b}/cases?case={new_id}")
     bob.get_by_text(f"No case with id {new_id}.").wait_for()
     # Alice's sign-in is bound to instance A's origin (the identity cookie names it): instance B, on
     # another port here, asks her to sign in; then she sees her pages and cases, nobody else's
@@ -433,8 +431,7 @@ def test_two_instances_one_database(deployment, new_page):
 
 def test_admin_erases_a_persons_cases_and_the_audit_holds_no_content(deployment, new_page):
     page = new_page()
-    signed_in(page, deployment.b, "ada")
-    page.goto(deployment.b + "/access_admin")
+    signed_in(page, deployment.b, "ada", "access_admin")
     page.get_by_role("heading", name="Access and audit").wait_for()
     page.get_by_role("tab", name="Erasure").click()
     wait_idle(page)
@@ -482,8 +479,7 @@ def test_access_pages_pass_axe(deployment, new_page):
     stranger.get_by_text("Ask your administrator").wait_for()
     found["no access"] = axe_violations(stranger)
     ada = new_page()
-    signed_in(ada, deployment.a, "ada")
-    ada.goto(deployment.a + "/access_admin")
+    signed_in(ada, deployment.a, "ada", "access_admin")
     ada.get_by_text("Download the audit log (CSV)").wait_for()
     found["access and audit"] = axe_violations(ada)
     ada.goto(deployment.a + "/case_summary")
