@@ -63,10 +63,13 @@ def outcomes_below(answers: dict, cap: int = CAP) -> set | None:
     return seen if go(_WalkState.start(COMP), dict(answers)) else None
 
 
-def sampled_outcomes(answers: dict, rng: random.Random, n: int = 24) -> set:
+def sampled_outcomes(answers: dict, rng: random.Random, n: int = 24, enough: int | None = None) -> set:
+    """The outcomes of ``n`` random completions (fewer once ``enough`` different ones are found)."""
     out = set()
     start = COMP.resume(_WalkState.start(COMP), answers, settle_stop=False)
     for _ in range(n):
+        if enough is not None and len(out) >= enough:
+            break
         ans = dict(answers)
         w, here = start
         while w.next_question is not None:
@@ -78,7 +81,7 @@ def sampled_outcomes(answers: dict, rng: random.Random, n: int = 24) -> set:
 
 def differ_somewhere(answers: dict, rng: random.Random) -> bool | None:
     """Whether two completions reach different outcomes (None: not found by sampling, too many to walk)."""
-    if len(sampled_outcomes(answers, rng)) > 1:
+    if len(sampled_outcomes(answers, rng, enough=2)) > 1:
         return True
     found = outcomes_below(answers)
     return None if found is None else len(found) > 1
