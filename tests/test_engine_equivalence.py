@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+from rules.conditions import closed, compile_condition, holds, standing
 from rules.engine import run_engine
 from rules.evaluate import fire
 
@@ -50,8 +51,6 @@ def test_a_resumed_walk_fires_what_a_fresh_walk_fires(rb):
 def test_standing_is_holds_and_closed_in_one(rb):
     """The walk looks at each open question once (conditions.standing): 1 where holds() is true, -1
     where closed() is, 0 otherwise, for every compiled condition of the rule base on random states."""
-    from rules.conditions import closed, compile_condition, holds, standing
-
     conds = [compile_condition(c) for c in [r.when for r in rb.rules] + [q.ask_when for q in rb.knowledge.questions]]
     rnd = random.Random(7)
     opts = {q.id: q.option_values() for q in rb.knowledge.questions}

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import random
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from path_util import dialogue_path
+
 from rules.consult import consult
+from rules.evaluate import compiled
 
 
 def test_eight_threads_match_sequential(kb):
@@ -18,3 +22,25 @@ def test_eight_threads_match_sequential(kb):
     with ThreadPoolExecutor(max_workers=8) as pool:
         got = list(pool.map(lambda a: consult(a).to_dict(), inputs * 2))
     assert got == expected * 2
+
+
+def test_stopping_searches_in_threads_at_once_match_sequential(kb, rb):
+    """The stopping check's searches run side by side in threads, from an empty memory and switching
+    threads often, and walk where the one-by-one walks went. (The test above finds the memory full, so
+    its threads mostly read it.) Each search counts down its own budget and reads the shared memory
+    once per look-up; this test rarely meets a search near its budget, so it guards the memory more
+    than the budget."""
+    comp = compiled(rb)
+    rnd = random.Random(9)
+    paths = [dialogue_path(lambda q, values: rnd.choice(values), rb=rb) for _ in range(20)]
+    inputs = [dict(list(p.items())[:n]) for p in paths for n in range(2, len(p) + 1, 2)]
+    comp.clear_caches()
+    expected = [comp.walk(a) for a in inputs]
+    switch = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(1e-4)
+        comp.clear_caches()
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            assert list(pool.map(comp.walk, inputs)) == expected
+    finally:
+        sys.setswitchinterval(switch)
