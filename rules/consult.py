@@ -19,6 +19,7 @@ Three things are decided here rather than by a rule:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -193,14 +194,12 @@ def other_answers(rb: RuleBase, accepted: Mapping[str, str], questions: list[str
         return {}
     comp = compiled(rb)
     known = frozenset(accepted.items())
-    states: list = []  # (the states before each question of the path, their places): walked once, if needed
+    states = functools.cache(lambda: comp.walk_states(accepted))  # walked once, if something is not remembered
 
     def tried(qid: str) -> tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]] | None:
-        if not states:
-            walked, _end, before = comp.walk_states(accepted)
-            states.extend((before, {q: n for n, q in enumerate(walked.path)}))
-        before, at = states
-        return _tried(rb, comp, accepted, before[at[qid]], qid, base) if qid in at else None
+        walked, _end, before = states()
+        path = walked.path
+        return _tried(rb, comp, accepted, before[path.index(qid)], qid, base) if qid in path else None
 
     out: dict[str, tuple[list[tuple[str, tuple]], dict[str, tuple[str, ...]]]] = {}
     for qid in questions:

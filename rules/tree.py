@@ -332,7 +332,7 @@ class TreeEnumerator:
             tested_q: set[str] = set()
             tested_f: set[str] = set()
             tested_k: set[str] = set()
-            conds = [self.rules[i].cond for i in pending] + [c for qid, c in self.questions if qid in open_q]
+            conds = [self.rules[i].cond for i in pending] + [self.ask_when[qid] for qid in open_q]
             for ans, need, bar, anyk, nok in conds:
                 tested_q.update(q for q, _ in ans)
                 tested_f |= need | bar

@@ -42,6 +42,21 @@ _UNDECIDED = object()  # remembered: the search for this state ran out of its bu
 _MISSING = object()  # not remembered
 
 
+def _store(memo: dict, bound: int, key, value):
+    """Remember ``value`` under ``key`` in a memory of at most ``bound`` entries (emptied when full)."""
+    if len(memo) >= bound:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def _remembered(memo: dict, bound: int, key, make):
+    """What ``memo`` holds under ``key``, else ``make()`` remembered (:func:`_store`). One read: another
+    thread may empty the memory between a check and a second read."""
+    found = memo.get(key, _MISSING)
+    return _store(memo, bound, key, make()) if found is _MISSING else found
+
+
 @dataclass(frozen=True)
 class WalkResult:
     accepted: dict[str, str]
@@ -183,14 +198,8 @@ class Walking:
         the findings too). Replays of the same answers (each step of the app and of the interactive CLI
         walks from the first question; the decisive-answer and confidence searches share prefixes) then
         cost a look-up. Bounded: emptied when full."""
-        key = frozenset(st.accepted.items())
-        memo = self._settled_cache
-        found = memo.get(key, _MISSING)
-        if found is _MISSING:
-            if len(memo) >= SETTLED_CACHE_SIZE:
-                memo.clear()
-            found = memo[key] = self.settled(st)
-        return found  # (not read back: another thread may have emptied the memory meanwhile)
+        return _remembered(self._settled_cache, SETTLED_CACHE_SIZE, frozenset(st.accepted.items()),
+                           lambda: self.settled(st))
 
     def below(self, st: _WalkState, nxt: str) -> tuple | None:
         """The one outcome (status, gate, primary, lean) every completion of this path reaches, with
@@ -207,7 +216,7 @@ class Walking:
         per set of accepted answers (the walk is deterministic).
         """
         key = frozenset(st.accepted.items())
-        found = self._below_cache.get(key, _MISSING)  # one read: another thread may empty the memory
+        found = self._below_cache.get(key, _MISSING)  # one read (see _remembered)
         if found is not _MISSING:
             return None if found is _UNDECIDED else found
         own = None
@@ -225,11 +234,7 @@ class Walking:
         return found
 
     def _remember(self, key: frozenset, found):
-        memo = self._below_cache
-        if len(memo) >= BELOW_CACHE_SIZE:
-            memo.clear()
-        memo[key] = found
-        return found
+        return _store(self._below_cache, BELOW_CACHE_SIZE, key, found)
 
     def _below(self, st: _WalkState, nxt: str, target: tuple, budget: list[int]) -> tuple | None:
         """:meth:`below` searched to the end: the one outcome below, or None as soon as a completion
@@ -265,13 +270,7 @@ class Walking:
         """``make()`` remembered under ``key`` (what :func:`rules.consult.other_answers` found for one
         question of one set of answers: the confidence check and the decisive answers of the explanation
         ask it of the same questions). Bounded: emptied when full."""
-        memo = self._other_cache
-        found = memo.get(key, _MISSING)
-        if found is _MISSING:
-            if len(memo) >= OTHER_CACHE_SIZE:
-                memo.clear()
-            found = memo[key] = make()
-        return found
+        return _remembered(self._other_cache, OTHER_CACHE_SIZE, key, make)
 
     def _probe(self, st: _WalkState, nxt: str, value: str, pick: int) -> tuple:
         """The outcome of one completion: ``nxt`` answered ``value``, every later question by the
