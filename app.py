@@ -16,7 +16,7 @@ from app_pages.admin import access_admin
 from app_pages.casework import batch, case_summary, cases, org_profile, outcomes
 from app_pages.diagnose import diagnose
 from app_pages.learn import interventions, practice, processes, rule_map, rule_table, topics, worked_cases
-from app_pages.state import configure_logging, use_session_engines
+from app_pages.state import configure_logging
 from app_pages.widgets import FRIENDLY_ERROR, guard, remember_pages
 
 configure_logging()  # after the imports: experta calls logging.basicConfig() when imported
@@ -68,7 +68,6 @@ for section, title, icon, module, url_path in PAGES:
 log = logging.getLogger("triage.app")
 sections = gate(sections)  # sign-in when configured; only the pages of the user's role
 remember_pages({page_key(p): p for pages in sections.values() for p in pages})  # for switch_to
-use_session_engines()
 current = st.navigation(sections)
 started = time.perf_counter()
 try:

@@ -19,7 +19,6 @@ import streamlit as st
 from casework.store import CaseNotFound, Store, resolve_url
 from knowledge.loader import Knowledge, load_knowledge
 from rules.consult import Consultation, consult
-from rules.engine import bind_engine_store
 from rules.explain import compare, explain
 from rules.model import RuleBase, load_rulebase
 
@@ -67,17 +66,6 @@ def _store_for(url: str):
 def raw_store():
     """The shared store itself (each call must pass ``actor=``)."""
     return _store_for(resolve_url())
-
-
-def use_session_engines() -> None:
-    """Give this script run the experta engines of its own session.
-
-    :func:`rules.engine.run_engine` keeps its engines in a ``threading.local``, but Streamlit starts
-    a new thread for every script run, so the engines (about 0.1 s to build) would be rebuilt on
-    every click. Pointing this thread's slot at a dict kept in the session's state keeps one set of
-    engines per session: never shared between sessions, and a session runs one script at a time.
-    """
-    bind_engine_store(st.session_state.setdefault("_experta_engines", {}))
 
 
 # --------------------------------------------------------------------------- this session's case

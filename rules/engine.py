@@ -12,10 +12,12 @@ per finding with joins took 12.6 ms a consultation, this layout about 4.6 ms (``
 No ``@DefFacts`` (they race across threads), no OR of field constraints; multi-value tests are
 ``P(lambda v: v in allowed)``.
 
-Engines are not shared: :func:`run_engine` keeps one set of engines per thread; each run declares
-its ``Case`` fact and resets the engine afterwards (measured on the 162-rule base, ``reset()`` is about
-12 % cheaper than retracting the fact, which propagates the removal through the network; the rules
-match only ``Case`` facts, so a reset engine is the same as one whose fact was retracted).
+A set of engines is used by one run at a time: :func:`run_engine` takes one from a pool (or builds one,
+about 0.1 s) and gives it back when the run is over, so threads that run at once each have their own and
+a new thread or app session reuses one built before. Each run declares its ``Case`` fact and resets the
+engine afterwards (measured on the 162-rule base, ``reset()`` is about 12 % cheaper than retracting the
+fact, which propagates the removal through the network; the rules match only ``Case`` facts, so a reset
+engine is the same as one whose fact was retracted).
 """
 
 from __future__ import annotations
@@ -120,19 +122,10 @@ def build_engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
     return classes
 
 
-_local = threading.local()
 _classes: dict[int, tuple[RuleBase, list[type[KnowledgeEngine]]]] = {}
 _classes_lock = threading.Lock()
-
-
-def bind_engine_store(store: dict) -> None:
-    """Keep the calling thread's engines in ``store`` from now on.
-
-    For hosts that run one logical session on changing threads (Streamlit starts a thread per
-    script run): give each session its own dict, so its engines are built once and never shared
-    with another session. The store must not be used by two threads at the same time.
-    """
-    _local.engines = store
+_pools: dict[int, tuple[RuleBase, list[list[KnowledgeEngine]]]] = {}  # sets of engines not in use, per rule base
+_pools_lock = threading.Lock()
 
 
 def _engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
@@ -143,29 +136,38 @@ def _engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
         return hit[1]
 
 
-def _engines(rb: RuleBase) -> list[KnowledgeEngine]:
-    cache = getattr(_local, "engines", None)
-    if cache is None:
-        cache = _local.engines = {}
-    key = (rb.version, id(rb))
-    engines = cache.get(key)
-    if engines is None:
-        engines = cache[key] = [cls() for cls in _engine_classes(rb)]
-        for eng in engines:
-            eng.reset()  # once: afterwards each run declares its Case fact and resets again
-            eng.fired = []
+def _take_engines(rb: RuleBase) -> list[KnowledgeEngine]:
+    """A set of engines for ``rb`` no other run is using: one given back earlier, else a new one."""
+    with _pools_lock:
+        hit = _pools.get(id(rb))
+        if hit is not None and hit[0] is rb and hit[1]:
+            return hit[1].pop()
+    engines = [cls() for cls in _engine_classes(rb)]
+    for eng in engines:
+        eng.reset()  # once: afterwards each run declares its Case fact and resets again
+        eng.fired = []
     return engines
+
+
+def _give_back(rb: RuleBase, engines: list[KnowledgeEngine]) -> None:
+    with _pools_lock:
+        hit = _pools.get(id(rb))
+        if hit is None or hit[0] is not rb:
+            hit = _pools[id(rb)] = (rb, [])
+        hit[1].append(engines)
 
 
 def run_engine(rb: RuleBase, answers: Mapping[str, str]) -> tuple[list[str], set[str]]:
     """Run the experta engines, layer by layer, on ``answers``: (fired rule ids in order, findings).
 
-    The engines belong to the calling thread; each run declares its fact and resets the engine after.
+    The engines are this run's alone (:func:`_take_engines`); each layer declares its fact and resets
+    its engine after. A run that fails does not give its engines back.
     """
+    engines = _take_engines(rb)
     findings: set[str] = set()
     fired: list[str] = []
     order = {r.id: i for i, r in enumerate(rb.rules)}
-    for eng in _engines(rb):
+    for eng in engines:
         eng.fired = []
         case = Case(
             **{q: v for q, v in answers.items() if q in eng.tested_answers},
@@ -184,6 +186,7 @@ def run_engine(rb: RuleBase, answers: Mapping[str, str]) -> tuple[list[str], set
             f = rb.by_id[rid].then.finding
             if f:
                 findings.add(f)
+    _give_back(rb, engines)  # not reached when a layer raised
     return fired, findings
 
 

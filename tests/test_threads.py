@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from path_util import dialogue_path
 
 from rules.consult import consult
@@ -44,3 +46,34 @@ def test_stopping_searches_in_threads_at_once_match_sequential(kb, rb):
             assert list(pool.map(comp.walk, inputs)) == expected
     finally:
         sys.setswitchinterval(switch)
+
+
+def test_engines_serve_one_run_at_a_time_and_are_reused_on_other_threads(kb):
+    """The experta engines are built once and reused by later runs on any thread (Streamlit runs every
+    click in a new thread), but never by two runs at once; a run that fails keeps none."""
+    from rules import engine
+    from rules.model import HERE, load_rulebase_from
+
+    rb = load_rulebase_from(HERE, kb)  # a rule base of its own: no other test's engines in its pool
+    answers = kb.cases[0].answers
+    expected = engine.run_engine(rb, answers)
+    for _ in range(3):  # one after another, each on a new thread
+        done = []
+        t = threading.Thread(target=lambda done=done: done.append(engine.run_engine(rb, answers)))
+        t.start()
+        t.join()
+        assert done == [expected]
+    assert len(engine._pools[id(rb)][1]) == 1  # one set, built once
+    one, two = engine._take_engines(rb), engine._take_engines(rb)  # two runs at once
+    assert one is not two and not set(map(id, one)) & set(map(id, two))
+    engine._give_back(rb, one)
+    engine._give_back(rb, two)
+    assert len(engine._pools[id(rb)][1]) == 2
+    class Unreadable(dict):
+        def items(self):
+            raise RuntimeError("the answers cannot be read")
+
+    with pytest.raises(RuntimeError):
+        engine.run_engine(rb, Unreadable(answers))
+    assert len(engine._pools[id(rb)][1]) == 1  # the failed run's engines are not given back
+    assert engine.run_engine(rb, answers) == expected
