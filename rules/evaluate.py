@@ -85,6 +85,21 @@ class Compiled(Outcomes, Walking):
                           for rid, cond in self.decision_rules]
         # the decision rules that rule an intervention out (it may then not even be a secondary)
         self.rule_outs = [(compile_condition(r.when), r.then.rule_out) for r in rb.rules if r.then.rule_out]
+        self.rule_out_ids = frozenset(r.id for r in rb.rules if r.then.rule_out)
+        # the decision rules by one finding each needs (the one fewest of them need), so that a finished
+        # walk tests only the rules whose finding it has (fired_by); those that need none, always
+        need_count: dict[str, int] = {}
+        for _rid, cond in self.decision_rules:
+            for f in cond[1]:
+                need_count[f] = need_count.get(f, 0) + 1
+        self.decisions_by_finding: dict[str, list[int]] = {}
+        self.decisions_needing_none: list[int] = []
+        for i, (_rid, cond) in enumerate(self.decision_rules):
+            if cond[1]:
+                key = min(cond[1], key=lambda f: (need_count[f], f))
+                self.decisions_by_finding.setdefault(key, []).append(i)
+            else:
+                self.decisions_needing_none.append(i)
         self.gate_rules = [(i, cond, g) for i, (_rid, cond, _f, g) in enumerate(self.finding_rules) if g]
         # cause-analysis rules that conclude a finding: (finding, answer tests, findings needed); they
         # have no absent or kind tests (see rules.model.compute_layers)

@@ -18,7 +18,7 @@ from .conditions import accumulate, holds, net_cf
 
 
 class Outcomes:
-    """Outcome methods of the compiled rule base (needs ``rb``, ``conclusions``, ``order``,
+    """Outcome methods of the compiled rule base (needs ``rb``, ``conclusions``, ``rule_out_ids``, ``order``,
     ``requirements`` and ``base_rates``, set by :class:`rules.evaluate.Compiled`)."""
 
     def open_gate(self, gates: list[str], findings: set[str]) -> tuple[str | None, str | None]:
@@ -92,7 +92,7 @@ class Outcomes:
         out: set[str] = set()
         for rid in fired:
             finding, gate, support, bars = conc[rid]
-            if self.rb.by_id[rid].then.rule_out:
+            if rid in self.rule_out_ids:
                 out |= bars
             if finding:
                 findings.add(finding)

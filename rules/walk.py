@@ -353,7 +353,11 @@ class Walking:
         rules = self.finding_rules
         fired = [rules[i][0] for i in state.done]
         accepted, findings, kinds = state.accepted, state.findings, state.kinds
-        fired += [rid for rid, cond in self.decision_rules if holds(cond, accepted, findings, kinds)]
+        maybe = list(self.decisions_needing_none)  # a rule whose indexed finding is absent cannot hold
+        for f in findings:
+            maybe += self.decisions_by_finding.get(f, ())
+        decisions = self.decision_rules
+        fired += [decisions[i][0] for i in sorted(maybe) if holds(decisions[i][1], accepted, findings, kinds)]
         return sorted(fired, key=self.rule_order.__getitem__) if ordered else fired
 
     def _walk(self, st: _WalkState, answers: Mapping[str, str], fill: str | None,
