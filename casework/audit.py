@@ -17,7 +17,7 @@ import io
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from casework.batch.common import neutralise  # the spreadsheet-safety rule of the batch results
+from casework.cells import neutralise  # the spreadsheet-safety rule of the batch results too
 
 ACTIONS = {
     "create": "created the case",

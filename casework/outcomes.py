@@ -21,7 +21,6 @@ from typing import Any
 from casework.closing import OUTCOME_LABELS, OUTCOMES, OutcomeError, check_outcome  # noqa: F401 - re-exported
 from casework.gap import GapError, parse_gap
 from casework.plan import PlanError, progress
-from casework.store import Store
 
 GROUPS = ("intervention", "route", "unit", "period")
 COUNT_COLUMNS = ("cases", "open", *OUTCOMES)
@@ -163,6 +162,8 @@ def outcomes(store: Any = None, *, by: str | list[str] = "intervention", actor: 
 
 def _rows(store: Any, actor: Any) -> list[dict[str, Any]]:
     if store is None:
+        from casework.store import Store  # deferred: SQLAlchemy, needed only without a store given
+
         with Store() as s:
             return s.outcome_rows(actor=actor)
     kw = {} if actor is None else {"actor": actor}

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from casework.access import ENV_RETENTION, AccessConfigError, _toml_loads, load_config, whole_from_env
-from casework.store import describe_url, resolve_url
 
 ENV_SECRETS = "TRIAGE_SECRETS"
 ENV_ACCESS_RELOAD = "TRIAGE_ACCESS_RELOAD_SECONDS"
@@ -129,6 +128,8 @@ def access_reload_seconds() -> int:
 def in_force(secrets: Mapping[str, Any] | None = None) -> list[dict[str, str]]:
     """Each setting with the value in force and where it came from (no secret values: the
     database password is hidden, the sign-in section is only said to be there or not)."""
+    from casework.store import describe_url, resolve_url  # deferred: SQLAlchemy, for this report only
+
     data = read_secrets() if secrets is None else secrets
     cfg = access_config(data)
     values = {

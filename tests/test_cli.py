@@ -106,6 +106,16 @@ def test_huge_file_is_refused(tmp_path, capsys):
     assert code == 2 and "over the limit" in err
 
 
+def test_the_command_line_starts_without_its_heavy_libraries():
+    """The database, table, spreadsheet and PDF libraries load in the commands that use them, not when the
+    command line starts (``triage consult`` and ``triage --help`` never load them)."""
+    heavy = ("sqlalchemy", "alembic", "pandas", "fpdf", "xlsxwriter", "python_calamine")
+    code = f"import sys, casework.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=CASES.parents[1])
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"
+
+
 def test_interactive_in_a_real_process():
     answers = "1\n2\n"  # a shortfall; no risk of harm ... then quit
     p = subprocess.run(  # a shortfall, no risk, no distress, the gap not defined

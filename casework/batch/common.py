@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from casework.cells import neutralise  # noqa: F401 - re-exported: the batch's name for it
 from knowledge.schema import INTERVENTION_IDS
 
 MAX_ROWS = 50_000  # data rows (below the header)
@@ -20,7 +21,6 @@ OUTPUT_COLUMNS = (  # the plain words first (what a reader looks for), the ids a
 )
 STATUSES = ("complete", "needs_answer", "cannot_recommend", "error")
 OUTCOMES = (*INTERVENTION_IDS, "needs_answer", "cannot_recommend", "error")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _LIST_SEP = ";"
 
 Progress = Callable[[int, int], Any]
@@ -67,13 +67,6 @@ class SheetRow(dict):
 
 # --------------------------------------------------------------------------- cells
 
-
-
-def neutralise(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def column_letter(index: int) -> str:

@@ -48,7 +48,7 @@ from casework.cli.common import (
     reply,
     write_or_print,
 )
-from casework.outcomes import OUTCOME_LABELS, OUTCOMES
+from casework.closing import OUTCOME_LABELS, OUTCOMES
 from casework.settings import SettingsError, retention_months
 
 MAX_IMPORT_BYTES = 5_000_000
