@@ -256,8 +256,12 @@ def answer_all(page, kb, answers: dict[str, str], order) -> None:
 
 
 def go_to(page, title: str) -> None:
-    """Open a page from the sidebar navigation, as a user does."""
-    click(page, page.locator('[data-testid="stSidebarNav"] a', has_text=title).first)
+    """Open a page from the sidebar navigation, as a user does: the link whose label is ``title`` (the
+    whole label: "Cases" is not "Worked cases")."""
+    link = page.locator('[data-testid="stSidebarNav"] a').filter(has=page.get_by_text(title, exact=True))
+    click(page, link)
+    href = link.evaluate("a => a.href")
+    assert page.url.split("?")[0] == href.split("?")[0], f"{title}: the page shown is {page.url}, not {href}"
 
 
 def is_local(url: str) -> bool:

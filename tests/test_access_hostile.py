@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import test_access_oidc as oidc
-from browser_util import TIMEOUT, RequestLog, click, wait_idle
+from browser_util import TIMEOUT, RequestLog, click, go_to, wait_idle
 from test_access_oidc import PAGES, main_text, nav_pages, sign_in, signed_in
 
 # the deployment and its browser pages: test_access_oidc's fixtures, started again for this module
@@ -171,18 +171,32 @@ def test_the_database_address_is_for_administrators_only(deployment, new_page):
     ada.get_by_text(f"{host}:{port}").first.wait_for()
 
 
+# the pages visited, by address and by their title in the navigation
+VISITED = {"cases": "Cases", "batch": "Batch", "case_summary": "Summary across cases", "access_admin": "Access and audit",
+           "learn_interventions": "Interventions compared", "rule_map": "Rule map", "worked_cases": "Worked cases",
+           "practice": "Practice"}
+
+
 @pytest.mark.parametrize("login", ["alice", "lena", "ada"])
 def test_no_page_fetches_from_another_machine_when_signed_in(deployment, new_page, login):
+    """A page of the person's navigation is opened from it, as she would (the app is loaded once); a page
+    that is not hers by its address (the app loaded again: it shows her own pages)."""
     page = new_page()
     log = RequestLog(page.context)
     signed_in(page, deployment.a, login)  # the first page: the app's address
-    for path in ("cases", "batch", "case_summary", "access_admin", "learn_interventions", "rule_map",
-                 "worked_cases", "practice"):
-        page.goto(f"{deployment.a}/{path}")
-        page.get_by_text("Signed in as").wait_for()
-        wait_idle(page)
     assert nav_pages(page) == PAGES[login]  # the whole navigation drawn ("View more"), every page icon
-    wait_idle(page)
+    for path, title in VISITED.items():
+        if title in PAGES[login]:
+            go_to(page, title)
+        else:
+            page.goto(f"{deployment.a}/{path}")
+            page.get_by_text("Signed in as").wait_for()
+            not_found = page.get_by_role("dialog").filter(has_text="Page not found")  # Streamlit's, over her pages
+            not_found.wait_for()
+            page.keyboard.press("Escape")
+            not_found.wait_for(state="hidden")
+            assert nav_pages(page) == PAGES[login]
+        wait_idle(page)
     page.wait_for_load_state("networkidle")  # late requests (favicons, page icons) are made after the render
     assert sum(1 for u in log.urls if "/_stcore/" in u) >= 3
     assert log.remote() == [], f"{login}: " + ", ".join(log.remote())
