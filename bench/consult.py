@@ -104,7 +104,7 @@ def main() -> None:
     print(f"rule base: {len(rb.rules)} rules, {len(rb.knowledge.questions)} questions, version {rb.version}")
     print(f"answer sets: {n} (worked cases + random complete paths), median path {statistics.median(path_lengths)} questions")
     print(f"load knowledge + rules:        {t_load * 1000:8.1f} ms (once per process)")
-    print(f"build experta engines:         {t_build * 1000:8.1f} ms (once per thread)")
+    print(f"build experta engines:         {t_build * 1000:8.1f} ms (once per run at the same time: a pool)")
     print(f"consult(), all answers given:  {per_consult:8.3f} ms  median of {args.runs} runs")
     print(f"  of which experta firing:     {per_engine:8.3f} ms")
     print(f"plain-Python baseline:         {per_plain:8.3f} ms  (same rules, no experta)")
