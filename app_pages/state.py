@@ -51,7 +51,7 @@ def get_knowledge() -> Knowledge:
 
 @st.cache_resource(show_spinner=False)
 def get_rulebase() -> RuleBase:
-    """The rule base as data (read-only). No engine is shared: consult() keeps one per thread."""
+    """The rule base as data (read-only). No engine is shared: each consult() takes its own from a pool."""
     return load_rulebase()
 
 
