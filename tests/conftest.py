@@ -125,15 +125,17 @@ NEEDS = {
 }
 
 
-# The modules that take longest, longest first (measured with four workers on a quiet 2-core machine,
-# 2026-12-07: this order ran 9:28 from a clean clone; test_consistency first, 9:49 and 10:04). Workers take
-# modules in collection order (``--dist loadfile --no-loadscope-reorder``), so these start first and the
-# many short modules fill in at the end, instead of one worker being left with a long module while the
-# others wait. A stale list costs only balance, never a test.
+# The modules that take longest, longest first (measured per module with four workers on a quiet 2-core
+# machine, 2026-12-08; a timeline of that run showed test_report and test_explain, not in the list then,
+# starting last and one worker ending 20 s after the others). Workers take modules in collection order
+# (``--dist loadfile --no-loadscope-reorder``), so these start first and the many short modules fill in at
+# the end, instead of one worker being left with a long module while the others wait. A stale list costs
+# only balance, never a test.
 LONGEST_FIRST = [
-    "test_access_hostile", "test_access_oidc", "test_browser_offline_a11y", "test_consistency", "test_dialogue",
-    "test_properties", "test_verify", "test_batch", "test_app", "test_tree", "test_browser",
-    "test_reliability_concurrency", "test_browser_practice", "test_browser_cases", "test_summary",
+    "test_browser_offline_a11y", "test_access_hostile", "test_access_oidc", "test_verify", "test_dialogue",
+    "test_consistency", "test_properties", "test_batch", "test_explain", "test_app", "test_consult",
+    "test_access_store", "test_browser", "test_summary", "test_report", "test_browser_cases",
+    "test_browser_practice", "test_cases_page", "test_tree", "test_engine_equivalence", "test_reliability_concurrency",
 ]
 
 
