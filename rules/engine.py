@@ -136,12 +136,20 @@ def _engine_classes(rb: RuleBase) -> list[type[KnowledgeEngine]]:
         return hit[1]
 
 
+def _pool(rb: RuleBase) -> list[list[KnowledgeEngine]]:
+    """The sets of engines for ``rb`` not in use (call with ``_pools_lock`` held)."""
+    hit = _pools.get(id(rb))
+    if hit is None or hit[0] is not rb:
+        hit = _pools[id(rb)] = (rb, [])
+    return hit[1]
+
+
 def _take_engines(rb: RuleBase) -> list[KnowledgeEngine]:
     """A set of engines for ``rb`` no other run is using: one given back earlier, else a new one."""
     with _pools_lock:
-        hit = _pools.get(id(rb))
-        if hit is not None and hit[0] is rb and hit[1]:
-            return hit[1].pop()
+        pool = _pool(rb)
+        if pool:
+            return pool.pop()
     engines = [cls() for cls in _engine_classes(rb)]
     for eng in engines:
         eng.reset()  # once: afterwards each run declares its Case fact and resets again
@@ -151,10 +159,7 @@ def _take_engines(rb: RuleBase) -> list[KnowledgeEngine]:
 
 def _give_back(rb: RuleBase, engines: list[KnowledgeEngine]) -> None:
     with _pools_lock:
-        hit = _pools.get(id(rb))
-        if hit is None or hit[0] is not rb:
-            hit = _pools[id(rb)] = (rb, [])
-        hit[1].append(engines)
+        _pool(rb).append(engines)
 
 
 def run_engine(rb: RuleBase, answers: Mapping[str, str]) -> tuple[list[str], set[str]]:
